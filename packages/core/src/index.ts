@@ -1,0 +1,43 @@
+export { Code, allCodes, codeFromConnectName, codeFromGrpcStatus, codeToConnectName, isRetryableCode } from "./code.ts";
+export { PlexusError, validationError, type FieldViolation, type PlexusErrorOptions } from "./plexus-error.ts";
+export { codeFromHttpStatus, httpStatusOf, publicCodeOf, toErrorBody, type ErrorBody } from "./http-mapping.ts";
+export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
+export {
+  assertDeadline,
+  currentContext,
+  earliestDeadline,
+  remainingMs,
+  runInContext,
+  type CallContext,
+  type Principal,
+} from "./context.ts";
+export {
+  childTraceparent,
+  formatTraceparent,
+  isWellFormedCorrelationId,
+  newCorrelationId,
+  newRequestId,
+  parseTraceparent,
+  type TraceParent,
+} from "./ids.ts";
+export { createLogger, type Logger, type LoggerOptions } from "./logger.ts";
+export {
+  chainInterceptors,
+  type CallOptions,
+  type Client,
+  type HandlerContext,
+  type Interceptor,
+  type ServiceHandlers,
+  type Transport,
+  type UnaryFn,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "./rpc.ts";
+export {
+  defineService,
+  type ClientFactory,
+  type ServiceDefinition,
+  type ServiceEnv,
+  type ServiceInstance,
+} from "./service.ts";
+export type { Db, Migration, Sql, SqlResult } from "./store.ts";

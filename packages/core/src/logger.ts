@@ -1,0 +1,66 @@
+import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import { currentContext } from "./context.ts";
+
+/** The logger every Plexus component takes: pino's. */
+export type Logger = PinoLogger;
+
+export interface LoggerOptions {
+  /** Logger name (the service or host). */
+  name: string;
+  /** Minimum level. Default: `PLEXUS_LOG_LEVEL`, else `info`. */
+  level?: string;
+  /** Where lines go. Default: stdout. Tests pass a stream to read lines back. */
+  destination?: DestinationStream;
+}
+
+/**
+ * Keys whose values are never logged, wherever they sit (two levels deep, and in headers).
+ * Censoring by key rather than by call site means a forgotten field is still safe.
+ */
+const secretKeys = [
+  "password",
+  "passwordHash",
+  "token",
+  "accessToken",
+  "refreshToken",
+  "authorization",
+  "Authorization",
+  "cookie",
+  "secret",
+  "privateKey",
+  "paymentMethod",
+];
+
+const redactPaths = [
+  ...secretKeys,
+  ...secretKeys.map((k) => `*.${k}`),
+  ...secretKeys.map((k) => `*.*.${k}`),
+  'headers["authorization"]',
+  '*.headers["authorization"]',
+  'headers["cookie"]',
+  '*.headers["cookie"]',
+];
+
+/**
+ * A pino logger that stamps the current correlation id, request id and trace/span ids on every
+ * line (taken from the async context, so call sites need not pass them) and censors secrets.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      name: options.name,
+      level: options.level ?? process.env["PLEXUS_LOG_LEVEL"] ?? "info",
+      redact: { paths: redactPaths, censor: "[REDACTED]" },
+      mixin() {
+        const ctx = currentContext();
+        if (!ctx) return {};
+        return {
+          correlationId: ctx.correlationId,
+          requestId: ctx.requestId,
+          ...(ctx.trace ? { traceId: ctx.trace.traceId, spanId: ctx.trace.spanId } : {}),
+        };
+      },
+    },
+    options.destination ?? pino.destination({ sync: false }),
+  );
+}

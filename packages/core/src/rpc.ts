@@ -1,0 +1,84 @@
+import type {
+  DescMessage,
+  DescMethod,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import type { CallContext } from "./context.ts";
+
+/** One unary call as the pipeline sees it, on either side of the wire. */
+export interface UnaryRequest<I extends DescMessage = DescMessage> {
+  readonly method: DescMethod;
+  readonly message: MessageShape<I>;
+  /** Outgoing (client) or incoming (server) metadata; propagation headers live here. */
+  readonly header: Headers;
+  readonly context: CallContext;
+  readonly signal: AbortSignal;
+}
+
+export interface UnaryResponse<O extends DescMessage = DescMessage> {
+  readonly message: MessageShape<O>;
+  readonly header: Headers;
+}
+
+export type UnaryFn = (request: UnaryRequest) => Promise<UnaryResponse>;
+
+/**
+ * The one interceptor shape shared by resilience, telemetry, RPC and the gateway
+ * (DESIGN.md convention 7). Name the inner function for readable stacks.
+ *
+ * @example
+ * const logCalls: Interceptor = (next) => async function logCalls(req) {
+ *   const res = await next(req);
+ *   return res;
+ * };
+ */
+export type Interceptor = (next: UnaryFn) => UnaryFn;
+
+/** Composes interceptors so the first one listed runs outermost. */
+export function chainInterceptors(interceptors: readonly Interceptor[], last: UnaryFn): UnaryFn {
+  return interceptors.reduceRight<UnaryFn>((next, interceptor) => interceptor(next), last);
+}
+
+/** Carries one call from a client to a service: in-process, or over the network. */
+export interface Transport {
+  unary(request: UnaryRequest): Promise<UnaryResponse>;
+}
+
+/** Per-call options of a typed client. */
+export interface CallOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /** Timeout of this call in ms; the effective deadline is the earlier of it and the context's. */
+  timeoutMs?: number;
+  /** Extra metadata to send. */
+  headers?: Headers | Record<string, string>;
+  /** Idempotency key for a non-idempotent method, so retries and replays have one effect. */
+  idempotencyKey?: string;
+}
+
+type UnaryMethods<S extends DescService> = {
+  [K in keyof S["method"] as S["method"][K] extends { methodKind: "unary" } ? K : never]: S["method"][K];
+};
+
+/** A typed client of a contract: one async function per unary RPC. */
+export type Client<S extends DescService> = {
+  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
+    : never;
+};
+
+/** What a handler sees besides its request: the call's context and incoming metadata. */
+export interface HandlerContext {
+  readonly context: CallContext;
+  readonly header: Headers;
+  readonly signal: AbortSignal;
+}
+
+/** The implementation of a contract: one async function per unary RPC. */
+export type ServiceHandlers<S extends DescService> = {
+  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (request: MessageShape<I>, ctx: HandlerContext) => Promise<MessageInitShape<O>>
+    : never;
+};

@@ -1,0 +1,65 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { Clock } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import type { Client, ServiceHandlers } from "./rpc.ts";
+import type { Db, Migration } from "./store.ts";
+
+/** Hands out typed clients; the host decides whether a contract is called in-process or remotely. */
+export interface ClientFactory {
+  client<S extends DescService>(contract: S): Client<S>;
+}
+
+/** What a host gives a service when it starts it. The service never learns where it runs. */
+export interface ServiceEnv {
+  readonly name: string;
+  /** The service's own database, bound to its own schema. */
+  readonly db: Db;
+  readonly clients: ClientFactory;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Process environment (or a topology's overrides), read-only. */
+  readonly config: Readonly<Record<string, string | undefined>>;
+}
+
+/** A running service: its handlers and its optional lifecycle hooks. */
+export interface ServiceInstance<S extends DescService> {
+  readonly handlers: ServiceHandlers<S>;
+  /** Readiness check of the service's own dependencies; throws or resolves false when not ready. */
+  readonly ready?: () => Promise<boolean>;
+  /** Graceful stop of the service's background work (consumers, timers). */
+  readonly close?: () => Promise<void>;
+}
+
+/** A service, defined once: contract, migrations and a factory for its handlers. */
+export interface ServiceDefinition<S extends DescService = DescService> {
+  /** Unique name; also the name of its database schema. Lowercase letters, digits and `_`. */
+  readonly name: string;
+  readonly contract: S;
+  readonly migrations: readonly Migration[];
+  readonly create: (env: ServiceEnv) => ServiceInstance<S> | Promise<ServiceInstance<S>>;
+}
+
+const serviceNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
+
+/**
+ * Defines a service. Hosting is someone else's concern: the same definition runs in the monolith
+ * or in its own process.
+ *
+ * @example
+ * export const catalogService = defineService({
+ *   name: "catalog",
+ *   contract: CatalogService,
+ *   migrations,
+ *   create: ({ db }) => ({ handlers: createCatalogHandlers(db) }),
+ * });
+ */
+export function defineService<S extends DescService>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
+  if (!serviceNamePattern.test(definition.name)) {
+    throw new TypeError(`invalid service name "${definition.name}": use lowercase letters, digits and _`);
+  }
+  const ids = definition.migrations.map((m) => m.id);
+  if (new Set(ids).size !== ids.length) {
+    throw new TypeError(`service "${definition.name}" has duplicate migration ids`);
+  }
+  return definition;
+}
