@@ -3,7 +3,15 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "apps/shop/gen/**", ".data/**", "**/dist/**", "bench/results/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "apps/shop/gen/**",
+      ".data/**",
+      "**/dist/**",
+      "bench/results/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -14,7 +22,10 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/consistent-type-imports": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/require-await": "off",
       "@typescript-eslint/only-throw-error": "error",
       "no-restricted-imports": [
@@ -23,7 +34,8 @@ export default tseslint.config(
           patterns: [
             {
               group: ["@plexus/*/src/*", "@plexus/*/*", "../../packages/*", "../../../packages/*"],
-              message: "Import a package through its public entry (src/index.ts), never a deep path.",
+              message:
+                "Import a package through its public entry (src/index.ts), never a deep path.",
             },
           ],
         },

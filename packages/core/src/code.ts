@@ -69,5 +69,7 @@ export function codeFromGrpcStatus(status: number): Code | undefined {
  * policy: a transient server-side condition is retryable; anything the caller got wrong is not.
  */
 export function isRetryableCode(code: Code): boolean {
-  return code === Code.Unavailable || code === Code.ResourceExhausted || code === Code.DeadlineExceeded;
+  return (
+    code === Code.Unavailable || code === Code.ResourceExhausted || code === Code.DeadlineExceeded
+  );
 }

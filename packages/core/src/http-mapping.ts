@@ -45,7 +45,10 @@ const statusByReason: Readonly<Record<string, number>> = {
 
 /** The HTTP status a REST edge answers for this error. */
 export function httpStatusOf(error: PlexusError): number {
-  return (error.reason !== undefined ? statusByReason[error.reason] : undefined) ?? byCode[error.code].status;
+  return (
+    (error.reason !== undefined ? statusByReason[error.reason] : undefined) ??
+    byCode[error.code].status
+  );
 }
 
 /** The public UPPER_SNAKE code of this error (its reason, else its code's public name). */

@@ -37,7 +37,14 @@ export function parseTraceparent(value: string | undefined): TraceParent | undef
   if (value === undefined) return undefined;
   const m = traceparentPattern.exec(value.trim());
   if (!m) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
+  const [, version, traceId, spanId, flags, rest] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+  ];
   if (version === "ff") return undefined;
   if (version === "00" && rest !== undefined) return undefined;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;

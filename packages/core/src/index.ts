@@ -1,6 +1,24 @@
-export { Code, allCodes, codeFromConnectName, codeFromGrpcStatus, codeToConnectName, isRetryableCode } from "./code.ts";
-export { PlexusError, validationError, type FieldViolation, type PlexusErrorOptions } from "./plexus-error.ts";
-export { codeFromHttpStatus, httpStatusOf, publicCodeOf, toErrorBody, type ErrorBody } from "./http-mapping.ts";
+export {
+  Code,
+  allCodes,
+  codeFromConnectName,
+  codeFromGrpcStatus,
+  codeToConnectName,
+  isRetryableCode,
+} from "./code.ts";
+export {
+  PlexusError,
+  validationError,
+  type FieldViolation,
+  type PlexusErrorOptions,
+} from "./plexus-error.ts";
+export {
+  codeFromHttpStatus,
+  httpStatusOf,
+  publicCodeOf,
+  toErrorBody,
+  type ErrorBody,
+} from "./http-mapping.ts";
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
 export {
   assertDeadline,

@@ -64,12 +64,13 @@ export class PlexusError extends Error {
 }
 
 function isAbortError(error: unknown): boolean {
-  return (
-    error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError")
-  );
+  return error instanceof Error && (error.name === "AbortError" || error.name === "TimeoutError");
 }
 
 /** Shorthand for a validation failure: `InvalidArgument` + `VALIDATION_ERROR` + field details. */
-export function validationError(details: readonly FieldViolation[], message = "validation failed"): PlexusError {
+export function validationError(
+  details: readonly FieldViolation[],
+  message = "validation failed",
+): PlexusError {
   return new PlexusError(Code.InvalidArgument, message, { reason: "VALIDATION_ERROR", details });
 }

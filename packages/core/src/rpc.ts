@@ -59,12 +59,17 @@ export interface CallOptions {
 }
 
 type UnaryMethods<S extends DescService> = {
-  [K in keyof S["method"] as S["method"][K] extends { methodKind: "unary" } ? K : never]: S["method"][K];
+  [
+    K in keyof S["method"] as S["method"][K] extends { methodKind: "unary" } ? K : never
+  ]: S["method"][K];
 };
 
 /** A typed client of a contract: one async function per unary RPC. */
 export type Client<S extends DescService> = {
-  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends {
+    input: infer I extends DescMessage;
+    output: infer O extends DescMessage;
+  }
     ? (request: MessageInitShape<I>, options?: CallOptions) => Promise<MessageShape<O>>
     : never;
 };
@@ -78,7 +83,10 @@ export interface HandlerContext {
 
 /** The implementation of a contract: one async function per unary RPC. */
 export type ServiceHandlers<S extends DescService> = {
-  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends { input: infer I extends DescMessage; output: infer O extends DescMessage }
+  [K in keyof UnaryMethods<S>]: UnaryMethods<S>[K] extends {
+    input: infer I extends DescMessage;
+    output: infer O extends DescMessage;
+  }
     ? (request: MessageShape<I>, ctx: HandlerContext) => Promise<MessageInitShape<O>>
     : never;
 };

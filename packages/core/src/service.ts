@@ -53,9 +53,13 @@ const serviceNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
  *   create: ({ db }) => ({ handlers: createCatalogHandlers(db) }),
  * });
  */
-export function defineService<S extends DescService>(definition: ServiceDefinition<S>): ServiceDefinition<S> {
+export function defineService<S extends DescService>(
+  definition: ServiceDefinition<S>,
+): ServiceDefinition<S> {
   if (!serviceNamePattern.test(definition.name)) {
-    throw new TypeError(`invalid service name "${definition.name}": use lowercase letters, digits and _`);
+    throw new TypeError(
+      `invalid service name "${definition.name}": use lowercase letters, digits and _`,
+    );
   }
   const ids = definition.migrations.map((m) => m.id);
   if (new Set(ids).size !== ids.length) {

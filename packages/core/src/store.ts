@@ -10,7 +10,10 @@ export interface Sql {
    * Runs one statement with `$1`-style parameters. The same SQL runs on PGlite and Postgres.
    * @example await db.query<{ id: string }>("SELECT id FROM users WHERE email = $1", [email])
    */
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<SqlResult<R>>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<SqlResult<R>>;
 }
 
 /**
