@@ -1,0 +1,174 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import {
+  Code,
+  PlexusError,
+  createLifecycle,
+  createLogger,
+  systemClock,
+  type ClientFactory,
+  type Clock,
+  type Lifecycle,
+  type Logger,
+  type ServiceInstance,
+  type Transport,
+} from "@plexus/core";
+import { createMetrics, type Metrics } from "@plexus/observability";
+import { createClient, createInProcessTransport } from "@plexus/rpc";
+import { openStorage, type Storage } from "@plexus/storage";
+import type { EdgeApp, HostSpec, ReadinessReport } from "./topology.ts";
+
+export interface HostOptions {
+  readonly spec: HostSpec;
+  /** Environment the host reads (PORT, PLEXUS_DATA_DIR, DATABASE_URL, …). Default: `process.env`. */
+  readonly config?: Readonly<Record<string, string | undefined>>;
+  /** Port of the edge; 0 picks a free one (tests). Default: `PORT`, else 8080. */
+  readonly port?: number;
+  /** Address to bind. Default: `PLEXUS_HOST`, else 127.0.0.1 (never exposed by accident). */
+  readonly hostname?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/** A started host. */
+export interface Host extends AsyncDisposable {
+  /** The edge's address, when the host serves one. */
+  readonly url: string | undefined;
+  readonly lifecycle: Lifecycle;
+  readiness(): Promise<ReadinessReport>;
+  /** Graceful stop: refuse new work, drain in-flight calls, close services and storage. */
+  close(): Promise<void>;
+}
+
+// Calls placed before every local service is built (e.g. from a service's own start-up) would
+// otherwise race the host's construction; they fail as UNAVAILABLE, which callers already retry.
+function createLateTransport(): Transport & { bind(target: Transport): void } {
+  let target: Transport | undefined;
+  return {
+    bind(t) {
+      target = t;
+    },
+    unary(request) {
+      if (!target) {
+        return Promise.reject(new PlexusError(Code.Unavailable, "service is starting"));
+      }
+      return target.unary(request);
+    },
+  };
+}
+
+/**
+ * Starts one host: opens storage (one PGlite per process, or Postgres), migrates and starts each
+ * service, wires typed clients (in-process for co-hosted services) and serves the edge on `PORT`.
+ */
+export async function startHost(options: HostOptions): Promise<Host> {
+  const { spec } = options;
+  const config = options.config ?? process.env;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ name: spec.name });
+  const metrics = createMetrics();
+  const lifecycle = createLifecycle({ logger });
+
+  const storage: Storage = await openStorage({
+    dataDir: config["PLEXUS_DATA_DIR"] ?? ".data",
+    ...(config["DATABASE_URL"] ? { databaseUrl: config["DATABASE_URL"] } : {}),
+    logger,
+  });
+  lifecycle.onStop("storage", () => storage.close());
+
+  const local = createLateTransport();
+  const localContracts = new Set(spec.services.map((s) => s.contract.typeName));
+  const clientsFor = (caller: string): ClientFactory => ({
+    client<S extends DescService>(contract: S) {
+      if (!localContracts.has(contract.typeName)) {
+        throw new TypeError(
+          `${caller}: no route to ${contract.typeName}; place its service in this host's topology`,
+        );
+      }
+      return createClient(contract, local, { caller });
+    },
+  });
+
+  const instances: { name: string; instance: ServiceInstance<DescService> }[] = [];
+  for (const definition of spec.services) {
+    const db = await storage.forService(definition.name, definition.migrations);
+    const instance = (await definition.create({
+      name: definition.name,
+      db,
+      clients: clientsFor(definition.name),
+      logger: logger.child({ service: definition.name }),
+      clock,
+      config,
+    })) as ServiceInstance<DescService>;
+    instances.push({ name: definition.name, instance });
+    if (instance.close) lifecycle.onStop(`service ${definition.name}`, instance.close);
+  }
+  local.bind(
+    createInProcessTransport({
+      services: spec.services.map((definition, i) => ({
+        contract: definition.contract,
+        handlers: instances[i]!.instance.handlers,
+      })),
+      clock,
+      logger,
+    }),
+  );
+
+  const readiness = async (): Promise<ReadinessReport> => {
+    const checks: Record<string, "ok" | "unhealthy"> = {};
+    const probe = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        checks[name] = (await fn()) === false ? "unhealthy" : "ok";
+      } catch {
+        checks[name] = "unhealthy";
+      }
+    };
+    await Promise.all([
+      probe("storage", () => storage.ping()),
+      ...instances.map(({ name, instance }) => probe(name, instance.ready ?? (async () => true))),
+    ]);
+    const ok = !lifecycle.signal.aborted && Object.values(checks).every((c) => c === "ok");
+    return { ok, checks };
+  };
+
+  let url: string | undefined;
+  if (spec.edge) {
+    const edge: EdgeApp = await spec.edge({
+      clients: clientsFor("gateway"),
+      logger: logger.child({ component: "edge" }),
+      clock,
+      metrics,
+      config,
+      readiness,
+    });
+    const server = createServer({ keepAliveTimeout: 5_000 }, edge.listener);
+    await listen(server, options.port ?? Number(config["PORT"] ?? 8080), options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1");
+    const address = server.address() as AddressInfo;
+    url = `http://${address.address}:${address.port}`;
+    // Registered last so it stops first: refuse new requests, drain in-flight ones.
+    if (edge.close) lifecycle.onStop("edge", edge.close);
+    lifecycle.onStop("http server", () => closeServer(server));
+    logger.info({ url }, "edge listening");
+  }
+
+  const close = (): Promise<void> => lifecycle.stop("close");
+  return { url, lifecycle, readiness, close, [Symbol.asyncDispose]: close };
+}
+
+function listen(server: Server, port: number, hostname: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+  });
+}

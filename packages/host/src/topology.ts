@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ClientFactory, Clock, Logger, ServiceDefinition } from "@plexus/core";
+import type { Metrics } from "@plexus/observability";
+
+/** Readiness of a host: one entry per service it runs or routes to, plus its own dependencies. */
+export interface ReadinessReport {
+  readonly ok: boolean;
+  readonly checks: Record<string, "ok" | "unhealthy">;
+}
+
+/** What a host gives its edge (the public HTTP app, e.g. the shop's gateway). */
+export interface EdgeEnv {
+  readonly clients: ClientFactory;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly config: Readonly<Record<string, string | undefined>>;
+  /** The host's readiness: every hosted service and dependency. */
+  readonly readiness: () => Promise<ReadinessReport>;
+}
+
+/** A public HTTP application served by a host on `PORT`. */
+export interface EdgeApp {
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  close?(): Promise<void>;
+}
+
+export type EdgeFactory = (env: EdgeEnv) => EdgeApp | Promise<EdgeApp>;
+
+/** One process: the services it hosts and, optionally, the public edge it serves. */
+export interface HostSpec {
+  readonly name: string;
+  // Definitions of different contracts are heterogeneous by nature.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly services: readonly ServiceDefinition<any>[];
+  readonly edge?: EdgeFactory;
+}
+
+/** Which services run in which hosts. Moving a service between hosts changes no service code. */
+export interface Topology {
+  readonly name: string;
+  readonly hosts: readonly HostSpec[];
+}
+
+/**
+ * Declares a topology; `plexus up <file>` starts it.
+ *
+ * @example
+ * export default defineTopology({
+ *   name: "monolith",
+ *   hosts: [{ name: "shop", services: [usersService, catalogService], edge: createShopGateway }],
+ * });
+ */
+export function defineTopology(topology: Topology): Topology {
+  const hostNames = new Set<string>();
+  const serviceNames = new Set<string>();
+  for (const host of topology.hosts) {
+    if (hostNames.has(host.name)) throw new TypeError(`duplicate host "${host.name}"`);
+    hostNames.add(host.name);
+    for (const service of host.services) {
+      if (serviceNames.has(service.name)) {
+        throw new TypeError(`service "${service.name}" is placed in more than one host`);
+      }
+      serviceNames.add(service.name);
+    }
+  }
+  return topology;
+}
