@@ -1,0 +1,10 @@
+export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
+export {
+  circuitStateValues,
+  createMetrics,
+  type CircuitStateName,
+  type HttpRequestObservation,
+  type Metrics,
+  type MetricsOptions,
+  type RpcClientCallObservation,
+} from "./metrics.ts";

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { OVERFLOW_LABEL, createMetrics } from "./index.ts";
+
+describe("createMetrics", () => {
+  it("renders request counts and durations by route template in Prometheus text format", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.observeHttpRequest({
+      method: "get",
+      route: "/api/v1/users/:id",
+      status: 200,
+      durationMs: 12,
+    });
+    metrics.observeHttpRequest({
+      method: "GET",
+      route: "/api/v1/users/:id",
+      status: 200,
+      durationMs: 3,
+    });
+    const { contentType, body } = await metrics.render();
+    expect(contentType).toMatch(/^text\/plain/);
+    expect(body).toContain(
+      'plexus_http_requests_total{method="GET",route="/api/v1/users/:id",status="200"} 2',
+    );
+    expect(body).toContain(
+      'plexus_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/api/v1/users/:id",status="200"} 1',
+    );
+  });
+
+  it("keeps registries apart and includes process metrics by default", async () => {
+    const a = createMetrics();
+    const b = createMetrics({ prefix: "other_", processMetrics: false });
+    a.observeHttpRequest({ method: "GET", route: "/a", status: 200, durationMs: 1 });
+    const bodyA = (await a.render()).body;
+    const bodyB = (await b.render()).body;
+    expect(bodyA).toContain("plexus_process_cpu_user_seconds_total");
+    expect(bodyA).toContain('route="/a"');
+    expect(bodyB).not.toContain('route="/a"');
+    expect(bodyB).not.toContain("process_cpu");
+  });
+
+  it("records rpc client calls and circuit state", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.observeRpcClientCall({
+      caller: "orders",
+      callee: "payments",
+      method: "Charge",
+      code: "unavailable",
+      durationMs: 40,
+    });
+    metrics.setCircuitState("payments", "open");
+    const { body } = await metrics.render();
+    expect(body).toContain(
+      'plexus_rpc_client_calls_total{caller="orders",callee="payments",method="Charge",code="unavailable"} 1',
+    );
+    expect(body).toContain('plexus_circuit_state{callee="payments"} 2');
+  });
+
+  it("bounds label cardinality: unknown methods fold to OTHER, excess routes to __other__", async () => {
+    const metrics = createMetrics({ processMetrics: false, maxLabelValues: 3 });
+    for (let i = 0; i < 10; i++) {
+      metrics.observeHttpRequest({ method: `X${i}`, route: `/r${i}`, status: 200, durationMs: 1 });
+    }
+    metrics.observeHttpRequest({ method: "GET", route: "/r0", status: 999, durationMs: 1 });
+    const { body } = await metrics.render();
+    const series = body.split("\n").filter((l) => l.startsWith("plexus_http_requests_total{"));
+    expect(series).toEqual([
+      'plexus_http_requests_total{method="OTHER",route="/r0",status="200"} 1',
+      'plexus_http_requests_total{method="OTHER",route="/r1",status="200"} 1',
+      'plexus_http_requests_total{method="OTHER",route="/r2",status="200"} 1',
+      `plexus_http_requests_total{method="OTHER",route="${OVERFLOW_LABEL}",status="200"} 7`,
+      'plexus_http_requests_total{method="GET",route="/r0",status="other"} 1',
+    ]);
+  });
+});

@@ -1,0 +1,172 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createBoundedLabel, methodLabel } from "./bounded-label.ts";
+
+export interface MetricsOptions {
+  /**
+   * Prefix of every metric name. Default `plexus_`: keeps Plexus's series apart from anything else
+   * scraped from the same process.
+   */
+  prefix?: string;
+  /**
+   * Labels stamped on every series (e.g. `{ host: "orders-1" }`). Default none: the scraper usually
+   * adds instance labels itself.
+   */
+  defaultLabels?: Record<string, string>;
+  /**
+   * Whether to collect prom-client's default process metrics (CPU, memory, event-loop lag, GC).
+   * Default `true`: API.md wants them on every process; tests that create many registries may
+   * turn them off.
+   */
+  processMetrics?: boolean;
+  /**
+   * Histogram buckets in seconds for request and call durations. Default: 1 ms … 10 s, enough
+   * resolution for both an in-process call and a saga's slow upstream.
+   */
+  durationBucketsSeconds?: readonly number[];
+  /**
+   * Most distinct values one externally-fed label (route, caller, callee, RPC method) may take
+   * before new ones fold into `__other__`. Default 500: far above any real topology, low enough
+   * that a bug feeding raw paths cannot exhaust memory.
+   */
+  maxLabelValues?: number;
+}
+
+/** Breaker states as the `circuitState` gauge encodes them. */
+export const circuitStateValues = { closed: 0, "half-open": 1, open: 2 } as const;
+export type CircuitStateName = keyof typeof circuitStateValues;
+
+export interface HttpRequestObservation {
+  method: string;
+  /** The route TEMPLATE (`/api/v1/users/:id`), never the raw path: one series per route. */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface RpcClientCallObservation {
+  /** Calling service (`gateway`, `orders`). */
+  caller: string;
+  /** Called service (`catalog`). */
+  callee: string;
+  /** RPC method name (`ReserveStock`). */
+  method: string;
+  /** Outcome: `ok` or the error code's name (`unavailable`). */
+  code: string;
+  durationMs: number;
+}
+
+/** One process's metrics, on its own Registry (several hosts and tests may coexist). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<"method" | "route" | "status">;
+  readonly httpRequestDuration: Histogram<"method" | "route" | "status">;
+  readonly rpcClientCalls: Counter<"caller" | "callee" | "method" | "code">;
+  readonly rpcClientDuration: Histogram<"caller" | "callee" | "method" | "code">;
+  /** Per callee: 0 closed, 1 half-open, 2 open (see {@link circuitStateValues}). */
+  readonly circuitState: Gauge<"callee">;
+  /** Records one served HTTP request (bounded labels applied here). */
+  observeHttpRequest(observation: HttpRequestObservation): void;
+  /** Records one outgoing RPC (bounded labels applied here). */
+  observeRpcClientCall(observation: RpcClientCallObservation): void;
+  setCircuitState(callee: string, state: CircuitStateName): void;
+  /** The registry in Prometheus text format, ready to serve on `GET /metrics`. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+const defaultBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Creates the standard Plexus metrics on a fresh Registry (never prom-client's global one).
+ *
+ * @example
+ * const metrics = createMetrics();
+ * metrics.observeHttpRequest({ method: "GET", route: "/api/v1/products/:id", status: 200, durationMs: 3 });
+ * const { contentType, body } = await metrics.render();
+ */
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const prefix = options.prefix ?? "plexus_";
+  const buckets = [...(options.durationBucketsSeconds ?? defaultBuckets)];
+  const maxLabelValues = options.maxLabelValues ?? 500;
+
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix });
+
+  const httpRequests = new Counter({
+    name: `${prefix}http_requests_total`,
+    help: "HTTP requests served, by method, route template and status.",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const httpRequestDuration = new Histogram({
+    name: `${prefix}http_request_duration_seconds`,
+    help: "HTTP request duration in seconds, by method, route template and status.",
+    labelNames: ["method", "route", "status"] as const,
+    buckets,
+    registers: [registry],
+  });
+  const rpcClientCalls = new Counter({
+    name: `${prefix}rpc_client_calls_total`,
+    help: "Outgoing RPC calls, by caller, callee, method and result code.",
+    labelNames: ["caller", "callee", "method", "code"] as const,
+    registers: [registry],
+  });
+  const rpcClientDuration = new Histogram({
+    name: `${prefix}rpc_client_duration_seconds`,
+    help: "Outgoing RPC call duration in seconds, by caller, callee, method and result code.",
+    labelNames: ["caller", "callee", "method", "code"] as const,
+    buckets,
+    registers: [registry],
+  });
+  const circuitState = new Gauge({
+    name: `${prefix}circuit_state`,
+    help: "Circuit breaker state per callee: 0 closed, 1 half-open, 2 open.",
+    labelNames: ["callee"] as const,
+    registers: [registry],
+  });
+
+  const route = createBoundedLabel(maxLabelValues);
+  const caller = createBoundedLabel(maxLabelValues);
+  const callee = createBoundedLabel(maxLabelValues);
+  const rpcMethod = createBoundedLabel(maxLabelValues);
+  // Codes are a closed set in Plexus, but the label is fed a string: bound it anyway.
+  const code = createBoundedLabel(64);
+
+  return {
+    registry,
+    httpRequests,
+    httpRequestDuration,
+    rpcClientCalls,
+    rpcClientDuration,
+    circuitState,
+    observeHttpRequest(o) {
+      const labels = {
+        method: methodLabel(o.method),
+        route: route(o.route),
+        status: statusLabel(o.status),
+      };
+      httpRequests.inc(labels);
+      httpRequestDuration.observe(labels, o.durationMs / 1000);
+    },
+    observeRpcClientCall(o) {
+      const labels = {
+        caller: caller(o.caller),
+        callee: callee(o.callee),
+        method: rpcMethod(o.method),
+        code: code(o.code),
+      };
+      rpcClientCalls.inc(labels);
+      rpcClientDuration.observe(labels, o.durationMs / 1000);
+    },
+    setCircuitState(name, state) {
+      circuitState.set({ callee: callee(name) }, circuitStateValues[state]);
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+function statusLabel(status: number): string {
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : "other";
+}
