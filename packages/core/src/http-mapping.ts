@@ -85,7 +85,8 @@ export interface ErrorBody {
 
 /**
  * Renders API.md's error body. Messages of `Unknown`/`Internal`/`DataLoss` errors are replaced by
- * a generic one: they may carry internals, and no stack, SQL or path may reach a client.
+ * a generic one and their details dropped: they may carry internals, and no stack, SQL or path
+ * may reach a client.
  */
 export function toErrorBody(
   error: PlexusError,
@@ -102,7 +103,7 @@ export function toErrorBody(
       path: request.path,
     },
   };
-  if (error.details.length > 0) {
+  if (!internal && error.details.length > 0) {
     body.error.details = error.details.map((d) => ({ field: d.field, message: d.message }));
   }
   return body;

@@ -59,3 +59,21 @@ export {
   type ServiceInstance,
 } from "./service.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
+export {
+  createLifecycle,
+  type Lifecycle,
+  type LifecycleOptions,
+  type StopStep,
+  type StopStepOptions,
+} from "./lifecycle.ts";
+export {
+  SHUTDOWN_CHECK,
+  createHealthRegistry,
+  type HealthCheck,
+  type HealthCheckOptions,
+  type HealthRegistry,
+  type HealthRegistryOptions,
+  type HealthReport,
+  type HealthStatus,
+} from "./health-registry.ts";
+export { CENSORED, censorSecrets, isSecretKey } from "./censor-secrets.ts";

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import { CENSORED, censorSecrets } from "./censor-secrets.ts";
 import { currentContext } from "./context.ts";
 
 /** The logger every Plexus component takes: pino's. */
@@ -44,13 +45,21 @@ const redactPaths = [
 /**
  * A pino logger that stamps the current correlation id, request id and trace/span ids on every
  * line (taken from the async context, so call sites need not pass them) and censors secrets.
+ *
+ * Censoring has two nets: pino's path-based `redact` (also reaches serialised errors), and a
+ * key-based pass over every logged object and child binding that ignores case and separators
+ * (`AUTHORIZATION`, `Set-Cookie`, `access_token`), since header objects arrive in any case.
  */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       name: options.name,
       level: options.level ?? process.env["PLEXUS_LOG_LEVEL"] ?? "info",
-      redact: { paths: redactPaths, censor: "[REDACTED]" },
+      redact: { paths: redactPaths, censor: CENSORED },
+      formatters: {
+        log: (object) => censorSecrets(object),
+        bindings: (bindings) => censorSecrets(bindings),
+      },
       mixin() {
         const ctx = currentContext();
         if (!ctx) return {};

@@ -54,7 +54,7 @@ export class PlexusError extends Error {
     if (isAbortError(error)) {
       const reason = (error as { cause?: unknown }).cause;
       if (reason instanceof PlexusError) return reason;
-      if (error instanceof DOMException && error.name === "TimeoutError") {
+      if ((error as Error).name === "TimeoutError") {
         return new PlexusError(Code.DeadlineExceeded, "deadline exceeded", { cause: error });
       }
       return new PlexusError(Code.Canceled, "operation canceled", { cause: error });
