@@ -1,0 +1,16 @@
+import type { Product } from "../domain/product.ts";
+import type { ProductQuery } from "../domain/page-request.ts";
+
+/** One page of products and how many match the filter in all. */
+export interface ProductPage {
+  readonly products: readonly Product[];
+  readonly total: number;
+}
+
+/** Persistence of products (the port the SQL adapter implements). */
+export interface ProductRepository {
+  /** One page in the stable listing order: name, then id. */
+  list(query: ProductQuery): Promise<ProductPage>;
+  /** Lookup by id; any string is accepted, a malformed id simply matches nothing. */
+  findById(id: string): Promise<Product | undefined>;
+}
