@@ -61,7 +61,7 @@ export function codeFromConnectName(name: string): Code | undefined {
 
 /** Parses a gRPC numeric status; 0 (OK) and out-of-range values are `undefined`. */
 export function codeFromGrpcStatus(status: number): Code | undefined {
-  return status >= 1 && status <= 16 ? (status as Code) : undefined;
+  return Number.isInteger(status) && status >= 1 && status <= 16 ? (status as Code) : undefined;
 }
 
 /**

@@ -45,10 +45,12 @@ const statusByReason: Readonly<Record<string, number>> = {
 
 /** The HTTP status a REST edge answers for this error. */
 export function httpStatusOf(error: PlexusError): number {
-  return (
-    (error.reason !== undefined ? statusByReason[error.reason] : undefined) ??
-    byCode[error.code].status
-  );
+  // hasOwn: a reason such as "toString" must not find Object.prototype's members.
+  const byReason =
+    error.reason !== undefined && Object.hasOwn(statusByReason, error.reason)
+      ? statusByReason[error.reason]
+      : undefined;
+  return byReason ?? byCode[error.code].status;
 }
 
 /** The public UPPER_SNAKE code of this error (its reason, else its code's public name). */

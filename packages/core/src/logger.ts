@@ -1,4 +1,10 @@
-import { pino, type DestinationStream, type Logger as PinoLogger } from "pino";
+import {
+  pino,
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Logger as PinoLogger,
+} from "pino";
 import { CENSORED, censorSecrets } from "./censor-secrets.ts";
 import { currentContext } from "./context.ts";
 
@@ -18,6 +24,8 @@ export interface LoggerOptions {
  * Keys whose values are never logged, wherever they sit (two levels deep, and in headers).
  * Censoring by key rather than by call site means a forgotten field is still safe.
  */
+type ChildFn = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+
 const secretKeys = [
   "password",
   "passwordHash",
@@ -51,15 +59,12 @@ const redactPaths = [
  * (`AUTHORIZATION`, `Set-Cookie`, `access_token`), since header objects arrive in any case.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino(
+  const logger = pino(
     {
       name: options.name,
       level: options.level ?? process.env["PLEXUS_LOG_LEVEL"] ?? "info",
       redact: { paths: redactPaths, censor: CENSORED },
-      formatters: {
-        log: (object) => censorSecrets(object),
-        bindings: (bindings) => censorSecrets(bindings),
-      },
+      formatters: { log: (object) => censorSecrets(object) },
       mixin() {
         const ctx = currentContext();
         if (!ctx) return {};
@@ -72,4 +77,16 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination ?? pino.destination({ sync: false }),
   );
+  // pino applies no formatter to child bindings, so they are censored on the way in. Children
+  // are created with Object.create(parent) and so inherit this override, down to any depth.
+  // Called with the child's own `this`, so a grandchild keeps its parent's bindings.
+  const child = Reflect.get(logger, "child") as unknown as ChildFn;
+  logger.child = function censoringChild(
+    this: Logger,
+    bindings: Bindings,
+    childOptions?: ChildLoggerOptions,
+  ) {
+    return child.call(this, censorSecrets(bindings), childOptions);
+  } as unknown as typeof logger.child;
+  return logger;
 }
