@@ -1,0 +1,48 @@
+import type { Db, Logger, Migration } from "@plexus/core";
+
+export interface StorageOptions {
+  /**
+   * PGlite data directory; undefined = in-memory PGlite (tests). Ignored when `databaseUrl` is
+   * set. PGlite's files go in `<dataDir>/pglite`, next to a `storage.lock` that keeps a second
+   * process (or a second storage in this one) off the same files.
+   */
+  dataDir?: string;
+  /**
+   * Postgres connection string (`postgres://user[:password]@host:port/db`); when set, Postgres is
+   * used instead of PGlite. Its user must be able to create roles and schemas (each service
+   * gets a login role `plexus_svc_<name>` and a schema it owns). Service roles connect with the
+   * same host and database, with no password (trust auth) or, when this URL has one, a password
+   * derived from it, set when the role is created.
+   */
+  databaseUrl?: string;
+  /** Where open, migration and pool events are logged. Default: nothing is logged. */
+  logger?: Logger;
+  /**
+   * Postgres only: connections per service pool. Default 5: each service gets its own pool (its
+   * own login role), so a monolith of 8 services on one server stays at ~40 connections, well
+   * under Postgres's default `max_connections` of 100.
+   */
+  poolMax?: number;
+  /**
+   * Postgres only: how long to wait for a new connection before failing. Default 5000 ms, so an
+   * unreachable server fails a call instead of hanging it (node-postgres waits forever).
+   */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The databases of the services of one process: one PGlite (embedded) or one Postgres database,
+ * with a schema and a role per service.
+ */
+export interface Storage extends AsyncDisposable {
+  readonly kind: "pglite" | "postgres";
+  /**
+   * Creates (if needed) the service's schema and role, applies its pending migrations in id order,
+   * and returns a Db handle bound to that schema that cannot read other services' tables.
+   */
+  forService(name: string, migrations: readonly Migration[]): Promise<Db>;
+  /** Readiness: a trivial query succeeds. */
+  ping(): Promise<void>;
+  /** Refuses new work, waits for running statements and transactions, then closes. Idempotent. */
+  close(): Promise<void>;
+}
