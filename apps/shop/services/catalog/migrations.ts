@@ -239,9 +239,10 @@ CREATE TABLE products (
   stock integer NOT NULL CHECK (stock >= 0),
   created_at timestamptz NOT NULL DEFAULT now()
 );
--- Listing order is (name, id); the category filter uses the same order.
-CREATE INDEX products_name_id_idx ON products (name, id);
-CREATE INDEX products_category_name_id_idx ON products (category, name, id);
+-- Listing order is (name, id) in the "C" collation: bytewise, so the order is the same on every
+-- server whatever its locale. The category filter uses the same order.
+CREATE INDEX products_name_id_idx ON products (name COLLATE "C", id COLLATE "C");
+CREATE INDEX products_category_name_id_idx ON products (category, name COLLATE "C", id COLLATE "C");
 `,
   },
   { id: 2, name: "seed products", sql: seedSql },

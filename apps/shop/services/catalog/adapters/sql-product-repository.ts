@@ -35,7 +35,7 @@ export function createSqlProductRepository(db: Sql): ProductRepository {
       const category = query.category ?? null;
       const [page, count] = await Promise.all([
         db.query<ProductRow>(
-          `SELECT ${columns} FROM products WHERE ${filter} ORDER BY name, id LIMIT $2 OFFSET $3`,
+          `SELECT ${columns} FROM products WHERE ${filter} ORDER BY name COLLATE "C", id COLLATE "C" LIMIT $2 OFFSET $3`,
           [category, query.limit, query.offset],
         ),
         db.query<{ total: number }>(`SELECT count(*)::int AS total FROM products WHERE ${filter}`, [

@@ -9,7 +9,7 @@ export interface ProductPage {
 
 /** Persistence of products (the port the SQL adapter implements). */
 export interface ProductRepository {
-  /** One page in the stable listing order: name, then id. */
+  /** One page in the stable listing order: name, then id, compared bytewise (code points). */
   list(query: ProductQuery): Promise<ProductPage>;
   /** Lookup by id; any string is accepted, a malformed id simply matches nothing. */
   findById(id: string): Promise<Product | undefined>;
