@@ -11,7 +11,9 @@ import { openStorage, type Storage } from "@plexus/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GetProductRequestSchema,
+  GetProductResponseSchema,
   ListProductsRequestSchema,
+  ListProductsResponseSchema,
   type Product,
 } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { catalogService } from "./service.ts";
@@ -43,8 +45,15 @@ async function start(schema = catalogService.name): Promise<Handlers> {
   return (await catalogService.create(env)).handlers;
 }
 
-function list(page: number, limit: number, category = "") {
-  return handlers.listProducts(create(ListProductsRequestSchema, { page, limit, category }), ctx);
+// Handlers answer init shapes (fields optional); `create` gives the message a client would see.
+async function list(page: number, limit: number, category = "", on: Handlers = handlers) {
+  const request = create(ListProductsRequestSchema, { page, limit, category });
+  return create(ListProductsResponseSchema, await on.listProducts(request, ctx));
+}
+
+async function get(id: string) {
+  const request = create(GetProductRequestSchema, { id });
+  return create(GetProductResponseSchema, await handlers.getProduct(request, ctx));
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
@@ -60,7 +69,7 @@ async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
 async function everything(): Promise<Product[]> {
   const all = await list(1, 100);
   expect(all.total).toBeLessThanOrEqual(100);
-  return all.products as Product[];
+  return all.products;
 }
 
 beforeAll(async () => {
@@ -90,10 +99,7 @@ describe("catalog seed", () => {
   it("is seeded once: opening the schema again applies nothing twice", async () => {
     const before = await list(1, 1);
     const again = await start();
-    const after = await again.listProducts(
-      create(ListProductsRequestSchema, { page: 1, limit: 1 }),
-      ctx,
-    );
+    const after = await list(1, 1, "", again);
     expect(after.total).toBe(before.total);
   });
 });
@@ -111,7 +117,7 @@ describe("ListProducts", () => {
     for (let page = 1; ; page++) {
       const result = await list(page, limit);
       expect(result.total).toBe(products.length);
-      paged.push(...(result.products as Product[]));
+      paged.push(...result.products);
       if (result.products.length < limit) break;
     }
     expect(paged.map((p) => p.id)).toEqual(products.map((p) => p.id));
@@ -157,10 +163,7 @@ describe("ListProducts", () => {
 describe("GetProduct", () => {
   it("returns a product exactly as listed", async () => {
     const [first] = await everything();
-    const { product } = await handlers.getProduct(
-      create(GetProductRequestSchema, { id: first!.id }),
-      ctx,
-    );
+    const { product } = await get(first!.id);
     expect(product).toMatchObject({
       id: first!.id,
       name: first!.name,
@@ -180,7 +183,7 @@ describe("GetProduct", () => {
     "PRD_DUNE",
     "x".repeat(5000),
   ])("answers PRODUCT_NOT_FOUND for %j", async (id) => {
-    const error = await errorOf(handlers.getProduct(create(GetProductRequestSchema, { id }), ctx));
+    const error = await errorOf(get(id));
     expect(error.code).toBe(Code.NotFound);
     expect(error.reason).toBe("PRODUCT_NOT_FOUND");
     expect((await list(1, 1)).total).toBeGreaterThanOrEqual(20);
