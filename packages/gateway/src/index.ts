@@ -20,6 +20,7 @@ export { deprecationHeaders, type DeprecationPolicy } from "./deprecation.ts";
 export {
   createMemoryRateLimitStore,
   gcra,
+  type MemoryRateLimitStore,
   type MemoryRateLimitStoreOptions,
   type RateLimitDecision,
   type RateLimitQuota,

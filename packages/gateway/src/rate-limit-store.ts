@@ -92,6 +92,12 @@ export interface MemoryRateLimitStoreOptions {
   maxKeys?: number;
 }
 
+/** The in-memory store: synchronous, and it tells how many keys it holds. */
+export interface MemoryRateLimitStore extends RateLimitStore {
+  consume(key: string, quota: RateLimitQuota, cost: number): RateLimitDecision;
+  readonly size: number;
+}
+
 /**
  * An in-process {@link RateLimitStore}. Keys whose TAT has passed hold no information (a fresh
  * key behaves the same), so each call also drops up to two expired least-recently-used keys:
@@ -99,7 +105,7 @@ export interface MemoryRateLimitStoreOptions {
  */
 export function createMemoryRateLimitStore(
   options: MemoryRateLimitStoreOptions = {},
-): RateLimitStore & { readonly size: number } {
+): MemoryRateLimitStore {
   const clock = options.clock ?? systemClock;
   const maxKeys = options.maxKeys ?? 100_000;
   // Map iteration order is insertion order; re-inserting on every use makes it LRU order.

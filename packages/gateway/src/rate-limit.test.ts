@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { createFakeClock } from "./fake-clock.ts";
+import { createMemoryRateLimitStore, gcra } from "./rate-limit-store.ts";
+import { createRateLimiter, rateLimitFromEnv } from "./rate-limiter.ts";
+
+const perMinute = (limit: number) => ({ limit, periodMs: 60_000 });
+
+describe("gcra", () => {
+  it("allows a burst of `limit`, then one request per interval", () => {
+    let tat: number | undefined;
+    const now = 1_000_000;
+    const remaining: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = gcra(tat, now, perMinute(5), 1);
+      expect(r.decision.allowed).toBe(true);
+      remaining.push(r.decision.remaining);
+      tat = r.tat;
+    }
+    expect(remaining).toEqual([4, 3, 2, 1, 0]);
+    const denied = gcra(tat, now, perMinute(5), 1);
+    expect(denied.decision).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 12_000 });
+    expect(denied.decision.resetMs).toBe(60_000);
+    expect(denied.tat).toBe(tat); // a refused request costs nothing
+    // One interval later exactly one more is allowed.
+    const later = gcra(tat, now + 12_000, perMinute(5), 1);
+    expect(later.decision).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("keeps remaining exact when the interval is not a whole number", () => {
+    let tat: number | undefined;
+    for (let i = 0; i < 7; i++) {
+      const r = gcra(tat, 0, perMinute(7), 1);
+      expect(r.decision.remaining).toBe(6 - i);
+      tat = r.tat;
+    }
+  });
+});
+
+describe("createMemoryRateLimitStore", () => {
+  it("counts per key and refills over time (fake clock)", () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore({ clock });
+    for (let i = 0; i < 3; i++)
+      expect(store.consume("a", perMinute(3), 1)).toMatchObject({ allowed: true });
+    expect(store.consume("a", perMinute(3), 1)).toMatchObject({
+      allowed: false,
+      retryAfterMs: 20_000,
+    });
+    expect(store.consume("b", perMinute(3), 1)).toMatchObject({ allowed: true, remaining: 2 });
+    clock.advance(20_000);
+    expect(store.consume("a", perMinute(3), 1)).toMatchObject({ allowed: true, remaining: 0 });
+    clock.advance(60_000);
+    expect(store.consume("a", perMinute(3), 1)).toMatchObject({ allowed: true, remaining: 2 });
+  });
+
+  it("evicts expired keys as it goes and never holds more than maxKeys", () => {
+    const clock = createFakeClock();
+    const store = createMemoryRateLimitStore({ clock, maxKeys: 50 });
+    for (let i = 0; i < 200; i++) store.consume(`k${i}`, perMinute(10), 1);
+    expect(store.size).toBe(50);
+    clock.advance(61_000);
+    // Every key has expired: each call sweeps up to two, so the map drains without a timer.
+    for (let i = 0; i < 30; i++) store.consume("hot", perMinute(1000), 1);
+    expect(store.size).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("createRateLimiter", () => {
+  it("limits principals by tier and anonymous clients by IP, on separate keys", async () => {
+    const clock = createFakeClock();
+    const limiter = createRateLimiter({
+      defaultLimit: 2,
+      anonymousLimit: 1,
+      tiers: { pro: 4 },
+      store: createMemoryRateLimitStore({ clock }),
+    });
+    const free = { principal: { subject: "u1", tier: "free" }, clientIp: "10.0.0.1" };
+    const pro = { principal: { subject: "u2", tier: "pro" }, clientIp: "10.0.0.1" };
+    const anon = { clientIp: "10.0.0.1" };
+    expect((await limiter.check(free)).limit).toBe(2);
+    expect((await limiter.check(pro)).limit).toBe(4);
+    expect(await limiter.check(anon)).toMatchObject({ limit: 1, allowed: true });
+    expect(await limiter.check(anon)).toMatchObject({ allowed: false });
+    // The same IP authenticated is counted on the user, not the IP.
+    expect(await limiter.check(free)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await limiter.check(free)).toMatchObject({ allowed: false });
+    // An IP that looks like a subject cannot share its bucket.
+    expect(await limiter.check({ clientIp: "u1" })).toMatchObject({ allowed: true });
+  });
+
+  it("reads PLEXUS_RATE_LIMIT and refuses nonsense", () => {
+    expect(rateLimitFromEnv({ PLEXUS_RATE_LIMIT: "42" })).toBe(42);
+    expect(rateLimitFromEnv({})).toBeUndefined();
+    expect(() => rateLimitFromEnv({ PLEXUS_RATE_LIMIT: "1.5" })).toThrow();
+    expect(() => createRateLimiter({ tiers: { pro: 0 } })).toThrow();
+  });
+});
