@@ -145,7 +145,8 @@ export declare const GetProductResponseSchema: GenMessage<GetProductResponse>;
  */
 export declare const CatalogService: GenService<{
   /**
-   * Lists products, newest first within a stable order, optionally filtered by category.
+   * Lists products in a stable order (name, compared bytewise, then id), optionally filtered by
+   * category, with the total count matching the filter.
    *
    * @generated from rpc shop.catalog.v1.CatalogService.ListProducts
    */
