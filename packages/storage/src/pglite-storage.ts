@@ -175,7 +175,7 @@ class PgliteStorage implements Storage {
   }
 
   #db(schema: string, role: string): Db {
-    const query = <R = Record<string, unknown>>(
+    const query = async <R = Record<string, unknown>>(
       text: string,
       params?: readonly unknown[],
     ): Promise<SqlResult<R>> => {
@@ -186,7 +186,7 @@ class PgliteStorage implements Storage {
         return this.#run<R>(this.#pglite, text, params);
       });
     };
-    const transaction = <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
+    const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
       return this.#exclusive(async () => {

@@ -226,7 +226,7 @@ class PostgresStorage implements Storage {
   }
 
   #db(schema: string, pool: Pool): Db {
-    const query = <R = Record<string, unknown>>(
+    const query = async <R = Record<string, unknown>>(
       text: string,
       params?: readonly unknown[],
     ): Promise<SqlResult<R>> => {
@@ -234,7 +234,7 @@ class PostgresStorage implements Storage {
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => run<R>(pool, text, params));
     };
-    const transaction = <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
+    const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => inTransaction(pool, schema, this, fn));

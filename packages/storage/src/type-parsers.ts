@@ -46,8 +46,16 @@ const pgOverrides = new Map<number, (text: string) => unknown>([
   [INTERVAL_ARRAY, (text) => parseArray(text, identity)],
 ]);
 
+const TEXT_ARRAY = 1009;
+const parseTextArray = types.getTypeParser(TEXT_ARRAY) as (text: string) => unknown[];
+
+/** Parses an array literal as text[] (nested arrays too), then each non-null element. */
 function parseArray(text: string, parseElement: (element: string) => unknown): unknown[] {
-  return types.arrayParser(text, parseElement) as unknown[];
+  const mapDeep = (items: unknown[]): unknown[] =>
+    items.map((item) =>
+      Array.isArray(item) ? mapDeep(item) : typeof item === "string" ? parseElement(item) : item,
+    );
+  return mapDeep(parseTextArray(text));
 }
 
 /** node-postgres type parsers, per pool (the global `pg.types` is left untouched). */
