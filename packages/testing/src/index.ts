@@ -1,0 +1,13 @@
+export { createFakeClock, type FakeClock } from "./fake-clock.ts";
+export {
+  requireServer,
+  serverAvailable,
+  serverUrl,
+  type ServerName,
+  type ServerProbeOptions,
+} from "./require-server.ts";
+export {
+  createTestDatabase,
+  type TestDatabase,
+  type TestDatabaseOptions,
+} from "./test-database.ts";
