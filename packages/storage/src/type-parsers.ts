@@ -47,7 +47,9 @@ const pgOverrides = new Map<number, (text: string) => unknown>([
 ]);
 
 const TEXT_ARRAY = 1009;
-const parseTextArray = types.getTypeParser(TEXT_ARRAY) as (text: string) => unknown[];
+const parseTextArray = (types.getTypeParser as (oid: number) => (text: string) => unknown[])(
+  TEXT_ARRAY,
+);
 
 /** Parses an array literal as text[] (nested arrays too), then each non-null element. */
 function parseArray(text: string, parseElement: (element: string) => unknown): unknown[] {
