@@ -391,7 +391,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         sendResponse(ex, response);
       });
     } catch (error) {
-      sendError(ex, error);
+      // In the context, so the log lines of a failure carry the request's ids.
+      runInContext(baseContext, () => sendError(ex, error));
     } finally {
       if (deadlineTimer !== undefined) clock.clearTimeout(deadlineTimer);
     }
