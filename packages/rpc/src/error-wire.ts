@@ -1,0 +1,154 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  Code,
+  codeFromConnectName,
+  codeToConnectName,
+  PlexusError,
+  type FieldViolation,
+  type Logger,
+} from "@plexus/core";
+import { codeFromConnectHttpStatus } from "./connect-protocol.ts";
+import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+
+/** The `domain` of the `google.rpc.ErrorInfo` detail Plexus sends: its reasons are Plexus's. */
+export const errorDomain = "plexus";
+
+const errorInfoType = ErrorInfoSchema.typeName;
+const badRequestType = BadRequestSchema.typeName;
+
+interface WireDetail {
+  type: string;
+  value: string;
+  debug?: unknown;
+}
+
+interface WireError {
+  code: string;
+  message?: string;
+  details?: WireDetail[];
+}
+
+/**
+ * What crosses a process boundary from a handler's failure: a PlexusError as is (its code,
+ * message, reason, details, metadata; never its cause), anything else normalised by
+ * `PlexusError.from`, so an unexpected error's message and stack stay in the logs.
+ */
+export function toWireError(error: unknown, logger?: Logger): PlexusError {
+  const normalised = PlexusError.from(error);
+  if (normalised !== error && logger !== undefined && normalised.code === Code.Unknown) {
+    logger.error({ err: error }, "handler failed with an unexpected error");
+  }
+  return normalised;
+}
+
+/**
+ * The error exactly as the other side of the wire sees it: same code, message, reason, details and
+ * metadata, no cause and no stack. The in-process transport hands this copy to its caller so an
+ * in-process call and a network call fail identically.
+ */
+export function wireCopy(error: PlexusError): PlexusError {
+  return new PlexusError(error.code, error.message, {
+    reason: error.reason,
+    details: error.details,
+    metadata: error.metadata,
+  });
+}
+
+function base64(bytes: Uint8Array): string {
+  // Connect sends standard base64 without padding; decoders accept both.
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString("base64")
+    .replace(/=+$/, "");
+}
+
+/**
+ * Serialises an error as Connect's unary error JSON. The reason (and metadata) travel in a
+ * standard `google.rpc.ErrorInfo` detail and field violations in a `google.rpc.BadRequest`, so
+ * stock Connect clients can decode them with the standard messages.
+ */
+export function encodeConnectError(error: PlexusError): Uint8Array {
+  const wire: WireError = { code: codeToConnectName(error.code) };
+  if (error.message.length > 0) wire.message = error.message;
+  const hasMetadata = Object.keys(error.metadata).length > 0;
+  if (error.reason !== undefined || hasMetadata || error.details.length > 0) {
+    wire.details = [];
+    if (error.reason !== undefined || hasMetadata) {
+      const info = create(ErrorInfoSchema, {
+        reason: error.reason ?? "",
+        domain: errorDomain,
+        metadata: { ...error.metadata },
+      });
+      wire.details.push({
+        type: errorInfoType,
+        value: base64(toBinary(ErrorInfoSchema, info)),
+        debug: { reason: info.reason, domain: info.domain, metadata: info.metadata },
+      });
+    }
+    if (error.details.length > 0) {
+      const fieldViolations = error.details.map((d) => ({
+        field: d.field,
+        description: d.message,
+      }));
+      const badRequest = create(BadRequestSchema, { fieldViolations });
+      wire.details.push({
+        type: badRequestType,
+        value: base64(toBinary(BadRequestSchema, badRequest)),
+        debug: { fieldViolations },
+      });
+    }
+  }
+  return Buffer.from(JSON.stringify(wire));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parses a Connect unary error body. A body that is not a Connect error (a proxy's HTML page,
+ * garbage) yields the error Connect derives from the HTTP status alone. Unknown detail types are
+ * skipped; the ones Plexus understands fill `reason`, `metadata` and field `details`.
+ */
+export function decodeConnectError(status: number, body: Uint8Array): PlexusError {
+  const fallbackCode = codeFromConnectHttpStatus(status);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString());
+  } catch {
+    return new PlexusError(fallbackCode, `HTTP ${status}`);
+  }
+  if (!isRecord(parsed)) return new PlexusError(fallbackCode, `HTTP ${status}`);
+  const code =
+    (typeof parsed["code"] === "string" ? codeFromConnectName(parsed["code"]) : undefined) ??
+    fallbackCode;
+  const message = typeof parsed["message"] === "string" ? parsed["message"] : "";
+  let reason: string | undefined;
+  let metadata: Record<string, string> | undefined;
+  let details: FieldViolation[] | undefined;
+  const wireDetails = parsed["details"];
+  if (Array.isArray(wireDetails)) {
+    for (const detail of wireDetails) {
+      if (!isRecord(detail) || typeof detail["type"] !== "string") continue;
+      if (typeof detail["value"] !== "string") continue;
+      // Tolerate an Any-style type URL ("type.googleapis.com/google.rpc.ErrorInfo").
+      const type = detail["type"].slice(detail["type"].lastIndexOf("/") + 1);
+      try {
+        const bytes = Buffer.from(detail["value"], "base64");
+        if (type === errorInfoType) {
+          const info = fromBinary(ErrorInfoSchema, bytes);
+          if (info.reason !== "") reason = info.reason;
+          if (Object.keys(info.metadata).length > 0) metadata = { ...info.metadata };
+        } else if (type === badRequestType) {
+          const badRequest = fromBinary(BadRequestSchema, bytes);
+          details = badRequest.fieldViolations.map((v) => ({
+            field: v.field,
+            message: v.description,
+          }));
+        }
+      } catch {
+        // A detail we cannot decode is dropped; the code and message still stand.
+      }
+    }
+  }
+  return new PlexusError(code, message, { reason, metadata, details });
+}

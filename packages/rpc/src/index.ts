@@ -1,0 +1,43 @@
+export { createClient, type ClientOptions } from "./client.ts";
+export {
+  createConnectHandler,
+  type ConnectHandlerOptions,
+  type ConnectRequest,
+  type ConnectRequestListener,
+  type ConnectResponse,
+} from "./connect-handler.ts";
+export {
+  codeFromConnectHttpStatus,
+  connectHttpStatus,
+  methodPath,
+  type Codec,
+} from "./connect-protocol.ts";
+export { decodeConnectError, encodeConnectError, errorDomain } from "./error-wire.ts";
+export {
+  createInProcessTransport,
+  type InProcessTransportOptions,
+} from "./in-process-transport.ts";
+export { bindService, type ServiceBinding } from "./method-table.ts";
+export {
+  createNetworkTransport,
+  type NetworkTransport,
+  type NetworkTransportOptions,
+} from "./network-transport.ts";
+export {
+  headerCaller,
+  headerCorrelationId,
+  headerIdempotencyKey,
+  headerPrincipalSubject,
+  headerPrincipalTier,
+  headerRequestId,
+  headerTraceparent,
+} from "./propagation.ts";
+export { createRpcServer, type RpcServer, type RpcServerOptions } from "./rpc-server.ts";
+export {
+  BadRequestSchema,
+  BadRequest_FieldViolationSchema,
+  ErrorInfoSchema,
+  type BadRequest,
+  type BadRequest_FieldViolation,
+  type ErrorInfo,
+} from "./gen/google/rpc/error_details_pb.js";

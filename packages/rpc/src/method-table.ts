@@ -1,0 +1,98 @@
+import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  chainInterceptors,
+  Code,
+  PlexusError,
+  type Interceptor,
+  type ServiceHandlers,
+  type UnaryFn,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@plexus/core";
+import { methodPath } from "./connect-protocol.ts";
+
+/**
+ * One service to serve: its contract and its implementation.
+ *
+ * @example
+ * const users: ServiceBinding = bindService(UsersService, { getUser: async (req) => ({ ... }) });
+ */
+export interface ServiceBinding<S extends DescService = DescService> {
+  readonly contract: S;
+  readonly handlers: ServiceHandlers<S>;
+}
+
+/** Pairs a contract with its handlers, type-checking the handlers against the contract. */
+export function bindService<S extends DescService>(
+  contract: S,
+  handlers: ServiceHandlers<S>,
+): ServiceBinding {
+  return { contract, handlers };
+}
+
+/** A servable method: its descriptor and its handler behind the server interceptor chain. */
+export interface MethodEntry {
+  readonly method: DescMethod;
+  readonly path: string;
+  readonly invoke: UnaryFn;
+}
+
+/** Servable methods, found by descriptor (in-process) or by request path (network). */
+export interface MethodTable {
+  byPath(path: string): MethodEntry | undefined;
+  byMethod(method: DescMethod): MethodEntry | undefined;
+}
+
+type AnyHandler = (request: unknown, ctx: UnaryRequest) => Promise<unknown>;
+
+function unimplemented(method: DescMethod): UnaryFn {
+  return async function unimplementedMethod() {
+    throw new PlexusError(
+      Code.Unimplemented,
+      `${method.parent.typeName}.${method.name} is not implemented`,
+    );
+  };
+}
+
+function terminal(method: DescMethod, handler: AnyHandler): UnaryFn {
+  // The UnaryRequest already has `context`, `header` and `signal`: it is the HandlerContext.
+  return async function callHandler(request: UnaryRequest): Promise<UnaryResponse> {
+    const output = await handler(request.message, request);
+    return {
+      message: create(method.output, output as Parameters<typeof create>[1]),
+      header: new Headers(),
+    };
+  };
+}
+
+/**
+ * Builds the table once per server: the interceptor chain of each method is composed here, not per
+ * call. Streaming methods are left out (Plexus serves unary calls only), so calling one answers
+ * `unimplemented` like any unknown method.
+ */
+export function createMethodTable(
+  services: readonly ServiceBinding[],
+  interceptors: readonly Interceptor[],
+): MethodTable {
+  const paths = new Map<string, MethodEntry>();
+  const methods = new Map<DescMethod, MethodEntry>();
+  for (const { contract, handlers } of services) {
+    for (const method of contract.methods) {
+      if (method.methodKind !== "unary") continue;
+      const path = methodPath(method);
+      if (paths.has(path)) throw new TypeError(`method ${path} is served twice`);
+      const handler = (handlers as Record<string, AnyHandler | undefined>)[method.localName];
+      const last =
+        typeof handler === "function"
+          ? terminal(method, handler.bind(handlers))
+          : unimplemented(method);
+      const entry: MethodEntry = { method, path, invoke: chainInterceptors(interceptors, last) };
+      paths.set(path, entry);
+      methods.set(method, entry);
+    }
+  }
+  return {
+    byPath: (path) => paths.get(path),
+    byMethod: (method) => methods.get(method) ?? paths.get(methodPath(method)),
+  };
+}
