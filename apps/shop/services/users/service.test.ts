@@ -286,19 +286,34 @@ describe("IssueToken and GetJwks", () => {
     expect(keys.rows[0]?.n).toBe(1);
   });
 
-  it("ends concurrent first starts with a single active key that all of them use", async () => {
+  it("ends concurrent first starts with a single active key that all of them sign with", async () => {
     const fresh = await storage.forService("users_first_start", usersService.migrations);
     const instances = await Promise.all([start(fresh), start(fresh), start(fresh)]);
-    const kids = await Promise.all(
-      instances.map(async (instance) => (await jwksOf(instance)).keys.map((k) => k.kid)),
-    );
-    expect(kids[0]).toHaveLength(1);
-    expect(kids[1]).toEqual(kids[0]);
-    expect(kids[2]).toEqual(kids[0]);
-    const active = await fresh.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM signing_keys WHERE active",
-    );
-    expect(active.rows[0]?.n).toBe(1);
+    const active = await fresh.query<{ kid: string }>("SELECT kid FROM signing_keys WHERE active");
+    expect(active.rows).toHaveLength(1);
+    const kid = active.rows[0]!.kid;
+
+    const request = create(CreateUserRequestSchema, {
+      email: "first@example.com",
+      name: "First Start",
+      password: "first start password",
+    });
+    await instances[0]!.createUser(request, ctxOf());
+    for (const instance of instances) {
+      const jwks = await jwksOf(instance);
+      expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
+      const { accessToken } = await issueToken(
+        "first@example.com",
+        "first start password",
+        instance,
+      );
+      expect(decodeProtectedHeader(accessToken).kid).toBe(kid);
+      await jwtVerify(accessToken, createLocalJWKSet(jwks), {
+        algorithms: ["EdDSA"],
+        issuer: "plexus-shop",
+        audience: "plexus-shop-api",
+      });
+    }
   });
 });
 
