@@ -298,7 +298,7 @@ describe("IssueToken and GetJwks", () => {
       name: "First Start",
       password: "first start password",
     });
-    await instances[0]!.createUser(request, ctxOf());
+    await instances[0].createUser(request, ctxOf());
     for (const instance of instances) {
       const jwks = await jwksOf(instance);
       expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
