@@ -50,7 +50,10 @@ export interface Lifecycle {
   readonly stopping: boolean;
   /** Registers a stop step. Registering once stopping has begun is an error (it would never run). */
   onStop(name: string, fn: StopStep, options?: StopStepOptions): void;
-  /** Makes the configured signals trigger `stop()`; returns a function that removes the handlers. */
+  /**
+   * Makes the configured signals trigger `stop()`; a second signal while stopping exits 1 at once.
+   * Returns a function that removes the handlers.
+   */
   installSignalHandlers(): () => void;
   /**
    * Stops gracefully: aborts `signal`, runs the steps, then exits. Resolves with the exit code
@@ -142,19 +145,25 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
   }
 
   async function shutdown(reason: string): Promise<number> {
-    logger.info({ reason, steps: steps.length, shutdownTimeoutMs }, "shutting down");
-    controller.abort(new DOMException(`stopping: ${reason}`, "AbortError"));
-    const deadline = clock.now() + shutdownTimeoutMs;
-    let code = 0;
-    for (const step of [...steps].reverse()) {
-      const outcome = await runStep(step, deadline);
-      if (outcome !== "ok") code = 1;
-      if (outcome === "shutdown-timeout") break;
-      if (exited) return 1;
+    try {
+      logger.info({ reason, steps: steps.length, shutdownTimeoutMs }, "shutting down");
+      controller.abort(new DOMException(`stopping: ${reason}`, "AbortError"));
+      const deadline = clock.now() + shutdownTimeoutMs;
+      let code = 0;
+      for (const step of [...steps].reverse()) {
+        const outcome = await runStep(step, deadline);
+        if (outcome !== "ok") code = 1;
+        if (outcome === "shutdown-timeout") break;
+        if (exited) return 1;
+      }
+      logger.info({ code }, code === 0 ? "shutdown complete" : "shutdown finished with errors");
+      exitOnce(code);
+      return code;
+    } catch (err) {
+      // Only a broken logger or abort listener gets here; the process must still end.
+      exitOnce(1);
+      throw err;
     }
-    logger.info({ code }, code === 0 ? "shutdown complete" : "shutdown finished with errors");
-    exitOnce(code);
-    return code;
   }
 
   function stop(reason = "stop requested"): Promise<number> {
@@ -181,7 +190,7 @@ export function createLifecycle(options: LifecycleOptions): Lifecycle {
           return;
         }
         logger.info({ signal }, "signal received");
-        void stop(signal);
+        stop(signal).catch((err: unknown) => logger.error({ err }, "shutdown failed"));
       };
       for (const s of signals) process.on(s, onSignal);
       return () => {
