@@ -60,8 +60,8 @@ describe.skipIf(!postgresUp)("Postgres storage: several processes", () => {
       { id: 3, name: "third", sql: "INSERT INTO runs (id) VALUES (3)" },
     ];
     const [a, b] = await Promise.all([
-      first!.forService("race", migrations),
-      second!.forService("race", migrations),
+      first.forService("race", migrations),
+      second.forService("race", migrations),
     ]);
     expect((await a.query("SELECT id FROM runs ORDER BY n")).rows).toEqual([
       { id: 1 },
@@ -76,7 +76,7 @@ describe.skipIf(!postgresUp)("Postgres storage: several processes", () => {
     const names = ["setup_a", "setup_b", "setup_c", "setup_d"];
     const dbs = await Promise.all(
       names.map((name, i) =>
-        (i % 2 === 0 ? first! : second!).forService(name, [
+        (i % 2 === 0 ? first : second).forService(name, [
           { id: 1, name: "t", sql: "CREATE TABLE t (id int)" },
         ]),
       ),
