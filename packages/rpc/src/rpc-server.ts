@@ -1,4 +1,8 @@
-import { createServer as createHttpServer, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import {
   createServer as createHttp2Server,
   type Http2ServerResponse,
@@ -52,10 +56,18 @@ export interface RpcServer extends AsyncDisposable {
 const prefaceStart = Buffer.from("PRI");
 const kPending = Symbol("plexus.pendingBytes");
 const kHandedOff = Symbol("plexus.handedOff");
+const kActive = Symbol("plexus.activeRequests");
+const kSocket = Symbol("plexus.socket");
 
 interface SniffedSocket extends Socket {
   [kPending]?: Buffer;
   [kHandedOff]?: boolean;
+  /** HTTP/1.1 requests in progress on this connection; 0 means idle keep-alive. */
+  [kActive]?: number;
+}
+
+interface TrackedResponse {
+  [kSocket]?: SniffedSocket;
 }
 
 function noop(): void {}
@@ -87,20 +99,32 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
   const handler = createConnectHandler(options);
 
   const inFlight = new Set<ConnectResponse>();
-  const sockets = new Set<Socket>();
+  const sockets = new Set<SniffedSocket>();
   const sessions = new Set<ServerHttp2Session>();
   let closing = false;
   let onDrained: (() => void) | undefined;
 
-  function onResponseClose(this: ConnectResponse): void {
+  function onResponseClose(this: ConnectResponse & TrackedResponse): void {
     inFlight.delete(this);
+    const socket = this[kSocket];
+    if (socket !== undefined) {
+      socket[kActive] = (socket[kActive] ?? 1) - 1;
+      if (closing && socket[kActive] === 0) socket.end();
+    }
     if (inFlight.size === 0) onDrained?.();
   }
 
-  function onRequest(req: ConnectRequest, res: ConnectResponse): void {
+  function onRequest(req: ConnectRequest, res: ConnectResponse & TrackedResponse): void {
     inFlight.add(res);
+    if (isHttp1Response(res)) {
+      // Node tracks idle connections only for servers it listens with itself; this one is fed
+      // sockets, so it counts requests per connection to know which are idle.
+      const socket = (req as IncomingMessage).socket as SniffedSocket;
+      socket[kActive] = (socket[kActive] ?? 0) + 1;
+      res[kSocket] = socket;
+      if (closing) closeConnectionAfter(res);
+    }
     res.once("close", onResponseClose);
-    if (closing) closeConnectionAfter(res);
     handler(req, res);
   }
 
@@ -126,6 +150,7 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
       // Node's HTTP/2 session reads what is already buffered on the socket before consuming it.
       http2.emit("connection", socket);
     } else {
+      socket[kActive] = 0;
       http1.emit("connection", socket);
       socket.resume();
     }
@@ -181,6 +206,13 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
 
   const serverClosed = new Promise<void>((resolve) => server.once("close", resolve));
 
+  /** Ends HTTP/1.1 connections with no request in progress (FIN after pending writes). */
+  function endIdleConnections(): void {
+    for (const socket of sockets) {
+      if (socket[kActive] === 0) socket.end();
+    }
+  }
+
   function destroyAll(): void {
     for (const session of sessions) session.destroy();
     for (const socket of sockets) socket.destroy();
@@ -210,16 +242,15 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
       const startedAt = clock.now();
       server.close();
       // Connections that never sent a byte belong to no server yet: nothing to drain.
-      for (const socket of sockets as Set<SniffedSocket>) if (!socket[kHandedOff]) socket.destroy();
+      for (const socket of sockets) if (!socket[kHandedOff]) socket.destroy();
       for (const session of sessions) session.close();
       for (const res of inFlight) closeConnectionAfter(res);
-      http1.closeIdleConnections();
+      endIdleConnections();
       if (inFlight.size > 0) {
         const drained = new Promise<void>((resolve) => (onDrained = resolve));
         await within(drained, closeTimeoutMs);
       }
-      // Responses that ended with `connection: close` end their sockets; idle ones go now.
-      http1.closeIdleConnections();
+      endIdleConnections();
       const left = closeTimeoutMs - (clock.now() - startedAt);
       if (!(await within(serverClosed, left))) destroyAll();
       await serverClosed;
