@@ -97,13 +97,15 @@ describe.each(stockVariants)(
     it("gets unimplemented for an unknown method and a deadline_exceeded on timeout", async () => {
       const server = await startPlexusServer();
       const client = stockClient(server);
-      const hang = await client.getProduct({ id: "hang" }, { timeoutMs: 50 }).catch((e) => e);
+      const hang = await client
+        .getProduct({ id: "hang" }, { timeoutMs: 50 })
+        .catch((e: unknown) => e);
       expect(ConnectError.from(hang).code).toBe(ConnectCode.DeadlineExceeded);
       const unknownServer = await createRpcServer({ services: [] });
       cleanups.push(() => unknownServer.close());
       const unknown = await stockClient(unknownServer)
         .getProduct({ id: "ok" })
-        .catch((e) => e);
+        .catch((e: unknown) => e);
       expect(ConnectError.from(unknown).code).toBe(ConnectCode.Unimplemented);
     });
   },
@@ -196,13 +198,17 @@ describe.each([
 
     it("maps a Connect error with details back to a PlexusError", async () => {
       const { client } = await startStock();
-      const error = (await client.getProduct({ id: "missing" }).catch((e) => e)) as PlexusError;
+      const error = (await client
+        .getProduct({ id: "missing" })
+        .catch((e: unknown) => e)) as PlexusError;
       expect(error).toBeInstanceOf(PlexusError);
       expect(error.code).toBe(Code.NotFound);
       expect(error.message).toBe("no such product");
       expect(error.reason).toBe("PRODUCT_NOT_FOUND");
       expect(error.details).toEqual([{ field: "id", message: "unknown id" }]);
-      const internal = (await client.getProduct({ id: "other" }).catch((e) => e)) as PlexusError;
+      const internal = (await client
+        .getProduct({ id: "other" })
+        .catch((e: unknown) => e)) as PlexusError;
       expect(internal.code).toBe(Code.Internal);
       expect(internal.message).not.toContain("internals");
     });
