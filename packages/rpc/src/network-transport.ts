@@ -229,7 +229,7 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
     writeContextHeaders(context, headers);
     headers[headerContentType] = contentType;
     headers[headerProtocolVersion] = protocolVersion;
-    if (timeoutMs !== undefined) headers[headerTimeout] = String(Math.ceil(timeoutMs));
+    if (timeoutMs !== undefined) headers[headerTimeout] = String(Math.floor(timeoutMs));
     const body =
       codec === "proto"
         ? toBinary(method.input, request.message)

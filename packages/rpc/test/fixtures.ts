@@ -25,22 +25,27 @@ export interface Probe {
   abortReasons: unknown[];
   /** Resolves the next time a handler starts. */
   started: Promise<void>;
+  /** What `wait` handlers wait for; `open()` resolves it. */
+  gate: Promise<void>;
 }
 
-export type TestProbe = Probe & { reset(): void; markStarted(): void };
+export type TestProbe = Probe & { reset(): void; markStarted(): void; open(): void };
 
 export function createProbe(): TestProbe {
   let markStarted: () => void = () => {};
+  let open: () => void = () => {};
   const probe = {
     invocations: 0,
     contexts: [] as CallContext[],
     headers: [] as Headers[],
     abortReasons: [] as unknown[],
     started: Promise.resolve(),
+    gate: new Promise<void>((resolve) => (open = resolve)),
     reset() {
       probe.started = new Promise<void>((resolve) => (markStarted = resolve));
     },
     markStarted: () => markStarted(),
+    open: () => open(),
   };
   probe.reset();
   return probe;
@@ -88,6 +93,7 @@ export const cachedProduct: Product = create(ProductSchema, {
  * - `boom`: throws a plain Error carrying secrets (must never reach the client);
  * - `error:<n>`: throws PlexusError(code n) with reason, metadata and field details;
  * - `hang`: waits for its signal to abort and records the reason;
+ * - `wait`: waits for `probe.open()` (ignoring its signal), then returns the cached product;
  * - `context`: crosses async boundaries, then returns the current context as JSON in `name`;
  * - `hop`: calls `downstream` (`context`) and returns both contexts as JSON in `name`;
  * - `mutate`: mutates its request, then returns the cached product.
@@ -126,6 +132,11 @@ export function catalogHandlers(
             reject(signal.reason as Error);
           });
         });
+      }
+      if (id === "wait") {
+        signal.addEventListener("abort", () => probe.abortReasons.push(signal.reason));
+        await probe.gate;
+        return { product: cachedProduct };
       }
       if (id === "context") {
         await new Promise((resolve) => setTimeout(resolve, 1));

@@ -1,0 +1,178 @@
+import { Code, PlexusError, runInContext, type Clock, type Transport } from "@plexus/core";
+import {
+  createClient,
+  createInProcessTransport,
+  createNetworkTransport,
+  createRpcServer,
+} from "@plexus/rpc";
+import { Pool } from "undici";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CatalogService, catalogBinding, createProbe, type TestProbe } from "./fixtures.ts";
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+async function failure(promise: Promise<unknown>): Promise<PlexusError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PlexusError);
+  return error as PlexusError;
+}
+
+/** A real transport that counts the calls it is asked to carry. */
+function counted(transport: Transport): Transport & { calls: number } {
+  const wrapper = {
+    calls: 0,
+    unary(request: Parameters<Transport["unary"]>[0]) {
+      wrapper.calls++;
+      return transport.unary(request);
+    },
+  };
+  return wrapper;
+}
+
+type Setup = (probe: TestProbe) => Promise<Transport>;
+
+const setups: [string, Setup][] = [
+  ["in-process", async (probe) => createInProcessTransport({ services: [catalogBinding(probe)] })],
+  ...(["1.1", "2"] as const).map((httpVersion): [string, Setup] => [
+    `network HTTP/${httpVersion}`,
+    async (probe) => {
+      const server = await createRpcServer({ services: [catalogBinding(probe)] });
+      const transport = createNetworkTransport({ baseUrl: server.address().url, httpVersion });
+      cleanups.push(
+        () => server.close(),
+        () => transport.destroy(),
+      );
+      return transport;
+    },
+  ]),
+];
+
+describe.each(setups)("deadlines and cancellation (%s)", (_name, setup) => {
+  it("fails fast when the context's deadline already passed, touching nothing", async () => {
+    const probe = createProbe();
+    const transport = counted(await setup(probe));
+    const catalog = createClient(CatalogService, transport);
+    const past = { correlationId: "c", requestId: "r", deadline: Date.now() - 1 };
+    const error = await failure(runInContext(past, () => catalog.getProduct({ id: "ok" })));
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(transport.calls).toBe(0);
+    expect(probe.invocations).toBe(0);
+  });
+
+  it("never starts the handler when the transport is handed an expired call", async () => {
+    const probe = createProbe();
+    const transport = await setup(probe);
+    const error = await failure(
+      transport.unary({
+        method: CatalogService.method.getProduct,
+        message: { $typeName: "shop.catalog.v1.GetProductRequest", id: "ok" },
+        header: new Headers(),
+        context: { correlationId: "c", requestId: "r", deadline: Date.now() - 5 },
+        signal: new AbortController().signal,
+      }),
+    );
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(probe.invocations).toBe(0);
+  });
+
+  it("uses the injected clock: a deadline past on that clock fails fast", async () => {
+    const probe = createProbe();
+    const transport = await setup(probe);
+    const farFuture: Clock = {
+      now: () => Date.now() + 3_600_000,
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    };
+    const catalog = createClient(CatalogService, transport, { clock: farFuture });
+    const context = { correlationId: "c", requestId: "r", deadline: Date.now() + 60_000 };
+    const error = await failure(runInContext(context, () => catalog.getProduct({ id: "ok" })));
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    expect(probe.invocations).toBe(0);
+  });
+
+  it("aborts the handler's signal when the deadline passes mid-call", async () => {
+    const probe = createProbe();
+    const catalog = createClient(CatalogService, await setup(probe));
+    const error = await failure(catalog.getProduct({ id: "hang" }, { timeoutMs: 30 }));
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
+    expect(probe.abortReasons[0]).toBeInstanceOf(PlexusError);
+  });
+
+  it("a caller's abort cancels the call in flight and the handler's signal", async () => {
+    const probe = createProbe();
+    const catalog = createClient(CatalogService, await setup(probe));
+    const controller = new AbortController();
+    const pending = catalog.getProduct({ id: "hang" }, { signal: controller.signal });
+    await probe.started;
+    controller.abort();
+    const error = await failure(pending);
+    expect(error.code).toBe(Code.Canceled);
+    await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
+    expect((probe.abortReasons[0] as PlexusError).code).toBe(Code.Canceled);
+  });
+
+  it("a parent call's abort cancels its child calls", async () => {
+    const probe = createProbe();
+    const catalog = createClient(CatalogService, await setup(probe));
+    const parent = new AbortController();
+    const context = { correlationId: "c", requestId: "r", signal: parent.signal };
+    const pending = runInContext(context, () => catalog.getProduct({ id: "hang" }));
+    await probe.started;
+    parent.abort(new PlexusError(Code.DeadlineExceeded, "parent out of time"));
+    const error = await failure(pending);
+    expect(error.code).toBe(Code.DeadlineExceeded);
+    await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
+  });
+
+  it("an already-aborted caller signal fails fast with Canceled", async () => {
+    const probe = createProbe();
+    const transport = counted(await setup(probe));
+    const catalog = createClient(CatalogService, transport);
+    const error = await failure(catalog.getProduct({ id: "ok" }, { signal: AbortSignal.abort() }));
+    expect(error.code).toBe(Code.Canceled);
+    expect(transport.calls).toBe(0);
+  });
+});
+
+describe("server-side deadline (no client-side timer)", () => {
+  async function rawCall(id: string, timeout: string) {
+    const probe = createProbe();
+    const server = await createRpcServer({ services: [catalogBinding(probe)] });
+    const pool = new Pool(server.address().url);
+    cleanups.push(
+      () => server.close(),
+      () => pool.close(),
+    );
+    const response = await pool.request({
+      path: "/shop.catalog.v1.CatalogService/GetProduct",
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
+      body: JSON.stringify({ id }),
+    });
+    return { probe, status: response.statusCode, body: (await response.body.json()) as unknown };
+  }
+
+  it("answers deadline_exceeded without starting the handler when the timeout is 0", async () => {
+    const { probe, status, body } = await rawCall("ok", "0");
+    expect(status).toBe(504);
+    expect(body).toMatchObject({ code: "deadline_exceeded" });
+    expect(probe.invocations).toBe(0);
+  });
+
+  it("answers deadline_exceeded and aborts the handler when the deadline passes", async () => {
+    const { probe, status, body } = await rawCall("hang", "30");
+    expect(status).toBe(504);
+    expect(body).toMatchObject({ code: "deadline_exceeded" });
+    expect(probe.invocations).toBe(1);
+    await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
+    expect((probe.abortReasons[0] as PlexusError).code).toBe(Code.DeadlineExceeded);
+  });
+});
