@@ -12,6 +12,8 @@ export type BodyMode =
 
 export interface ReadJsonBodyOptions {
   readonly maxBytes: number;
+  /** Deepest accepted nesting of arrays/objects. */
+  readonly maxDepth: number;
   readonly mode: "json" | "object";
   readonly signal?: AbortSignal;
 }
@@ -118,6 +120,9 @@ export async function readJsonBody(
   } catch (error) {
     throw badRequest("request body is not valid UTF-8", error);
   }
+  if (nestingExceeds(text, options.maxDepth)) {
+    throw badRequest(`request body is nested deeper than ${options.maxDepth} levels`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -131,6 +136,27 @@ export async function readJsonBody(
     throw badRequest("request body must be a JSON object");
   }
   return value;
+}
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`. JSON.parse copes with any depth, but
+ * whatever walks the value next (validation, serialisation, protobuf conversion) usually recurses
+ * and would overflow the stack: a 5xx out of a client's input. A linear scan, strings skipped.
+ */
+export function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
 }
 
 function readBounded(

@@ -346,6 +346,19 @@ describe("createGateway over real HTTP", () => {
       );
       const noBody = await call("POST", "/api/v1/json");
       expectError(noBody, 400, "BAD_REQUEST");
+      // Deep nesting is refused before it can overflow a recursive walker downstream.
+      const deep = "[".repeat(65) + "]".repeat(65);
+      expectError(
+        await call("POST", "/api/v1/json", { headers: json, body: deep }),
+        400,
+        "BAD_REQUEST",
+      );
+      const fine = { headers: json, body: "[".repeat(64) + "]".repeat(64) };
+      expect((await call("POST", "/api/v1/json", fine)).status).toBe(200);
+      const bracketsInString = JSON.stringify({ s: "[".repeat(500), t: '\\"[[[' });
+      expect(
+        (await call("POST", "/api/v1/json", { headers: json, body: bracketsInString })).status,
+      ).toBe(200);
       // A route reading any JSON value accepts non-objects.
       const any = await call("POST", "/api/v1/json", { headers: json, body: "[1,2]" });
       expect(any.json).toEqual({ received: [1, 2] });

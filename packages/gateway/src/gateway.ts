@@ -63,6 +63,11 @@ export interface GatewayOptions {
   defaultTimeoutMs?: number;
   /** Largest request body. Default 1 MiB (API.md). */
   maxBodyBytes?: number;
+  /**
+   * Deepest nesting of arrays/objects in a JSON body. Default 64: far beyond any real document,
+   * well below what recursive code downstream (validation, serialisation) survives.
+   */
+  maxJsonDepth?: number;
   /** Longest request target (path + query). Default 8 192 characters; longer is a 400. */
   maxUrlLength?: number;
   /** Most query parameters. Default 100; more is a 400. */
@@ -171,6 +176,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const readinessTimeoutMs = options.readinessTimeoutMs ?? 2_000;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxJsonDepth = options.maxJsonDepth ?? 64;
   const maxUrlLength = options.maxUrlLength ?? 8_192;
   const maxQueryParams = options.maxQueryParams ?? 100;
   const retryAfterSeconds = options.retryAfterSeconds ?? 1;
@@ -358,6 +364,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           ex.bodyRead = true;
           body = await readJsonBody(req, {
             maxBytes: compiled.maxBodyBytes,
+            maxDepth: maxJsonDepth,
             mode: compiled.body,
             signal: controller.signal,
           });
