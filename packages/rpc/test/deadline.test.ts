@@ -157,7 +157,7 @@ describe("server-side deadline (no client-side timer)", () => {
       headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
       body: JSON.stringify({ id }),
     });
-    return { probe, status: response.statusCode, body: (await response.body.json()) as unknown };
+    return { probe, status: response.statusCode, body: (await response.body.json()) };
   }
 
   it("answers deadline_exceeded without starting the handler when the timeout is 0", async () => {
