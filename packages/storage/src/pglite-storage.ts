@@ -7,6 +7,7 @@ import { InFlight } from "./in-flight.ts";
 import { validateMigrations } from "./migration-plan.ts";
 import { applyMigrations, type MigrationSession } from "./migrator.ts";
 import { SerialQueue } from "./serial-queue.ts";
+import { assertNotTransactionControl } from "./statement-guard.ts";
 import { assertServiceName, quoteIdent, roleOf } from "./sql-names.ts";
 import type { Storage, StorageOptions } from "./storage.ts";
 import { storageClosedError, transactionClosedError } from "./storage-errors.ts";
@@ -167,6 +168,9 @@ class PgliteStorage implements Storage {
               } finally {
                 this.#noteStatement(script);
               }
+              if (!this.#pglite.isInTransaction()) {
+                throw new Error("a migration must not commit or roll back its own transaction");
+              }
             },
           }),
         );
@@ -179,11 +183,22 @@ class PgliteStorage implements Storage {
       text: string,
       params?: readonly unknown[],
     ): Promise<SqlResult<R>> => {
+      assertNotTransactionControl(text);
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
       return this.#exclusive(async () => {
         await this.#actAs(role, schema);
-        return this.#run<R>(this.#pglite, text, params);
+        try {
+          return await this.#run<R>(this.#pglite, text, params);
+        } finally {
+          // Catch-all behind the statement guard: the one session must never be left inside
+          // a transaction that the next service's statements would join.
+          if (this.#pglite.isInTransaction()) {
+            await this.#pglite.exec("ROLLBACK");
+            // eslint-disable-next-line no-unsafe-finally
+            throw new Error("storage: a statement left a transaction open; it was rolled back");
+          }
+        }
       });
     };
     const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
@@ -196,6 +211,7 @@ class PgliteStorage implements Storage {
             let open = true;
             const tx: Sql = {
               query: async <R>(text: string, params?: readonly unknown[]) => {
+                assertNotTransactionControl(text);
                 if (!open) throw transactionClosedError(schema);
                 return this.#run<R>(ptx, text, params);
               },

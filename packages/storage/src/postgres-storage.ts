@@ -5,6 +5,7 @@ import { advisoryLockClass, migrationLockKey, setupLockKey } from "./advisory-lo
 import { InFlight } from "./in-flight.ts";
 import { validateMigrations } from "./migration-plan.ts";
 import { applyMigrations, type MigrationSession } from "./migrator.ts";
+import { assertNotTransactionControl } from "./statement-guard.ts";
 import { assertServiceName, quoteIdent, quoteLiteral, roleOf } from "./sql-names.ts";
 import type { Storage, StorageOptions } from "./storage.ts";
 import {
@@ -230,6 +231,7 @@ class PostgresStorage implements Storage {
       text: string,
       params?: readonly unknown[],
     ): Promise<SqlResult<R>> => {
+      assertNotTransactionControl(text);
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => run<R>(pool, text, params));
@@ -257,6 +259,7 @@ async function inTransaction<T>(
     let open = true;
     const tx: Sql = {
       query: async <R>(text: string, params?: readonly unknown[]) => {
+        assertNotTransactionControl(text);
         if (!open) throw transactionClosedError(schema);
         return run<R>(client, text, params);
       },

@@ -302,6 +302,24 @@ describe.each(backends)("storage on $kind", (backend) => {
         await expect(later).resolves.toMatchObject({ rowCount: 1 });
       });
 
+      it("refuses transaction control in query(), but allows savepoints inside a transaction", async () => {
+        await expect(db.query("BEGIN")).rejects.toThrow(/use transaction\(fn\)/);
+        await expect(db.transaction((tx) => tx.query("COMMIT"))).rejects.toThrow(
+          /use transaction\(fn\)/,
+        );
+        await db.transaction(async (tx) => {
+          await tx.query("INSERT INTO items VALUES ($1, $2)", ["sp1", 1]);
+          await tx.query("SAVEPOINT dup");
+          const dup = await tx
+            .query("INSERT INTO items VALUES ($1, $2)", ["c1", 1])
+            .catch((e: unknown) => e);
+          expect(isUniqueViolation(dup)).toBe(true);
+          await tx.query("ROLLBACK TO SAVEPOINT dup");
+        });
+        expect(await ids()).toEqual(["c1", "c2", "sp1"]);
+        await db.query("DELETE FROM items WHERE id = 'sp1'");
+      });
+
       it("refuses a tx handle used after its transaction ended", async () => {
         let kept: { query: Db["query"] } | undefined;
         await db.transaction(async (tx) => {
