@@ -5,6 +5,7 @@ import {
   createNetworkTransport,
   createRpcServer,
 } from "@plexus/rpc";
+import { createFakeClock } from "@plexus/testing";
 import { Pool } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CatalogService, catalogBinding, createProbe, type TestProbe } from "./fixtures.ts";
@@ -36,15 +37,22 @@ function counted(transport: Transport): Transport & { calls: number } {
   return wrapper;
 }
 
-type Setup = (probe: TestProbe) => Promise<Transport>;
+type Setup = (probe: TestProbe, clock?: Clock) => Promise<Transport>;
 
 const setups: [string, Setup][] = [
-  ["in-process", async (probe) => createInProcessTransport({ services: [catalogBinding(probe)] })],
+  [
+    "in-process",
+    async (probe, clock) => createInProcessTransport({ services: [catalogBinding(probe)], clock }),
+  ],
   ...(["1.1", "2"] as const).map((httpVersion): [string, Setup] => [
     `network HTTP/${httpVersion}`,
-    async (probe) => {
-      const server = await createRpcServer({ services: [catalogBinding(probe)] });
-      const transport = createNetworkTransport({ baseUrl: server.address().url, httpVersion });
+    async (probe, clock) => {
+      const server = await createRpcServer({ services: [catalogBinding(probe)], clock });
+      const transport = createNetworkTransport({
+        baseUrl: server.address().url,
+        httpVersion,
+        clock,
+      });
       cleanups.push(
         () => server.close(),
         () => transport.destroy(),
@@ -99,8 +107,14 @@ describe.each(setups)("deadlines and cancellation (%s)", (_name, setup) => {
 
   it("aborts the handler's signal when the deadline passes mid-call", async () => {
     const probe = createProbe();
-    const catalog = createClient(CatalogService, await setup(probe));
-    const error = await failure(catalog.getProduct({ id: "hang" }, { timeoutMs: 30 }));
+    // One fake clock for client, transport and server: the deadline passes when the test says.
+    const clock = createFakeClock(Date.now());
+    const catalog = createClient(CatalogService, await setup(probe, clock), { clock });
+    const pending = failure(catalog.getProduct({ id: "hang" }, { timeoutMs: 30 }));
+    await probe.started;
+    expect(probe.abortReasons).toEqual([]);
+    clock.advance(30);
+    const error = await pending;
     expect(error.code).toBe(Code.DeadlineExceeded);
     await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
     expect(probe.abortReasons[0]).toBeInstanceOf(PlexusError);
@@ -143,36 +157,43 @@ describe.each(setups)("deadlines and cancellation (%s)", (_name, setup) => {
 });
 
 describe("server-side deadline (no client-side timer)", () => {
-  async function rawCall(id: string, timeout: string) {
+  async function rawCall(id: string, timeout: string, clock?: Clock) {
     const probe = createProbe();
-    const server = await createRpcServer({ services: [catalogBinding(probe)] });
+    const server = await createRpcServer({ services: [catalogBinding(probe)], clock });
     const pool = new Pool(server.address().url);
     cleanups.push(
       () => server.close(),
       () => pool.close(),
     );
-    const response = await pool.request({
-      path: "/shop.catalog.v1.CatalogService/GetProduct",
-      method: "POST",
-      headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
-      body: JSON.stringify({ id }),
-    });
-    return { probe, status: response.statusCode, body: (await response.body.json()) };
+    const response = pool
+      .request({
+        path: "/shop.catalog.v1.CatalogService/GetProduct",
+        method: "POST",
+        headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
+        body: JSON.stringify({ id }),
+      })
+      .then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as unknown }));
+    return { probe, response };
   }
 
   it("answers deadline_exceeded without starting the handler when the timeout is 0", async () => {
-    const { probe, status, body } = await rawCall("ok", "0");
+    const { probe, response } = await rawCall("ok", "0");
+    const { status, body } = await response;
     expect(status).toBe(504);
     expect(body).toMatchObject({ code: "deadline_exceeded" });
     expect(probe.invocations).toBe(0);
   });
 
   it("answers deadline_exceeded and aborts the handler when the deadline passes", async () => {
-    const { probe, status, body } = await rawCall("hang", "30");
+    const clock = createFakeClock(Date.now());
+    const { probe, response } = await rawCall("hang", "30", clock);
+    await probe.started;
+    clock.advance(30);
+    const { status, body } = await response;
     expect(status).toBe(504);
     expect(body).toMatchObject({ code: "deadline_exceeded" });
     expect(probe.invocations).toBe(1);
-    await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
+    expect(probe.abortReasons).toHaveLength(1);
     expect((probe.abortReasons[0] as PlexusError).code).toBe(Code.DeadlineExceeded);
   });
 });
