@@ -4,11 +4,13 @@ import type { DescService } from "@bufbuild/protobuf";
 import {
   Code,
   PlexusError,
+  createHealthRegistry,
   createLifecycle,
   createLogger,
   systemClock,
   type ClientFactory,
   type Clock,
+  type HealthRegistry,
   type Lifecycle,
   type Logger,
   type ServiceInstance,
@@ -17,7 +19,7 @@ import {
 import { createMetrics, type Metrics } from "@plexus/observability";
 import { createClient, createInProcessTransport } from "@plexus/rpc";
 import { openStorage, type Storage } from "@plexus/storage";
-import type { EdgeApp, HostSpec, ReadinessReport } from "./topology.ts";
+import type { EdgeApp, HostSpec } from "./topology.ts";
 
 export interface HostOptions {
   readonly spec: HostSpec;
@@ -29,6 +31,11 @@ export interface HostOptions {
   readonly hostname?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /**
+   * How the process ends after a stop. Default `process.exit` (what `plexus up` wants); an
+   * embedding that must outlive the host (a test) passes a no-op.
+   */
+  readonly exit?: (code: number) => void;
 }
 
 /** A started host. */
@@ -36,7 +43,8 @@ export interface Host extends AsyncDisposable {
   /** The edge's address, when the host serves one. */
   readonly url: string | undefined;
   readonly lifecycle: Lifecycle;
-  readiness(): Promise<ReadinessReport>;
+  /** Liveness and readiness of the host: storage and every hosted service. */
+  readonly health: HealthRegistry;
   /** Graceful stop: refuse new work, drain in-flight calls, close services and storage. */
   close(): Promise<void>;
 }
@@ -68,7 +76,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ name: spec.name });
   const metrics = createMetrics();
-  const lifecycle = createLifecycle({ logger });
+  const lifecycle = createLifecycle({ logger, ...(options.exit ? { exit: options.exit } : {}), clock });
+  const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
 
   const storage: Storage = await openStorage({
     dataDir: config["PLEXUS_DATA_DIR"] ?? ".data",
@@ -76,6 +85,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     logger,
   });
   lifecycle.onStop("storage", () => storage.close());
+  health.addReadiness("storage", () => storage.ping());
 
   const local = createLateTransport();
   const localContracts = new Set(spec.services.map((s) => s.contract.typeName));
@@ -103,6 +113,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     })) as ServiceInstance<DescService>;
     instances.push({ name: definition.name, instance });
     if (instance.close) lifecycle.onStop(`service ${definition.name}`, instance.close);
+    if (instance.ready) health.addReadiness(definition.name, instance.ready);
+    else health.addReadiness(definition.name, () => true);
   }
   local.bind(
     createInProcessTransport({
@@ -115,23 +127,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
     }),
   );
 
-  const readiness = async (): Promise<ReadinessReport> => {
-    const checks: Record<string, "ok" | "unhealthy"> = {};
-    const probe = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
-      try {
-        checks[name] = (await fn()) === false ? "unhealthy" : "ok";
-      } catch {
-        checks[name] = "unhealthy";
-      }
-    };
-    await Promise.all([
-      probe("storage", () => storage.ping()),
-      ...instances.map(({ name, instance }) => probe(name, instance.ready ?? (async () => true))),
-    ]);
-    const ok = !lifecycle.signal.aborted && Object.values(checks).every((c) => c === "ok");
-    return { ok, checks };
-  };
-
   let url: string | undefined;
   if (spec.edge) {
     const edge: EdgeApp = await spec.edge({
@@ -140,7 +135,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       clock,
       metrics,
       config,
-      readiness,
+      health,
     });
     const server = createServer({ keepAliveTimeout: 5_000 }, edge.listener);
     await listen(server, options.port ?? Number(config["PORT"] ?? 8080), options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1");
@@ -152,8 +147,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
     logger.info({ url }, "edge listening");
   }
 
-  const close = (): Promise<void> => lifecycle.stop("close");
-  return { url, lifecycle, readiness, close, [Symbol.asyncDispose]: close };
+  const close = async (): Promise<void> => {
+    await lifecycle.stop("close");
+  };
+  return { url, lifecycle, health, close, [Symbol.asyncDispose]: close };
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<void> {

@@ -5,6 +5,5 @@ export {
   type EdgeEnv,
   type EdgeFactory,
   type HostSpec,
-  type ReadinessReport,
   type Topology,
 } from "./topology.ts";

@@ -1,12 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ClientFactory, Clock, Logger, ServiceDefinition } from "@plexus/core";
+import type { ClientFactory, Clock, HealthRegistry, Logger, ServiceDefinition } from "@plexus/core";
 import type { Metrics } from "@plexus/observability";
-
-/** Readiness of a host: one entry per service it runs or routes to, plus its own dependencies. */
-export interface ReadinessReport {
-  readonly ok: boolean;
-  readonly checks: Record<string, "ok" | "unhealthy">;
-}
 
 /** What a host gives its edge (the public HTTP app, e.g. the shop's gateway). */
 export interface EdgeEnv {
@@ -15,8 +9,8 @@ export interface EdgeEnv {
   readonly clock: Clock;
   readonly metrics: Metrics;
   readonly config: Readonly<Record<string, string | undefined>>;
-  /** The host's readiness: every hosted service and dependency. */
-  readonly readiness: () => Promise<ReadinessReport>;
+  /** The host's health: readiness of storage and of every hosted service. */
+  readonly health: HealthRegistry;
 }
 
 /** A public HTTP application served by a host on `PORT`. */

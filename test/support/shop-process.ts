@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const root = resolve(import.meta.dirname, "../..");
+
+export interface ShopProcess {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Log lines printed so far (JSON lines from pino, parsed when possible). */
+  readonly logs: string[];
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface StartShopOptions {
+  /** Reuse a data directory (restart tests); a fresh temporary one otherwise. */
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** How long to wait for the "edge listening" line. */
+  startTimeoutMs?: number;
+}
+
+/**
+ * Starts the shop exactly as `npm start` does (`plexus up apps/shop/topology/monolith.ts`) in a
+ * child process on a free port, and resolves once the edge listens.
+ */
+export async function startShop(options: StartShopOptions = {}): Promise<ShopProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "plexus-shop-")));
+  const child = spawn(
+    join(root, "node_modules/.bin/plexus"),
+    ["up", "apps/shop/topology/monolith.ts"],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        PATH: `${join(root, "node_modules/.bin")}:${process.env["PATH"] ?? ""}`,
+        PORT: "0",
+        PLEXUS_DATA_DIR: dataDir,
+        PLEXUS_LOG_LEVEL: "info",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const logs: string[] = [];
+  const exited = new Promise<number | string>((resolveExit) => {
+    child.once("exit", (code, signal) => resolveExit(code ?? signal ?? -1));
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`shop did not start:\n${logs.join("\n")}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
+    const onLine = (line: string): void => {
+      logs.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === "edge listening" && entry.url) {
+          clearTimeout(timer);
+          resolveUrl(entry.url);
+        }
+      } catch {
+        // not JSON: kept in logs for diagnostics
+      }
+    };
+    createInterface({ input: child.stdout! }).on("line", onLine);
+    createInterface({ input: child.stderr! }).on("line", onLine);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`shop exited (${code}) before listening:\n${logs.join("\n")}`));
+    });
+  });
+  return {
+    url,
+    dataDir,
+    child,
+    logs,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function removeDataDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
