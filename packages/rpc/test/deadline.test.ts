@@ -172,7 +172,7 @@ describe("server-side deadline (no client-side timer)", () => {
         headers: { "content-type": "application/json", "connect-timeout-ms": timeout },
         body: JSON.stringify({ id }),
       })
-      .then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) }));
+      .then(async (r) => ({ status: r.statusCode, body: await r.body.json() }));
     return { probe, response };
   }
 
