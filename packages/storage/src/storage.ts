@@ -15,6 +15,13 @@ export interface StorageOptions {
    * derived from it, set when the role is created.
    */
   databaseUrl?: string;
+  /**
+   * In-memory PGlite only: a directory where a pristine cluster of the installed PGlite version is
+   * cached (~40 MB), so later in-memory opens load it (~0.5 s) instead of running initdb (~3–7 s).
+   * Default: the OS temp directory, which makes test files that open a storage several seconds
+   * faster. `false` always runs initdb.
+   */
+  templateDir?: string | false;
   /** Where open, migration and pool events are logged. Default: nothing is logged. */
   logger?: Logger;
   /**
