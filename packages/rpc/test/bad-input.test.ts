@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { toBinary } from "@bufbuild/protobuf";
 import { allCodes, codeToConnectName } from "@plexus/core";
 import { bindService, createRpcServer, type RpcServer } from "@plexus/rpc";
@@ -30,12 +31,12 @@ interface RawRequest {
   method?: string;
   path?: string;
   headers?: Record<string, string>;
-  body?: string | Uint8Array | AsyncIterable<Uint8Array>;
+  body?: string | Uint8Array | Readable;
 }
 
 async function send(request: RawRequest) {
   const response = await pool.request({
-    method: (request.method ?? "POST") as "POST",
+    method: (request.method ?? "POST"),
     path: request.path ?? getProduct,
     headers: request.headers ?? { "content-type": "application/json" },
     body: request.body ?? null,
@@ -154,7 +155,7 @@ describe.each(["1.1", "2"] as const)("bad input never yields a 5xx (HTTP/%s)", (
     async function* chunks() {
       for (let i = 0; i < 4; i++) yield new Uint8Array(512).fill(0x20);
     }
-    const streamed = await send({ body: chunks() });
+    const streamed = await send({ body: Readable.from(chunks()) });
     expect(streamed.status).toBe(429);
     expectConnectError(streamed, "resource_exhausted");
   });

@@ -5,9 +5,11 @@ import {
   createNetworkTransport,
   createRpcServer,
 } from "@plexus/rpc";
+import { create } from "@bufbuild/protobuf";
 import { createFakeClock } from "@plexus/testing";
 import { Pool } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { GetProductRequestSchema } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService, catalogBinding, createProbe, type TestProbe } from "./fixtures.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -80,7 +82,7 @@ describe.each(setups)("deadlines and cancellation (%s)", (_name, setup) => {
     const error = await failure(
       transport.unary({
         method: CatalogService.method.getProduct,
-        message: { $typeName: "shop.catalog.v1.GetProductRequest", id: "ok" },
+        message: create(GetProductRequestSchema, { id: "ok" }),
         header: new Headers(),
         context: { correlationId: "c", requestId: "r", deadline: Date.now() - 5 },
         signal: new AbortController().signal,

@@ -1,4 +1,4 @@
-import { request as httpRequest } from "node:http";
+import { request as httpRequest, type ServerResponse } from "node:http";
 import { connect as http2Connect } from "node:http2";
 import { connect as netConnect } from "node:net";
 import { Code, PlexusError } from "@plexus/core";
@@ -61,8 +61,10 @@ describe("createRpcServer", () => {
   it("speaks HTTP/1.1 and HTTP/2 prior knowledge on the same port", async () => {
     const server = await start(createProbe(), {
       fallback: (req, res) => {
-        res.writeHead(200, { "content-type": "text/plain" });
-        res.end(`HTTP/${req.httpVersion}`);
+        // Both HTTP versions' responses share this API; the union type does not show it.
+        const response = res as ServerResponse;
+        response.writeHead(200, { "content-type": "text/plain" });
+        response.end(`HTTP/${req.httpVersion}`);
       },
     });
     const { port } = server.address();
