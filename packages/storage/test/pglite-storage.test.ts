@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Db } from "@plexus/core";
@@ -136,4 +136,29 @@ describe("PGlite storage", () => {
     storage = await openStorage({ dataDir: dir });
     await storage.ping();
   });
+});
+
+describe("PGlite in-memory template", () => {
+  it("rebuilds a cached template that cannot be loaded, then loads the new one", async () => {
+    const templateDir = await mkdtemp(join(tmpdir(), "plexus-template-"));
+    try {
+      const pkg = new URL("../package.json", import.meta.resolve("@electric-sql/pglite"));
+      const { version } = JSON.parse(await readFile(pkg, "utf8")) as { version: string };
+      const file = `plexus-pglite-${version}-template.tar`;
+      await writeFile(join(templateDir, file), "not a tarball");
+
+      const first = await openStorage({ templateDir });
+      const db = await first.forService("tpl", []);
+      expect((await db.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+      await first.close();
+      expect(await readdir(templateDir)).toEqual([file]);
+      expect((await stat(join(templateDir, file))).size).toBeGreaterThan(1_000_000);
+
+      const second = await openStorage({ templateDir });
+      await second.ping();
+      await second.close();
+    } finally {
+      await rm(templateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
