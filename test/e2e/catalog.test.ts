@@ -32,7 +32,14 @@ describe("GET /api/v1/products", () => {
     expect(products.length).toBeGreaterThanOrEqual(20);
     expect(new Set(products.map((p) => p.category)).size).toBeGreaterThanOrEqual(3);
     for (const p of products) {
-      expect(Object.keys(p).sort()).toEqual(["category", "currency", "id", "name", "priceCents", "stock"]);
+      expect(Object.keys(p).sort()).toEqual([
+        "category",
+        "currency",
+        "id",
+        "name",
+        "priceCents",
+        "stock",
+      ]);
       expect(p.stock).toBeGreaterThanOrEqual(100);
       expect(Number.isInteger(p.priceCents)).toBe(true);
     }
@@ -78,7 +85,10 @@ describe("GET /api/v1/products", () => {
   it("filters by category", async () => {
     const products = await allProducts();
     const category = products[0]!.category;
-    const reply = await request(shop.url, `/api/v1/products?category=${encodeURIComponent(category)}&limit=100`);
+    const reply = await request(
+      shop.url,
+      `/api/v1/products?category=${encodeURIComponent(category)}&limit=100`,
+    );
     expect(reply.status).toBe(200);
     expect(reply.body.data.length).toBe(products.filter((p) => p.category === category).length);
     expect(reply.body.data.every((p: Product) => p.category === category)).toBe(true);

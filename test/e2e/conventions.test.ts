@@ -13,13 +13,17 @@ afterAll(async () => {
 
 describe("every response", () => {
   it("carries X-Request-ID (new per hop) and X-Correlation-ID (kept when well-formed)", async () => {
-    const a = await request(shop.url, "/api/v1/products", { headers: { "x-correlation-id": "order-flow-42" } });
+    const a = await request(shop.url, "/api/v1/products", {
+      headers: { "x-correlation-id": "order-flow-42" },
+    });
     const b = await request(shop.url, "/api/v1/products");
     expect(a.headers.get("x-correlation-id")).toBe("order-flow-42");
     expect(b.headers.get("x-correlation-id")).toBeTruthy();
     expect(a.headers.get("x-request-id")).toBeTruthy();
     expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
-    const bad = await request(shop.url, "/api/v1/products", { headers: { "x-correlation-id": "bad id with spaces" } });
+    const bad = await request(shop.url, "/api/v1/products", {
+      headers: { "x-correlation-id": "bad id with spaces" },
+    });
     expect(bad.headers.get("x-correlation-id")).not.toBe("bad id with spaces");
   });
 

@@ -122,8 +122,17 @@ describe("GET /api/v1/users/{id} and /api/v2/users/{id}", () => {
     const user = await signUp(shop.url, "Alan Turing");
     const reply = await request(shop.url, `/api/v2/users/${user.id}`, { token: user.token });
     expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body.data).sort()).toEqual(["createdAt", "emailAddress", "fullName", "id"]);
-    expect(reply.body.data).toMatchObject({ id: user.id, fullName: "Alan Turing", emailAddress: user.email });
+    expect(Object.keys(reply.body.data).sort()).toEqual([
+      "createdAt",
+      "emailAddress",
+      "fullName",
+      "id",
+    ]);
+    expect(reply.body.data).toMatchObject({
+      id: user.id,
+      fullName: "Alan Turing",
+      emailAddress: user.email,
+    });
     expect(reply.headers.get("deprecation")).toBeNull();
   });
 

@@ -17,7 +17,11 @@ export interface RequestOptions {
 }
 
 /** Sends one request to the shop and parses the JSON body when there is one. */
-export async function request(baseUrl: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+export async function request(
+  baseUrl: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
   if (options.body !== undefined) {
@@ -31,11 +35,11 @@ export async function request(baseUrl: string, path: string, options: RequestOpt
     ...(body === undefined ? {} : { body }),
   });
   const text = await res.text();
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
-    parsed = undefined;
+    // not JSON: callers look at `text`
   }
   return { status: res.status, headers: res.headers, body: parsed, text };
 }

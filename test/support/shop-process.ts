@@ -8,6 +8,8 @@ const root = resolve(import.meta.dirname, "../..");
 
 export interface ShopProcess {
   readonly url: string;
+  /** The Connect endpoint of the hosted services, when started with `PLEXUS_RPC_PORT`. */
+  readonly rpcUrl: string | undefined;
   readonly dataDir: string;
   readonly child: ChildProcess;
   /** Log lines printed so far (JSON lines from pino, parsed when possible). */
@@ -49,6 +51,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
     },
   );
   const logs: string[] = [];
+  let rpcUrl: string | undefined;
   const exited = new Promise<number | string>((resolveExit) => {
     child.once("exit", (code, signal) => resolveExit(code ?? signal ?? -1));
   });
@@ -61,6 +64,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
       logs.push(line);
       try {
         const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === "rpc listening") rpcUrl = entry.url;
         if (entry.msg === "edge listening" && entry.url) {
           clearTimeout(timer);
           resolveUrl(entry.url);
@@ -69,8 +73,8 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
         // not JSON: kept in logs for diagnostics
       }
     };
-    createInterface({ input: child.stdout! }).on("line", onLine);
-    createInterface({ input: child.stderr! }).on("line", onLine);
+    createInterface({ input: child.stdout }).on("line", onLine);
+    createInterface({ input: child.stderr }).on("line", onLine);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`shop exited (${code}) before listening:\n${logs.join("\n")}`));
@@ -78,6 +82,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   });
   return {
     url,
+    rpcUrl,
     dataDir,
     child,
     logs,

@@ -16,8 +16,13 @@ import {
   type ServiceInstance,
   type Transport,
 } from "@plexus/core";
-import { createMetrics, type Metrics } from "@plexus/observability";
-import { createClient, createInProcessTransport } from "@plexus/rpc";
+import { createMetrics, rpcMetricsInterceptor } from "@plexus/observability";
+import {
+  createClient,
+  createInProcessTransport,
+  createRpcServer,
+  type ServiceBinding,
+} from "@plexus/rpc";
 import { openStorage, type Storage } from "@plexus/storage";
 import type { EdgeApp, HostSpec } from "./topology.ts";
 
@@ -42,6 +47,8 @@ export interface HostOptions {
 export interface Host extends AsyncDisposable {
   /** The edge's address, when the host serves one. */
   readonly url: string | undefined;
+  /** Where the hosted services answer Connect protocol calls (HTTP/1.1 and h2c), when `PLEXUS_RPC_PORT` is set. */
+  readonly rpcUrl: string | undefined;
   readonly lifecycle: Lifecycle;
   /** Liveness and readiness of the host: storage and every hosted service. */
   readonly health: HealthRegistry;
@@ -76,7 +83,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ name: spec.name });
   const metrics = createMetrics();
-  const lifecycle = createLifecycle({ logger, ...(options.exit ? { exit: options.exit } : {}), clock });
+  const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
+  const lifecycle = createLifecycle({
+    logger,
+    ...(options.exit ? { exit: options.exit } : {}),
+    clock,
+  });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
 
   const storage: Storage = await openStorage({
@@ -96,36 +108,52 @@ export async function startHost(options: HostOptions): Promise<Host> {
           `${caller}: no route to ${contract.typeName}; place its service in this host's topology`,
         );
       }
-      return createClient(contract, local, { caller });
+      return createClient(contract, local, {
+        caller,
+        clock,
+        interceptors: [rpcMetricsInterceptor(metrics, caller)],
+      });
     },
   });
 
   const instances: { name: string; instance: ServiceInstance<DescService> }[] = [];
   for (const definition of spec.services) {
     const db = await storage.forService(definition.name, definition.migrations);
-    const instance = (await definition.create({
+    const instance = await definition.create({
       name: definition.name,
       db,
       clients: clientsFor(definition.name),
       logger: logger.child({ service: definition.name }),
       clock,
       config,
-    })) as ServiceInstance<DescService>;
+    });
     instances.push({ name: definition.name, instance });
-    if (instance.close) lifecycle.onStop(`service ${definition.name}`, instance.close);
+    const { close: closeService } = instance;
+    if (closeService) lifecycle.onStop(`service ${definition.name}`, () => closeService());
     if (instance.ready) health.addReadiness(definition.name, instance.ready);
     else health.addReadiness(definition.name, () => true);
   }
-  local.bind(
-    createInProcessTransport({
-      services: spec.services.map((definition, i) => ({
-        contract: definition.contract,
-        handlers: instances[i]!.instance.handlers,
-      })),
+  const bindings: ServiceBinding[] = spec.services.map((definition, i) => ({
+    contract: definition.contract,
+    handlers: instances[i]!.instance.handlers,
+  }));
+  local.bind(createInProcessTransport({ services: bindings, clock, logger }));
+
+  let rpcUrl: string | undefined;
+  const rpcPort = config["PLEXUS_RPC_PORT"];
+  if (rpcPort !== undefined && rpcPort !== "") {
+    const rpcServer = await createRpcServer({
+      services: bindings,
+      port: parsePort(rpcPort, "PLEXUS_RPC_PORT"),
+      host: hostname,
       clock,
       logger,
-    }),
-  );
+      serviceName: spec.name,
+    });
+    rpcUrl = rpcServer.address().url;
+    lifecycle.onStop("rpc server", () => rpcServer.close());
+    logger.info({ url: rpcUrl }, "rpc listening");
+  }
 
   let url: string | undefined;
   if (spec.edge) {
@@ -138,11 +166,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       health,
     });
     const server = createServer({ keepAliveTimeout: 5_000 }, edge.listener);
-    await listen(server, options.port ?? Number(config["PORT"] ?? 8080), options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1");
+    if (edge.handleClientError) server.on("clientError", edge.handleClientError);
+    await listen(server, options.port ?? parsePort(config["PORT"] ?? "8080", "PORT"), hostname);
     const address = server.address() as AddressInfo;
     url = `http://${address.address}:${address.port}`;
     // Registered last so it stops first: refuse new requests, drain in-flight ones.
-    if (edge.close) lifecycle.onStop("edge", edge.close);
+    if (edge.close) lifecycle.onStop("edge", () => edge.close?.());
     lifecycle.onStop("http server", () => closeServer(server));
     logger.info({ url }, "edge listening");
   }
@@ -150,7 +179,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const close = async (): Promise<void> => {
     await lifecycle.stop("close");
   };
-  return { url, lifecycle, health, close, [Symbol.asyncDispose]: close };
+  return { url, rpcUrl, lifecycle, health, close, [Symbol.asyncDispose]: close };
+}
+
+function parsePort(value: string, name: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new TypeError(`${name} must be a port number (0-65535), got "${value}"`);
+  }
+  return port;
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<void> {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
 import type { ClientFactory, Clock, HealthRegistry, Logger, ServiceDefinition } from "@plexus/core";
 import type { Metrics } from "@plexus/observability";
 
@@ -16,6 +18,8 @@ export interface EdgeEnv {
 /** A public HTTP application served by a host on `PORT`. */
 export interface EdgeApp {
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Answers HTTP protocol errors (malformed requests, headers too large) in the app's shape. */
+  readonly handleClientError?: (error: Error, socket: Socket) => void;
   close?(): Promise<void>;
 }
 
@@ -24,9 +28,7 @@ export type EdgeFactory = (env: EdgeEnv) => EdgeApp | Promise<EdgeApp>;
 /** One process: the services it hosts and, optionally, the public edge it serves. */
 export interface HostSpec {
   readonly name: string;
-  // Definitions of different contracts are heterogeneous by nature.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly services: readonly ServiceDefinition<any>[];
+  readonly services: readonly ServiceDefinition<DescService>[];
   readonly edge?: EdgeFactory;
 }
 

@@ -8,3 +8,4 @@ export {
   type MetricsOptions,
   type RpcClientCallObservation,
 } from "./metrics.ts";
+export { rpcMetricsInterceptor } from "./rpc-metrics-interceptor.ts";
