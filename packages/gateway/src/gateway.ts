@@ -32,6 +32,7 @@ import { deprecationHeaders } from "./deprecation.ts";
 import { createInternalHeaderPolicy, stripInternalHeaders } from "./internal-headers.ts";
 import { unauthenticated, type Authenticator } from "./jwt-verifier.ts";
 import { parseQuery } from "./query.ts";
+import type { RateLimitDecision } from "./rate-limit-store.ts";
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./rate-limiter.ts";
 import { runReadinessChecks, type ReadinessCheck } from "./readiness.ts";
 import type { GatewayRequest, GatewayResponse, RouteDefinition } from "./route.ts";
@@ -362,7 +363,10 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
           (compiled.auth === "optional" && req.headers["authorization"] === undefined)
             ? undefined
             : await authenticate(ex, compiled);
-        if (compiled.rateLimit) await applyRateLimit(ex, principal);
+        if (compiled.rateLimit) {
+          const pending = applyRateLimit(ex, principal);
+          if (pending) await pending;
+        }
         if (compiled.auth === true && principal === undefined) throw unauthenticated();
 
         const query = parseQuery(target.query, maxQueryParams);
@@ -432,24 +436,37 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     }
   }
 
-  async function applyRateLimit(ex: Exchange, principal: Principal | undefined): Promise<void> {
+  /** Counts the request and sets the RateLimit headers; a promise only if the store is async. */
+  function applyRateLimit(ex: Exchange, principal: Principal | undefined): void | Promise<void> {
     if (rateLimiter === undefined) return;
-    let result;
+    const limiter = rateLimiter;
+    let decision: RateLimitDecision | Promise<RateLimitDecision>;
     try {
-      result = await rateLimiter.check({ principal, clientIp: clientIpOf(ex.req) });
+      decision = limiter.check({ principal, clientIp: clientIpOf(ex.req) });
     } catch (error) {
-      // Fail open: a broken limiter store must not take the whole API down with it.
-      logger.warn({ err: error }, "rate limiter failed; request allowed");
-      return;
+      return rateLimiterFailed(error);
     }
-    ex.headers["ratelimit-limit"] = result.limit;
-    ex.headers["ratelimit-remaining"] = result.remaining;
-    ex.headers["ratelimit-reset"] = Math.ceil(result.resetMs / 1000);
-    ex.headers["ratelimit-policy"] = `${result.limit};w=${Math.round(result.periodMs / 1000)}`;
-    if (!result.allowed) {
+    if (!isPromise(decision)) return enforce(ex, decision, limiter.periodMs);
+    return Promise.resolve(decision).then(
+      (d) => enforce(ex, d, limiter.periodMs),
+      (error: unknown) => rateLimiterFailed(error),
+    );
+  }
+
+  function rateLimiterFailed(error: unknown): void {
+    // Fail open: a broken limiter store must not take the whole API down with it.
+    logger.warn({ err: error }, "rate limiter failed; request allowed");
+  }
+
+  function enforce(ex: Exchange, decision: RateLimitDecision, periodMs: number): void {
+    ex.headers["ratelimit-limit"] = decision.limit;
+    ex.headers["ratelimit-remaining"] = decision.remaining;
+    ex.headers["ratelimit-reset"] = Math.ceil(decision.resetMs / 1000);
+    ex.headers["ratelimit-policy"] = `${decision.limit};w=${Math.round(periodMs / 1000)}`;
+    if (!decision.allowed) {
       throw new PlexusError(Code.ResourceExhausted, "rate limit exceeded", {
         reason: "RATE_LIMITED",
-        metadata: { retryAfterMs: String(result.retryAfterMs) },
+        metadata: { retryAfterMs: String(decision.retryAfterMs) },
       });
     }
   }

@@ -30,7 +30,6 @@ export {
   createRateLimiter,
   rateLimitFromEnv,
   type RateLimitIdentity,
-  type RateLimitResult,
   type RateLimiter,
   type RateLimiterOptions,
 } from "./rate-limiter.ts";

@@ -31,14 +31,15 @@ export interface RateLimitIdentity {
   readonly clientIp: string;
 }
 
-export interface RateLimitResult extends RateLimitDecision {
-  /** The period the limit applies to (for a `RateLimit-Policy` header). */
-  readonly periodMs: number;
-}
-
 /** Per-principal, per-tier limits over a {@link RateLimitStore}. */
 export interface RateLimiter {
-  check(identity: RateLimitIdentity, cost?: number): Promise<RateLimitResult>;
+  /**
+   * Counts one request (or `cost`) against the identity's quota and decides. Synchronous when the
+   * store is (the in-memory one): no promise on the gateway's hot path.
+   */
+  check(identity: RateLimitIdentity, cost?: number): RateLimitDecision | Promise<RateLimitDecision>;
+  /** The period limits are counted over (for a `RateLimit-Policy` header). */
+  readonly periodMs: number;
   close(): Promise<void>;
 }
 
@@ -75,12 +76,12 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
   const store = options.store ?? createMemoryRateLimitStore();
 
   return {
-    async check(identity, cost = 1) {
+    periodMs,
+    check(identity, cost = 1) {
       const principal = identity.principal;
       const key = principal ? `p:${principal.subject}` : `ip:${identity.clientIp}`;
       const limit = principal ? (tiers.get(principal.tier ?? "") ?? defaultLimit) : anonymousLimit;
-      const decision = await store.consume(key, { limit, periodMs }, cost);
-      return { ...decision, periodMs };
+      return store.consume(key, { limit, periodMs }, cost);
     },
     async close() {
       await store.close?.();
