@@ -46,6 +46,20 @@ export interface Storage extends AsyncDisposable {
   /**
    * Creates (if needed) the service's schema and role, applies its pending migrations in id order,
    * and returns a Db handle bound to that schema that cannot read other services' tables.
+   *
+   * Migrations: ids strictly ascending; each runs in its own transaction, as the service's role,
+   * and must not contain BEGIN/COMMIT. An applied migration must never be removed, renamed or
+   * renumbered (refused with an error), and new ones get ids above the newest applied one.
+   *
+   * The returned Db, alike on both backends:
+   * - `query()` runs one statement with `$n` parameters; transaction control is refused.
+   * - `transaction(fn)` commits when `fn` resolves and rolls back when it throws. Inside `fn`, use
+   *   only `tx`: touching this storage otherwise (the same `db`, a nested `transaction`, another
+   *   service's `db`, e.g. through an in-process call) throws, as it would deadlock the embedded
+   *   PGlite. `SAVEPOINT` / `ROLLBACK TO SAVEPOINT` through `tx` are allowed.
+   * - Errors keep the SQLSTATE as `code` (see `isUniqueViolation`).
+   * - int8 → number (bigint beyond 2^53), date → 'YYYY-MM-DD', numeric → string,
+   *   timestamptz → Date, json(b) → parsed. Pass json(b) parameters as `JSON.stringify(value)`.
    */
   forService(name: string, migrations: readonly Migration[]): Promise<Db>;
   /** Readiness: a trivial query succeeds. */
