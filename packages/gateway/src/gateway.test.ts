@@ -1,7 +1,14 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Code, PlexusError, createLogger, currentContext, type CallContext } from "@plexus/core";
+import {
+  Code,
+  PlexusError,
+  createHealthRegistry,
+  createLogger,
+  currentContext,
+  type CallContext,
+} from "@plexus/core";
 import { createFakeClock } from "./fake-clock.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 import {
@@ -743,6 +750,46 @@ describe("readiness", () => {
         checks: { catalog: "ok", orders: "unhealthy", payments: "unhealthy", users: "unhealthy" },
       });
       expect((await client.call("GET", "/health/live")).status).toBe(200);
+    } finally {
+      await client.close();
+      await gateway.close();
+    }
+  });
+
+  it("uses the host's health registry for live and ready, merged with its own checks", async () => {
+    const stopping = new AbortController();
+    const health = createHealthRegistry({ stopping: stopping.signal });
+    let dbUp = true;
+    health.addReadiness("db", () => dbUp);
+    let loopOk = true;
+    health.addLiveness("event-loop", () => loopOk);
+    const gateway = createGateway({
+      health,
+      readiness: { orders: async () => true },
+      logger: createLogger({ name: "t", level: "silent" }),
+    });
+    const { url } = await gateway.listen({ host: "127.0.0.1" });
+    const client = createTestClient(url);
+    try {
+      const ready = await client.call("GET", "/health/ready");
+      expect(ready.status).toBe(200);
+      expect(ready.json).toEqual({ status: "ok", checks: { db: "ok", orders: "ok" } });
+      dbUp = false;
+      const degraded = await client.call("GET", "/health/ready");
+      expect(degraded.status).toBe(503);
+      expect(degraded.json).toEqual({
+        status: "degraded",
+        checks: { db: "unhealthy", orders: "ok" },
+      });
+      expect((await client.call("GET", "/health/live")).json).toEqual({ status: "ok" });
+      loopOk = false;
+      const dead = await client.call("GET", "/health/live");
+      expect(dead.status).toBe(503);
+      expect(dead.json).toEqual({ status: "unhealthy", checks: { "event-loop": "unhealthy" } });
+      stopping.abort();
+      expect((await client.call("GET", "/health/ready")).json.checks).toMatchObject({
+        shutdown: "unhealthy",
+      });
     } finally {
       await client.close();
       await gateway.close();

@@ -23,6 +23,7 @@ import {
   toErrorBody,
   type CallContext,
   type Clock,
+  type HealthRegistry,
   type Logger,
   type Principal,
 } from "@plexus/core";
@@ -56,6 +57,11 @@ export interface GatewayOptions {
   rateLimit?: RateLimiter | RateLimiterOptions | false;
   /** Path prefixes whose requests (found or not) are rate-limited. Default `["/api/"]` (API.md). */
   rateLimitedPrefixes?: readonly string[];
+  /**
+   * The host's health registry. When given, `GET /health/live` runs its liveness checks and
+   * `GET /health/ready` its readiness checks (together with `readiness`). Default none.
+   */
+  health?: HealthRegistry;
   /** Checks run by `GET /health/ready`, by name (e.g. one per service routed to). Default none. */
   readiness?: Readonly<Record<string, ReadinessCheck>>;
   /** Timeout of each readiness check. Default 2 000 ms, below typical probe timeouts. */
@@ -173,6 +179,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
         ? options.rateLimit
         : createRateLimiter(options.rateLimit);
   const rateLimitedPrefixes = options.rateLimitedPrefixes ?? ["/api/"];
+  const health = options.health;
   const readinessChecks = options.readiness ?? {};
   const readinessTimeoutMs = options.readinessTimeoutMs ?? 2_000;
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
@@ -213,7 +220,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     path: "/health/live",
     auth: false,
     rateLimit: false,
-    handler: () => ({ body: { status: "ok" } }),
+    handler: async () => {
+      const live = health ? await health.checkLive() : undefined;
+      if (live === undefined || live.ok) return { body: { status: "ok" } };
+      return { status: 503, body: { status: "unhealthy", checks: live.checks } };
+    },
   });
   route({
     method: "GET",
@@ -221,12 +232,16 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     auth: false,
     rateLimit: false,
     handler: async () => {
-      const report = await runReadinessChecks(readinessChecks, readinessTimeoutMs);
-      if (report.ready && !draining) return { body: { status: "ok", checks: report.checks } };
+      const [own, host] = await Promise.all([
+        runReadinessChecks(readinessChecks, readinessTimeoutMs),
+        health?.checkReady(),
+      ]);
+      const checks = { ...host?.checks, ...own.checks };
+      if (own.ready && (host?.ok ?? true) && !draining) return { body: { status: "ok", checks } };
       return {
         status: 503,
         headers: { "retry-after": String(retryAfterSeconds) },
-        body: { status: "degraded", checks: report.checks },
+        body: { status: "degraded", checks },
       };
     },
   });
