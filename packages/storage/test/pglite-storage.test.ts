@@ -138,6 +138,21 @@ describe("PGlite storage", () => {
   });
 });
 
+describe("PGlite data directory lock", () => {
+  it("refuses a data directory held by another live process", async () => {
+    const other = await mkdtemp(join(tmpdir(), "plexus-locked-"));
+    try {
+      // The parent process (the test runner) is alive and is not us.
+      await writeFile(join(other, "storage.lock"), `${process.ppid}\n`);
+      await expect(openStorage({ dataDir: other })).rejects.toThrow(
+        new RegExp(`in use by process ${process.ppid}`),
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("PGlite in-memory template", () => {
   it("rebuilds a cached template that cannot be loaded, then loads the new one", async () => {
     const templateDir = await mkdtemp(join(tmpdir(), "plexus-template-"));
