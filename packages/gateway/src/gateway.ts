@@ -127,6 +127,8 @@ export interface Gateway extends AsyncDisposable {
    * requests finish (up to `drainTimeoutMs`), then remaining connections are closed.
    */
   close(): Promise<void>;
+  /** Forced stop: closes every connection of the servers made by `listen` at once. */
+  destroy(): void;
 }
 
 interface CompiledRoute {
@@ -667,9 +669,19 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     await rateLimiter?.close();
   }
 
+  function destroy(): void {
+    draining = true;
+    for (const server of servers) {
+      server.close();
+      server.closeAllConnections();
+    }
+    servers.clear();
+  }
+
   return {
     route,
     listener,
+    destroy,
     handleClientError,
     listen,
     metrics,
