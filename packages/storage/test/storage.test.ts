@@ -35,8 +35,14 @@ const backends: Backend[] = [
         return {
           storage,
           async cleanup() {
-            await storage.close();
-            await database.drop();
+            // A failed test may leave a transaction open, and close() waits for it: bound the
+            // wait so the database is dropped (WITH FORCE) either way.
+            const giveUp = new Promise((resolve) => setTimeout(resolve, 5000).unref());
+            try {
+              await Promise.race([storage.close(), giveUp]);
+            } finally {
+              await database.drop();
+            }
           },
         };
       } catch (error) {
