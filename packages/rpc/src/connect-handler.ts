@@ -35,7 +35,6 @@ import {
   type Codec,
 } from "./connect-protocol.ts";
 import { encodeConnectError } from "./error-wire.ts";
-import { toFetchHeaders } from "./incoming-headers.ts";
 import { createMethodTable, type MethodEntry, type ServiceBinding } from "./method-table.ts";
 import {
   headerCorrelationId,
@@ -206,7 +205,7 @@ class HttpCall extends ServerCall {
       );
       return;
     }
-    this.start(this.entry, message, toFetchHeaders(this.rawHeaders));
+    this.start(this.entry, message, this.rawHeaders);
   }
 
   protected reply(response: UnaryResponse): void {

@@ -85,10 +85,21 @@ class InProcessCall extends ServerCall {
       this.rejectCall(new PlexusError(Code.Internal, "internal error"));
       return;
     }
-    const header = new Headers(response.header);
-    header.set(headerRequestId, this.context.requestId);
-    header.set(headerCorrelationId, this.context.correlationId);
-    this.resolve({ message, header });
+    const { requestId, correlationId } = this.context;
+    const handlerHeader = response.header;
+    let header: Headers | undefined;
+    this.resolve({
+      message,
+      // Built on first read, like the network transport's response headers.
+      get header(): Headers {
+        if (header === undefined) {
+          header = new Headers(handlerHeader);
+          header.set(headerRequestId, requestId);
+          header.set(headerCorrelationId, correlationId);
+        }
+        return header;
+      },
+    });
   }
 
   protected fail(error: PlexusError): void {
@@ -143,7 +154,7 @@ export function createInProcessTransport(options: InProcessTransportOptions): Tr
           call.reject(new PlexusError(Code.InvalidArgument, "malformed request message"));
           return;
         }
-        call.start(entry, message, new Headers(raw));
+        call.start(entry, message, raw);
       });
     },
   };

@@ -273,7 +273,14 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
     } catch (error) {
       throw new PlexusError(Code.Internal, "malformed response body", { cause: error });
     }
-    return { message, header: toHeaders(responseHeaders) };
+    let header: Headers | undefined;
+    return {
+      message,
+      // Built on first read: most callers never look at response metadata.
+      get header(): Headers {
+        return (header ??= toHeaders(responseHeaders));
+      },
+    };
   }
 
   async function close(): Promise<void> {

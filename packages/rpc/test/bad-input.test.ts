@@ -36,7 +36,7 @@ interface RawRequest {
 
 async function send(request: RawRequest) {
   const response = await pool.request({
-    method: (request.method ?? "POST"),
+    method: request.method ?? "POST",
     path: request.path ?? getProduct,
     headers: request.headers ?? { "content-type": "application/json" },
     body: request.body ?? null,
