@@ -23,7 +23,9 @@ function readCategory(query: URLSearchParams): string {
   }
   const category = values[0] ?? "";
   if (category.length > maxCategoryLength) {
-    throw validationError([{ field: "category", message: `must be at most ${maxCategoryLength} characters` }]);
+    throw validationError([
+      { field: "category", message: `must be at most ${maxCategoryLength} characters` },
+    ]);
   }
   return category;
 }

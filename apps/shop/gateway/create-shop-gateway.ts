@@ -18,7 +18,7 @@ export function createShopGateway(env: EdgeEnv): EdgeApp {
     logger: env.logger,
     metrics: env.metrics,
     clock: env.clock,
-    // TEMP health: env.health,
+    health: env.health,
     authenticator: createJwtVerifier({
       getJwks: async (signal) => {
         const { jwksJson } = await users.getJwks({}, { signal });

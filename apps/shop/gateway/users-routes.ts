@@ -3,14 +3,19 @@ import { parseWith, type Gateway, type GatewayRequest } from "@plexus/gateway";
 import { z } from "zod";
 import type { User, UsersService } from "../gen/shop/users/v1/users_pb.js";
 
-const CreateUserBody = z.strictObject({ email: z.string(), name: z.string(), password: z.string() });
+const CreateUserBody = z.strictObject({
+  email: z.string(),
+  name: z.string(),
+  password: z.string(),
+});
 const TokenBody = z.strictObject({ email: z.string(), password: z.string() });
 
 /** v1 of the users resource is on its way out: clients learn it from every v1 response. */
 const v1Deprecation = {
   deprecatedAt: new Date("2026-09-01T00:00:00Z"),
   sunset: new Date("2027-09-01T00:00:00Z"),
-  successor: (params: Readonly<Record<string, string>>) => `/api/v2/users/${encodeURIComponent(params["id"] ?? "")}`,
+  successor: (params: Readonly<Record<string, string>>) =>
+    `/api/v2/users/${encodeURIComponent(params["id"] ?? "")}`,
 };
 
 function presentV1(user: User) {
@@ -94,7 +99,10 @@ export function addUsersRoutes(gateway: Gateway, users: Client<typeof UsersServi
     handler: async () => {
       const { jwksJson } = await users.getJwks({});
       return {
-        headers: { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" },
+        headers: {
+          "content-type": "application/jwk-set+json",
+          "cache-control": "public, max-age=300",
+        },
         body: jwksJson,
       };
     },

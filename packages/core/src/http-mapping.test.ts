@@ -89,6 +89,7 @@ describe("code → HTTP → error body", () => {
       ["IDEMPOTENCY_KEY_REUSED", Code.InvalidArgument, 422],
       ["IDEMPOTENCY_KEY_REUSED", Code.FailedPrecondition, 422],
       ["METHOD_NOT_ALLOWED", Code.Unimplemented, 405],
+      ["URI_TOO_LONG", Code.InvalidArgument, 414],
       ["BAD_GATEWAY", Code.Unavailable, 502],
     ];
     for (const [reason, code, status] of cases) {

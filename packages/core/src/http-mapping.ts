@@ -40,6 +40,7 @@ const statusByReason: Readonly<Record<string, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   METHOD_NOT_ALLOWED: 405,
+  URI_TOO_LONG: 414,
   BAD_GATEWAY: 502,
 };
 

@@ -316,6 +316,14 @@ describe("createGateway over real HTTP", () => {
       expect(error.path).toBe("/api/v1/nothing");
     });
 
+    it("414 URI_TOO_LONG for a request target over the limit", async () => {
+      expectError(
+        await call("GET", `/api/v1/products?q=${"a".repeat(9_000)}`),
+        414,
+        "URI_TOO_LONG",
+      );
+    });
+
     it("404 with a handler's reason", async () => {
       expectError(await call("GET", "/api/v1/products/zzz"), 404, "PRODUCT_NOT_FOUND");
     });
@@ -509,13 +517,12 @@ describe("createGateway over real HTTP", () => {
       expect((reason as PlexusError).code).toBe(Code.Canceled);
     });
 
-    it("400 for bad percent-encoding, too many query parameters and over-long URLs", async () => {
+    it("400 for bad percent-encoding and too many query parameters", async () => {
       for (const path of [
         "/api/v1/products?limit=%zz",
         "/api/v1/products?%E0%A4%A=1",
         "/api/v1/products/%zz",
         `/api/v1/products?${Array.from({ length: 101 }, (_, i) => `a${i}=1`).join("&")}`,
-        `/api/v1/products?q=${"a".repeat(9000)}`,
       ]) {
         const res = await call("GET", path);
         expectError(res, 400, "BAD_REQUEST");

@@ -329,7 +329,13 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
       await runInContext(baseContext, async () => {
         if (target === undefined) throw badRequest("malformed request target");
         if ((req.url ?? "").length > maxUrlLength) {
-          throw badRequest(`request URL exceeds ${maxUrlLength} characters`);
+          throw new PlexusError(
+            Code.InvalidArgument,
+            `request URL exceeds ${maxUrlLength} characters`,
+            {
+              reason: "URI_TOO_LONG",
+            },
+          );
         }
         const method = (req.method ?? "GET").toUpperCase();
         const lookup: RouteLookup<CompiledRoute> = router.find(method, target.path);
