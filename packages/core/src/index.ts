@@ -77,3 +77,13 @@ export {
   type HealthStatus,
 } from "./health-registry.ts";
 export { CENSORED, censorSecrets, isSecretKey } from "./censor-secrets.ts";
+export type { CloudEvent } from "./cloud-event.ts";
+export type {
+  BackoffOptions,
+  Broker,
+  BrokerSubscription,
+  DeadLetterInput,
+  Delivery,
+  PublishOptions,
+  SubscriptionHandle,
+} from "./broker.ts";
