@@ -325,16 +325,19 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
         return;
       }
       answer(res, 404, {}, new PlexusError(Code.Unimplemented, "no such method"));
+      req.resume();
       return;
     }
     if (req.method !== "POST") {
       answer(res, 405, { allow: "POST" });
+      req.resume();
       return;
     }
     const headers = req.headers;
     const codec = parseContentType(first(headers[headerContentType]));
     if (codec === undefined) {
       answer(res, 415, { "accept-post": acceptPost });
+      req.resume();
       return;
     }
     const encoding = first(headers[headerContentEncoding]);
@@ -348,6 +351,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
         { "accept-encoding": "gzip, identity" },
         new PlexusError(Code.Unimplemented, "unsupported content-encoding"),
       );
+      req.resume();
       return;
     }
 

@@ -38,6 +38,11 @@ export interface RpcServerOptions extends ConnectHandlerOptions {
    * between HTTP/1.1 and HTTP/2). Default 10 000 ms.
    */
   idleFirstByteTimeoutMs?: number;
+  /**
+   * How long an HTTP/1.1 client may take to send a request's headers (slow-loris protection).
+   * Default 60 000 ms (Node's). HTTP/2 sessions are bounded by HTTP/2's own flow control.
+   */
+  headersTimeoutMs?: number;
 }
 
 export interface RpcServer extends AsyncDisposable {
@@ -128,10 +133,21 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
     handler(req, res);
   }
 
+  const headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
   const http1 = createHttpServer(
-    { keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000, noDelay: true },
+    {
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: Math.max(headersTimeoutMs, 300_000),
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, headersTimeoutMs / 2)),
+      noDelay: true,
+    },
     onRequest,
   );
+  // Node enforces headers/request timeouts only on connections it tracks, and starts tracking
+  // when a server it listens with emits `listening`. This server is fed sockets instead, so it
+  // gets the event by hand; `close()` stops the tracking timer (unref'd anyway).
+  http1.emit("listening");
   const http2 = createHttp2Server({}, onRequest);
   http2.on("session", (session: ServerHttp2Session) => {
     sessions.add(session);

@@ -1,4 +1,6 @@
-import { allCodes, Code, PlexusError, runInContext } from "@plexus/core";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { allCodes, Code, PlexusError, runInContext, type Interceptor } from "@plexus/core";
 import {
   createClient,
   createNetworkTransport,
@@ -113,5 +115,135 @@ describe.each(variants)("network transport ($codec, HTTP/$httpVersion)", (varian
     expect(ctx.deadline).toBeGreaterThan(Date.now());
     // HTTP/1.1 carries `host`; HTTP/2 carries `:authority` instead, which handlers never see.
     expect(probe.headers[0]!.has("host")).toBe(variant.httpVersion === "1.1");
+  });
+});
+
+describe("network transport against non-Connect answers", () => {
+  async function plainServer(status: number, type: string, body: string): Promise<string> {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { "content-type": type });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    resources.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it("maps bare HTTP errors with Connect's status table", async () => {
+    const cases: [number, string, Code][] = [
+      [503, "text/html", Code.Unavailable],
+      [502, "text/plain", Code.Unavailable],
+      [404, "text/html", Code.Unimplemented],
+      [401, "text/html", Code.Unauthenticated],
+      [400, "text/plain", Code.Internal],
+      [418, "text/plain", Code.Unknown],
+      // A JSON body that is not a Connect error still falls back on the status.
+      [503, "application/json", Code.Unavailable],
+    ];
+    for (const [status, type, code] of cases) {
+      const url = await plainServer(
+        status,
+        type,
+        type === "application/json" ? "[]" : "<h1>no</h1>",
+      );
+      const transport = createNetworkTransport({ baseUrl: url });
+      resources.push(transport);
+      const error = await failure(createClient(CatalogService, transport).getProduct({ id: "ok" }));
+      expect(error.code).toBe(code);
+      expect(error.message).toBe(`HTTP ${status}`);
+    }
+  });
+
+  it("rejects a 200 whose content type is not the codec's", async () => {
+    const url = await plainServer(200, "text/html", "<html></html>");
+    const transport = createNetworkTransport({ baseUrl: url });
+    resources.push(transport);
+    const error = await failure(createClient(CatalogService, transport).getProduct({ id: "ok" }));
+    expect(error.code).toBe(Code.Unknown);
+  });
+
+  it("reports a refused connection as Unavailable without naming the address", async () => {
+    const server = await startServer();
+    const { url, port } = server.address();
+    await server.close();
+    const transport = createNetworkTransport({ baseUrl: url });
+    resources.push(transport);
+    const error = await failure(createClient(CatalogService, transport).getProduct({ id: "ok" }));
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.message).not.toContain(String(port));
+  });
+});
+
+describe("network transport options", () => {
+  it("asks resolve() for the base URL of every call", async () => {
+    const probeA = createProbe();
+    const probeB = createProbe();
+    const a = await startServer(probeA);
+    const b = await startServer(probeB);
+    let turn = 0;
+    const transport = createNetworkTransport({
+      resolve: () => (turn++ % 2 === 0 ? a : b).address().url,
+    });
+    resources.push(transport);
+    const catalog = createClient(CatalogService, transport);
+    for (let i = 0; i < 4; i++) await catalog.getProduct({ id: "ok" });
+    expect([probeA.invocations, probeB.invocations]).toEqual([2, 2]);
+  });
+
+  it("keeps a base URL's path prefix", async () => {
+    const probe = createProbe();
+    const server = await createRpcServer({
+      services: [catalogBinding(probe)],
+      fallback: (_req, res) => {
+        (res as ServerResponse).writeHead(404).end();
+      },
+    });
+    resources.push(server);
+    // Routes live at the root: a prefix must reach the server as part of the path.
+    const transport = createNetworkTransport({ baseUrl: `${server.address().url}/rpc/` });
+    resources.push(transport);
+    const error = await failure(createClient(CatalogService, transport).getProduct({ id: "ok" }));
+    expect(error.code).toBe(Code.Unimplemented);
+    expect(probe.invocations).toBe(0);
+  });
+
+  it("runs client interceptors, whose metadata reaches the server and back", async () => {
+    const probe = createProbe();
+    const stamp: Interceptor = (next) =>
+      async function stamp(request) {
+        request.header.set("x-tenant", "acme");
+        return next(request);
+      };
+    const serverTag: Interceptor = (next) =>
+      async function serverTag(request) {
+        const response = await next(request);
+        response.header.set("x-served-by", request.header.get("x-tenant") ?? "nobody");
+        return response;
+      };
+    const server = await createRpcServer({
+      services: [catalogBinding(probe)],
+      interceptors: [serverTag],
+    });
+    resources.push(server);
+    const seenBack: (string | null)[] = [];
+    const readBack: Interceptor = (next) =>
+      async function readBack(request) {
+        const response = await next(request);
+        seenBack.push(response.header.get("x-served-by"));
+        return response;
+      };
+    const catalog = createClient(CatalogService, transportTo(server), {
+      interceptors: [readBack, stamp],
+    });
+    await catalog.getProduct({ id: "ok" }, { headers: { "x-extra": "1" } });
+    expect(probe.headers[0]!.get("x-tenant")).toBe("acme");
+    expect(probe.headers[0]!.get("x-extra")).toBe("1");
+    expect(seenBack).toEqual(["acme"]);
   });
 });

@@ -152,6 +152,18 @@ describe("createRpcServer", () => {
     });
   });
 
+  it("drops an HTTP/1.1 client that never finishes its headers", async () => {
+    const server = await start(createProbe(), { headersTimeoutMs: 100 });
+    const slow = netConnect(server.address().port, "127.0.0.1");
+    slow.on("error", () => {});
+    let answer = "";
+    slow.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
+    await new Promise((resolve) => slow.once("connect", resolve));
+    slow.write("POST /shop.catalog.v1.CatalogService/GetProduct HTTP/1.1\r\nHost: x\r\n");
+    await new Promise((resolve) => slow.once("close", resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  });
+
   it("close() does not wait for connections that never sent a byte", async () => {
     const server = await start(createProbe(), {
       closeTimeoutMs: 60_000,
