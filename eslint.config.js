@@ -8,7 +8,9 @@ export default tseslint.config(
     ignores: [
       "**/node_modules/**",
       "apps/shop/gen/**",
+      "packages/*/src/gen/**",
       ".data/**",
+      ".tmp/**",
       "**/dist/**",
       "bench/results/**",
     ],
