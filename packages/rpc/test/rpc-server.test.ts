@@ -152,6 +152,26 @@ describe("createRpcServer", () => {
     });
   });
 
+  it("sniffs the protocol even when the first bytes arrive one by one", async () => {
+    const server = await start(createProbe());
+    const socket = netConnect(server.address().port, "127.0.0.1");
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const body = JSON.stringify({ id: "ok" });
+    const request =
+      "POST /shop.catalog.v1.CatalogService/GetProduct HTTP/1.1\r\nHost: x\r\n" +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    // A lone "P" could still be the HTTP/2 preface ("PRI"): the server must wait for more.
+    for (const piece of ["P", request.slice(1, 2), request.slice(2)]) {
+      socket.write(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => socket.once("close", resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain("Kettle");
+  });
+
   it("drops an HTTP/1.1 client that never finishes its headers", async () => {
     const server = await start(createProbe(), { headersTimeoutMs: 100 });
     const slow = netConnect(server.address().port, "127.0.0.1");
