@@ -212,6 +212,16 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
 
   const fixed = baseUrl === undefined ? undefined : target(baseUrl);
 
+  /** Discovery's failures (no instance, a bad URL) mean the callee cannot be reached. */
+  async function resolveTarget(request: UnaryRequest): Promise<Target> {
+    try {
+      return target(await resolve!(request));
+    } catch (error) {
+      if (error instanceof PlexusError) throw error;
+      throw new PlexusError(Code.Unavailable, "service unavailable", { cause: error });
+    }
+  }
+
   async function unary(request: UnaryRequest): Promise<UnaryResponse> {
     if (closed) throw new PlexusError(Code.Unavailable, "transport closed");
     const { method, context, signal } = request;
@@ -221,7 +231,7 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
       if (timeoutMs <= 0) throw deadlineExceeded();
     }
     if (signal.aborted) throw abortReason(signal);
-    const { pool, prefix } = fixed ?? target(await resolve!(request));
+    const { pool, prefix } = fixed ?? (await resolveTarget(request));
 
     const headers: Record<string, string> = {};
     // Caller metadata first: the protocol's and the context's own headers win over it.

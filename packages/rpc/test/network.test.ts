@@ -196,6 +196,25 @@ describe("network transport options", () => {
     expect([probeA.invocations, probeB.invocations]).toEqual([2, 2]);
   });
 
+  it("reports a failing resolve() as Unavailable, or as the PlexusError it threw", async () => {
+    const broken = createNetworkTransport({
+      resolve: () => {
+        throw new Error("registry down at 10.0.0.7");
+      },
+    });
+    const empty = createNetworkTransport({
+      resolve: () => {
+        throw new PlexusError(Code.Unavailable, "no instance of catalog");
+      },
+    });
+    resources.push(broken, empty);
+    const error = await failure(createClient(CatalogService, broken).getProduct({ id: "ok" }));
+    expect(error.code).toBe(Code.Unavailable);
+    expect(error.message).not.toContain("10.0.0.7");
+    const none = await failure(createClient(CatalogService, empty).getProduct({ id: "ok" }));
+    expect(none.message).toBe("no instance of catalog");
+  });
+
   it("keeps a base URL's path prefix", async () => {
     const probe = createProbe();
     const server = await createRpcServer({
