@@ -1,0 +1,25 @@
+import {
+  childTraceparent,
+  newCorrelationId,
+  newRequestId,
+  parseTraceparent,
+  type CallContext,
+  type CloudEvent,
+} from "@plexus/core";
+
+/**
+ * The context a consumer runs an event's handler in: the publisher's correlation id, a child
+ * span of the publishing span, a new request id, and the publisher (`source`) as caller. Run the
+ * handler with `runInContext(contextFromEvent(event), ...)` so its logs, calls and the events it
+ * publishes in turn carry the same correlation id and trace.
+ */
+export function contextFromEvent(event: CloudEvent): CallContext {
+  const ctx: { -readonly [K in keyof CallContext]: CallContext[K] } = {
+    correlationId: event.correlationid ?? newCorrelationId(),
+    requestId: newRequestId(),
+    trace: childTraceparent(parseTraceparent(event.traceparent)),
+  };
+  const caller = /^\/([a-z][a-z0-9_]{0,62})$/.exec(event.source)?.[1];
+  if (caller !== undefined) ctx.caller = caller;
+  return ctx;
+}

@@ -1,0 +1,73 @@
+import type { CloudEvent, Db, Sql } from "@plexus/core";
+import { ensureMessagingTables } from "./messaging-tables.ts";
+
+/** What `handleOnce` did: ran the effect (and its value), or saw the event was already processed. */
+export type HandleOnceResult<T> =
+  { readonly processed: true; readonly value: T } | { readonly processed: false };
+
+/**
+ * Records that `group` processed `eventId`, in the caller's transaction `tx`. Returns true the
+ * first time (apply the effect in the same transaction), false when it was already recorded
+ * (skip the effect). A concurrent delivery of the same event waits on the first one's row lock
+ * until that transaction ends: it then sees the record (false) if the first committed, or takes
+ * over (true) if it rolled back — so N concurrent deliveries yield exactly one effect.
+ *
+ * Needs the messaging tables (`ensureMessagingTables`).
+ */
+export async function processOnce(tx: Sql, group: string, eventId: string): Promise<boolean> {
+  const { rows } = await tx.query(
+    `INSERT INTO plexus_inbox (group_name, event_id) VALUES ($1, $2)
+     ON CONFLICT (group_name, event_id) DO NOTHING RETURNING 1 AS inserted`,
+    [group, eventId],
+  );
+  return rows.length === 1;
+}
+
+/** Whether `group` has processed `eventId` (committed). */
+export async function isProcessed(sql: Sql, group: string, eventId: string): Promise<boolean> {
+  const { rows } = await sql.query(
+    "SELECT 1 AS found FROM plexus_inbox WHERE group_name = $1 AND event_id = $2",
+    [group, eventId],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * Runs `effect` in one transaction with the inbox record of (`group`, `event.id`): the effect
+ * happens at most once per group however often the event is delivered, concurrently or not, and
+ * a failed effect leaves no record (the redelivery runs it again).
+ *
+ * Keep the effect to database work through `tx`: it cannot call other services (the storage
+ * refuses that inside a transaction), and anything outside the transaction is not deduped.
+ *
+ * @example
+ * await handleOnce(db, "notifications.orders", event, async (tx) => {
+ *   await tx.query("INSERT INTO notifications (...) VALUES (...)", [...]);
+ * });
+ */
+export async function handleOnce<T>(
+  db: Db,
+  group: string,
+  event: Pick<CloudEvent, "id">,
+  effect: (tx: Sql) => Promise<T>,
+): Promise<HandleOnceResult<T>> {
+  await ensureMessagingTables(db);
+  return db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
+    if (!(await processOnce(tx, group, event.id))) return { processed: false };
+    return { processed: true, value: await effect(tx) };
+  });
+}
+
+/**
+ * Deletes inbox records older than `olderThanMs`: after that, a redelivery of those events would
+ * run again. Keep it well above the longest redelivery horizon (outbox backlog + broker retention).
+ * Returns how many were deleted.
+ */
+export async function pruneInbox(db: Db, olderThanMs: number): Promise<number> {
+  await ensureMessagingTables(db);
+  const { rowCount } = await db.query(
+    "DELETE FROM plexus_inbox WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)",
+    [olderThanMs],
+  );
+  return rowCount;
+}

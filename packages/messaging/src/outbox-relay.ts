@@ -1,0 +1,358 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import type { BackoffOptions, Broker, Clock, Db, Logger, TimerHandle } from "@plexus/core";
+import { backoffDelayMs, resolveBackoff } from "./backoff.ts";
+import { parseCloudEvent } from "./parse-cloud-event.ts";
+
+/** One published (or failed) outbox row, for metrics. */
+export interface RelayReport {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** Publish time minus the event's `time`: how long the event waited in the outbox. */
+  readonly lagMs: number;
+}
+
+/** Metrics and log hooks of the relay. Hooks must not throw (a throwing hook is logged). */
+export interface OutboxHooks {
+  onPublished?(report: RelayReport): void;
+  onPublishFailed?(
+    report: RelayReport & { readonly error: unknown; readonly failures: number },
+  ): void;
+}
+
+/** Relay settings (see `OutboxOptions` for their documentation and defaults). */
+export interface RelaySettings {
+  readonly db: Db;
+  readonly broker: Broker;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger | undefined;
+  readonly hooks: OutboxHooks;
+  readonly pollIntervalMs: number;
+  readonly batchSize: number;
+  readonly maxConcurrentSubjects: number;
+  readonly backoff: BackoffOptions | undefined;
+  readonly leaseTtlMs: number;
+  readonly relayName: string;
+  readonly drainTimeoutMs: number;
+}
+
+export interface Relay {
+  start(): void;
+  nudge(): void;
+  /** Resolves once every row unsent when called has been published (or the signal aborts). */
+  flush(signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+interface Row {
+  position: number | bigint;
+  ordering_key: string;
+  event: unknown;
+}
+
+/** Failures of a subject, and when it may be tried again. */
+interface SubjectBackoff {
+  failures: number;
+  until: number;
+}
+
+/** The smallest retry delay: full jitter may draw 0, which must not become a hot loop. */
+const minRetryMs = 10;
+
+/**
+ * The outbox relay: publishes committed outbox rows, in order per subject (one publish at a time
+ * per subject, several subjects at once), marks each row sent once the broker took it, and backs
+ * off per subject when publishing fails. Woken by `nudge` (after a commit) and by a poll timer
+ * (the safety net: a nudge lost in a crash, a row committed by another process).
+ *
+ * Only the holder of the lease row (`plexus_outbox_lease`) publishes, so replicas of a service do
+ * not publish the same subject concurrently (which could reorder it); a crashed holder's lease
+ * expires after `leaseTtlMs`.
+ */
+export function createOutboxRelay(settings: RelaySettings): Relay {
+  const { db, broker, clock, random, logger, hooks } = settings;
+  const backoff = resolveBackoff(settings.backoff, {
+    initialMs: 200,
+    maxMs: 30_000,
+    multiplier: 2,
+  });
+  const owner = randomUUID();
+  const abort = new AbortController();
+  const workers = new Map<string, Promise<void>>();
+  const failing = new Map<string, SubjectBackoff>();
+  const progressWaiters = new Set<() => void>();
+  let scope: <R>(fn: () => R) => R = (fn) => fn();
+  let started = false;
+  let stopped = false;
+  let cycle: Promise<void> | undefined;
+  let cycleAgain = false;
+  let pollTimer: TimerHandle = undefined;
+  let leaseRenewAt = -Infinity;
+  let leader = false;
+  let closing: Promise<void> | undefined;
+
+  function hook(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      logger?.warn({ err: error }, "outbox hook threw");
+    }
+  }
+
+  function progressed(): void {
+    for (const wake of [...progressWaiters]) wake();
+  }
+
+  function requestCycle(): void {
+    if (!started || stopped) return;
+    if (cycle) {
+      cycleAgain = true;
+      return;
+    }
+    cycle = runCycle().finally(() => {
+      cycle = undefined;
+      progressed();
+      if (cycleAgain) {
+        cycleAgain = false;
+        requestCycle();
+      }
+    });
+  }
+
+  function schedulePoll(): void {
+    if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
+    pollTimer = undefined;
+    if (stopped) return;
+    const now = clock.now();
+    let delay = settings.pollIntervalMs;
+    for (const state of failing.values()) delay = Math.min(delay, Math.max(0, state.until - now));
+    pollTimer = clock.setTimeout(() => {
+      pollTimer = undefined;
+      scope(requestCycle);
+    }, delay);
+  }
+
+  /** Takes or renews the lease; false while another relay holds it. */
+  async function holdLease(): Promise<boolean> {
+    const now = clock.now();
+    if (leader && now < leaseRenewAt) return true;
+    const { rows } = await db.query(
+      `INSERT INTO plexus_outbox_lease (name, owner, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+       WHERE plexus_outbox_lease.owner = EXCLUDED.owner OR plexus_outbox_lease.expires_at < $4
+       RETURNING owner`,
+      [settings.relayName, owner, now + settings.leaseTtlMs, now],
+    );
+    const was = leader;
+    leader = rows.length === 1;
+    leaseRenewAt = now + settings.leaseTtlMs / 3;
+    if (leader !== was) {
+      logger?.info(
+        { relay: settings.relayName, leader },
+        leader ? "outbox relay leads" : "outbox relay stands by",
+      );
+    }
+    return leader;
+  }
+
+  async function runCycle(): Promise<void> {
+    try {
+      if (!(await holdLease())) return;
+      const now = clock.now();
+      for (const [key, state] of failing)
+        if (state.until <= now && !workers.has(key)) failing.delete(key);
+      const busy = [...workers.keys(), ...failing.keys()];
+      const { rows } = await db.query<Row>(
+        `SELECT position, ordering_key, event FROM plexus_outbox
+         WHERE sent_at IS NULL
+           AND ordering_key NOT IN (SELECT jsonb_array_elements_text($1::jsonb))
+         ORDER BY position LIMIT $2`,
+        [JSON.stringify(busy), settings.batchSize],
+      );
+      const bySubject = new Map<string, Row[]>();
+      for (const row of rows) {
+        const list = bySubject.get(row.ordering_key);
+        if (list) list.push(row);
+        else bySubject.set(row.ordering_key, [row]);
+      }
+      for (const [key, list] of bySubject) {
+        if (workers.size >= settings.maxConcurrentSubjects || stopped) break;
+        const worker = publishInOrder(key, list).finally(() => {
+          workers.delete(key);
+          progressed();
+          requestCycle();
+        });
+        workers.set(key, worker);
+      }
+    } catch (error) {
+      if (!stopped)
+        logger?.error({ err: error }, "outbox relay poll failed; retrying at the next poll");
+    } finally {
+      schedulePoll();
+    }
+  }
+
+  async function publishInOrder(key: string, rows: readonly Row[]): Promise<void> {
+    for (const row of rows) {
+      if (stopped && abort.signal.aborted) return;
+      const parsed = parseCloudEvent(row.event);
+      if (!parsed.ok) {
+        // Cannot happen through add(), which validates; a hand-edited row stays visible, unsent.
+        await recordFailure(
+          key,
+          row,
+          "?",
+          "?",
+          new Error(`stored event is invalid: ${parsed.reason}`),
+        );
+        return;
+      }
+      const event = parsed.event;
+      try {
+        await broker.publish(event, { signal: abort.signal });
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        await recordFailure(key, row, event.id, event.type, error);
+        return;
+      }
+      failing.delete(key);
+      try {
+        await db.query("UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = $1", [
+          row.position,
+          new Date(clock.now()).toISOString(),
+        ]);
+      } catch (error) {
+        // Published but not marked: it will be published again; consumers' inboxes dedupe.
+        logger?.error({ err: error, eventId: event.id }, "could not mark an outbox row sent");
+        return;
+      }
+      const report = {
+        eventId: event.id,
+        eventType: event.type,
+        lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
+      };
+      hook(() => hooks.onPublished?.(report));
+    }
+  }
+
+  async function recordFailure(
+    key: string,
+    row: Row,
+    eventId: string,
+    eventType: string,
+    error: unknown,
+  ): Promise<void> {
+    const failures = (failing.get(key)?.failures ?? 0) + 1;
+    const delay = Math.max(minRetryMs, backoffDelayMs(failures, backoff, random));
+    failing.set(key, { failures, until: clock.now() + delay });
+    const message = error instanceof Error ? error.message : String(error);
+    logger?.warn(
+      { err: error, eventId, failures, retryInMs: delay },
+      "outbox publish failed; backing off",
+    );
+    hook(() => hooks.onPublishFailed?.({ eventId, eventType, lagMs: 0, error, failures }));
+    try {
+      await db.query(
+        "UPDATE plexus_outbox SET attempts = attempts + 1, last_error = $2 WHERE position = $1",
+        [row.position, message.slice(0, 2000)],
+      );
+    } catch (updateError) {
+      logger?.warn({ err: updateError }, "could not record an outbox publish failure");
+    }
+  }
+
+  async function unsentUpTo(limit: number | bigint): Promise<number> {
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::integer AS n FROM plexus_outbox WHERE sent_at IS NULL AND position <= $1",
+      [limit],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async function flush(signal?: AbortSignal): Promise<void> {
+    const { rows } = await db.query<{ max: number | bigint | null }>(
+      "SELECT max(position) AS max FROM plexus_outbox WHERE sent_at IS NULL",
+    );
+    const target = rows[0]?.max;
+    if (target === null || target === undefined) return;
+    for (;;) {
+      signal?.throwIfAborted();
+      // Register before checking, so progress between the check and the wait is not missed.
+      let wake!: () => void;
+      const progress = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      progressWaiters.add(wake);
+      try {
+        if ((await unsentUpTo(target)) === 0) return;
+        if (!started || stopped) throw new Error("outbox relay is not running");
+        scope(requestCycle);
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = (): void => reject(signal?.reason as Error);
+          signal?.addEventListener("abort", onAbort, { once: true });
+          void progress.then(() => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          });
+        });
+      } finally {
+        progressWaiters.delete(wake);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (started) return;
+      started = true;
+      // Relay work runs in the context of start(), never in the context of whoever nudged it
+      // (typically code still inside its transaction, where the storage refuses other statements).
+      scope = AsyncLocalStorage.snapshot();
+      scope(requestCycle);
+    },
+    nudge() {
+      if (started && !stopped) scope(requestCycle);
+    },
+    flush,
+    close() {
+      closing ??= (async () => {
+        if (started && !stopped && leader) {
+          const drain = new AbortController();
+          const timer = clock.setTimeout(() => drain.abort(), settings.drainTimeoutMs);
+          try {
+            await flush(drain.signal);
+          } catch (error) {
+            if (!drain.signal.aborted) logger?.warn({ err: error }, "outbox flush on close failed");
+          } finally {
+            clock.clearTimeout(timer);
+          }
+        }
+        stopped = true;
+        if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
+        abort.abort(new Error("outbox relay closed"));
+        await cycle;
+        await Promise.allSettled([...workers.values()]);
+        if (leader) {
+          await db
+            .query("DELETE FROM plexus_outbox_lease WHERE name = $1 AND owner = $2", [
+              settings.relayName,
+              owner,
+            ])
+            .catch((error: unknown) =>
+              logger?.warn({ err: error }, "could not release the outbox lease"),
+            );
+        }
+        progressed();
+      })();
+      return closing;
+    },
+    destroy() {
+      stopped = true;
+      if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
+      abort.abort(new Error("outbox relay destroyed"));
+      progressed();
+    },
+  };
+}
