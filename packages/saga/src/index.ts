@@ -1,0 +1,44 @@
+export {
+  defineSaga,
+  idempotencyKeyOf,
+  type SagaDefinition,
+  type SagaFinishedEvent,
+  type SagaStep,
+  type StepContext,
+  type StepPhase,
+} from "./saga-definition.ts";
+export {
+  createSagaOrchestrator,
+  type ListSagasQuery,
+  type SagaOrchestrator,
+  type SagaOrchestratorOptions,
+  type SagaPage,
+  type StartSagaOptions,
+  type StartedSaga,
+} from "./saga-orchestrator.ts";
+export type { SagaHooks } from "./saga-execution.ts";
+export {
+  SagaStatus,
+  allSagaStatuses,
+  canTransition,
+  isActiveStatus,
+  isTerminalStatus,
+  type ActiveSagaStatus,
+} from "./saga-status.ts";
+export {
+  backoffDelayMs,
+  defaultActionRetry,
+  defaultCompensationRetry,
+  type RetryPolicy,
+  type RetryPolicyOptions,
+} from "./retry-policy.ts";
+export { sagaInstancesTable, sagaMigrations, sagaStepsTable } from "./saga-migrations.ts";
+export type {
+  AttemptOutcome,
+  ErrorRecord,
+  FailureKind,
+  SagaFailure,
+  SagaSummary,
+  SagaView,
+  StepAttemptView,
+} from "./saga-view.ts";

@@ -1,0 +1,557 @@
+import {
+  Code,
+  PlexusError,
+  newRequestId,
+  runInContext,
+  sleep,
+  type CallContext,
+  type Clock,
+  type Db,
+  type Logger,
+  type Sql,
+} from "@plexus/core";
+import { toErrorRecord } from "./error-record.ts";
+import { backoffDelayMs, type RetryPolicy } from "./retry-policy.ts";
+import {
+  idempotencyKeyOf,
+  type SagaDefinition,
+  type SagaFinishedEvent,
+  type SagaStep,
+  type StepContext,
+  type StepPhase,
+} from "./saga-definition.ts";
+import { SagaStatus, type ActiveSagaStatus } from "./saga-status.ts";
+import { isConflict, sagaStore, toView, type SagaRecord } from "./saga-store.ts";
+import type { FailureKind, SagaFailure } from "./saga-view.ts";
+import { runStepAttempt } from "./step-attempt.ts";
+
+/** Orchestrator-wide finish hooks (they run after the definition's own, in the same transaction). */
+export interface SagaHooks {
+  /** Runs in the transaction that marks any saga COMPLETED. */
+  onCompleted?: (event: SagaFinishedEvent) => Promise<void>;
+  /** Runs in the transaction that marks any saga COMPENSATED. */
+  onCompensated?: (event: SagaFinishedEvent) => Promise<void>;
+  /** Runs in the transaction that parks any saga as NEEDS_ATTENTION: alert from here. */
+  onNeedsAttention?: (event: SagaFinishedEvent) => Promise<void>;
+}
+
+/** The retry policies and timeouts of one step, resolved once when the orchestrator is made. */
+export interface StepPlan {
+  readonly action: RetryPolicy;
+  readonly compensation: RetryPolicy;
+  readonly timeoutMs: number;
+  readonly compensationTimeoutMs: number;
+}
+
+/** What an execution needs from its orchestrator. */
+export interface ExecutionEnv {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** This orchestrator's lease owner id. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly random: () => number;
+  readonly serviceName: string | undefined;
+  readonly finishRetry: RetryPolicy;
+  readonly hooks: SagaHooks;
+  /** Aborted by `close()`: start no new try, stop backoff sleeps. */
+  readonly stopping: AbortSignal;
+  /** Aborted when `close()` gives up on in-flight tries: no more writes at all. */
+  readonly abandon: AbortSignal;
+  definition(type: string): SagaDefinition | undefined;
+  plan(type: string, stepIndex: number): StepPlan;
+  /** Called after a saga reached a terminal or parked state. */
+  settled(id: string): void;
+}
+
+type HalfResult =
+  | { readonly kind: "succeeded"; readonly output: unknown; readonly attemptId: number }
+  | {
+      readonly kind: "failed";
+      readonly failureKind: FailureKind;
+      readonly error: unknown;
+      readonly attemptId: number;
+    }
+  | { readonly kind: "stopped" };
+
+type Hook = (event: SagaFinishedEvent) => Promise<void>;
+
+type FinalStatus =
+  typeof SagaStatus.Completed | typeof SagaStatus.Compensated | typeof SagaStatus.NeedsAttention;
+
+/**
+ * Thrown inside an execution to unwind it quietly: the orchestrator abandoned it (no more
+ * writes), or it is closing in the middle of a finish retry (the last write is the resume point).
+ */
+class StopExecution extends Error {
+  override readonly name = "StopExecution";
+}
+
+/**
+ * Executes one claimed saga until it finishes, parks, or has to stop (closing, lease lost, the
+ * database failing). State is persisted before and after every try; whatever it stops at, the
+ * persisted state is a correct place to resume from.
+ */
+export class SagaExecution {
+  readonly #env: ExecutionEnv;
+  readonly #rec: SagaRecord;
+  readonly #logger: Logger;
+
+  constructor(env: ExecutionEnv, record: SagaRecord) {
+    this.#env = env;
+    this.#rec = record;
+    this.#logger = env.logger.child({ sagaId: record.id, sagaType: record.type });
+  }
+
+  /** True while the saga is RUNNING or COMPENSATING in memory (not finished, not parked). */
+  get active(): boolean {
+    return this.#rec.status === SagaStatus.Running || this.#rec.status === SagaStatus.Compensating;
+  }
+
+  /** Runs to a stop. Never throws: failures are logged and leave a resumable state. */
+  async run(): Promise<void> {
+    try {
+      await this.#run();
+    } catch (error) {
+      if (error instanceof StopExecution) return;
+      if (isConflict(error)) {
+        this.#logger.warn("saga taken over by another executor; stopping here");
+        return;
+      }
+      this.#logger.error(
+        { err: error },
+        "saga execution stopped by an error; it resumes once its lease is free",
+      );
+    }
+  }
+
+  async #run(): Promise<void> {
+    const rec = this.#rec;
+    const interrupted = await this.#sql((db) =>
+      sagaStore.interruptOpenAttempts(db, rec.id, this.#now()),
+    );
+    if (interrupted > 0) {
+      this.#logger.info({ interrupted }, "resuming saga; tries left open were interrupted");
+    }
+    const definition = this.#env.definition(rec.type);
+    if (!definition) {
+      await this.#park(undefined, this.#interruption(`unknown saga type "${rec.type}"`));
+      return;
+    }
+    const count = definition.steps.length;
+    if (
+      rec.stepIndex > count ||
+      (rec.status === SagaStatus.Compensating && rec.stepIndex >= count)
+    ) {
+      await this.#park(
+        definition,
+        this.#interruption(
+          `step ${rec.stepIndex} does not exist in "${rec.type}" (${count} steps)`,
+        ),
+      );
+      return;
+    }
+    for (;;) {
+      if (this.#env.stopping.aborted) return;
+      const goOn =
+        rec.status === SagaStatus.Running
+          ? await this.#forward(definition)
+          : rec.status === SagaStatus.Compensating
+            ? await this.#backward(definition)
+            : false;
+      if (!goOn) return;
+    }
+  }
+
+  /** Runs the next action; returns whether to go on. */
+  async #forward(definition: SagaDefinition): Promise<boolean> {
+    const rec = this.#rec;
+    const index = rec.stepIndex;
+    const step = definition.steps[index];
+    if (!step) {
+      await this.#finish(definition, SagaStatus.Completed);
+      return false;
+    }
+    const result = await this.#runHalf(step, index, "action");
+    if (result.kind === "stopped") return false;
+    const now = this.#now();
+    if (result.kind === "succeeded") {
+      await this.#commit(
+        { outputs: { ...rec.outputs, [step.name]: result.output }, stepIndex: index + 1 },
+        (tx) => sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
+      );
+      return true;
+    }
+    const record = toErrorRecord(result.error);
+    const failure: SagaFailure = {
+      ...record,
+      step: step.name,
+      stepIndex: index,
+      phase: "action",
+      kind: result.failureKind,
+    };
+    const undoSelf = result.failureKind !== "business" && step.compensateOnFailure !== false;
+    this.#logger.warn(
+      { step: step.name, failure: failure.kind, reason: failure.reason },
+      "saga step failed; compensating",
+    );
+    await this.#commit(
+      {
+        status: SagaStatus.Compensating,
+        stepIndex: undoSelf ? index : index - 1,
+        failure,
+        failureReason: failure.reason,
+      },
+      (tx) => sagaStore.finishAttempt(tx, result.attemptId, "FAILED", record, now),
+    );
+    return true;
+  }
+
+  /** Runs the next compensation (steps without one are skipped); returns whether to go on. */
+  async #backward(definition: SagaDefinition): Promise<boolean> {
+    const rec = this.#rec;
+    let index = rec.stepIndex;
+    while (index >= 0 && !definition.steps[index]?.compensation) index--;
+    const step = definition.steps[index];
+    if (index < 0 || !step) {
+      await this.#finish(definition, SagaStatus.Compensated);
+      return false;
+    }
+    const result = await this.#runHalf(step, index, "compensation");
+    if (result.kind === "stopped") return false;
+    const now = this.#now();
+    if (result.kind === "succeeded") {
+      await this.#commit({ stepIndex: index - 1 }, (tx) =>
+        sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
+      );
+      return true;
+    }
+    const record = toErrorRecord(result.error);
+    this.#logger.error(
+      { step: step.name, reason: record.reason, message: record.message },
+      "saga compensation keeps failing; parking the saga as NEEDS_ATTENTION",
+    );
+    await this.#park(
+      definition,
+      {
+        ...record,
+        step: step.name,
+        stepIndex: index,
+        phase: "compensation",
+        kind: result.failureKind,
+      },
+      { stepIndex: index },
+      (tx) => sagaStore.finishAttempt(tx, result.attemptId, "FAILED", record, now),
+    );
+    return false;
+  }
+
+  /** Tries one half of a step under its retry policy. */
+  async #runHalf(step: SagaStep, index: number, phase: StepPhase): Promise<HalfResult> {
+    const env = this.#env;
+    const rec = this.#rec;
+    const plan = env.plan(rec.type, index);
+    const policy = phase === "action" ? plan.action : plan.compensation;
+    const timeoutMs = phase === "action" ? plan.timeoutMs : plan.compensationTimeoutMs;
+    const key = idempotencyKeyOf(rec.id, step.name, phase);
+    const label = `saga ${rec.type} step "${step.name}" (${phase})`;
+    let attempt = await this.#sql((db) => sagaStore.countAttempts(db, rec.id, index, phase));
+    for (let tries = 1; ; tries++) {
+      if (env.stopping.aborted) return { kind: "stopped" };
+      attempt++;
+      const startedAt = this.#now();
+      const attemptId = await this.#transaction(async (tx) => {
+        const version = await sagaStore.guard(tx, rec, startedAt, startedAt + env.leaseMs);
+        const id = await sagaStore.startAttempt(tx, {
+          sagaId: rec.id,
+          step: step.name,
+          stepIndex: index,
+          phase,
+          attempt,
+          idempotencyKey: key,
+          now: startedAt,
+        });
+        return { version, id };
+      });
+      rec.version = attemptId.version;
+      rec.leaseUntil = startedAt + env.leaseMs;
+      rec.updatedAt = new Date(startedAt);
+
+      const thisAttempt = attempt;
+      const result = await runStepAttempt(
+        (signal) => this.#invoke(step, phase, key, thisAttempt, signal, timeoutMs),
+        { timeoutMs, clock: env.clock, abandon: env.abandon, label },
+      );
+      if (env.abandon.aborted) return { kind: "stopped" };
+      if (result.ok) {
+        try {
+          return { kind: "succeeded", output: toJson(result.value), attemptId: attemptId.id };
+        } catch (error) {
+          return {
+            kind: "failed",
+            failureKind: "fatal",
+            error: new PlexusError(Code.Internal, `${label} returned a non-JSON output`, {
+              cause: error,
+            }),
+            attemptId: attemptId.id,
+          };
+        }
+      }
+      const error = PlexusError.from(result.error);
+      if (phase === "action" && this.#isBusinessFailure(step, error)) {
+        return { kind: "failed", failureKind: "business", error, attemptId: attemptId.id };
+      }
+      const retryable = this.#isRetryable(policy, error);
+      if (!retryable || tries >= policy.maxAttempts) {
+        const failureKind = retryable ? "exhausted" : "fatal";
+        return { kind: "failed", failureKind, error, attemptId: attemptId.id };
+      }
+      const failedAt = this.#now();
+      const record = toErrorRecord(error);
+      rec.version = await this.#transaction(async (tx) => {
+        const version = await sagaStore.guard(tx, rec, failedAt, failedAt + env.leaseMs);
+        await sagaStore.finishAttempt(tx, attemptId.id, "RETRYING", record, failedAt);
+        return version;
+      });
+      rec.leaseUntil = failedAt + env.leaseMs;
+      rec.updatedAt = new Date(failedAt);
+      this.#logger.info(
+        { step: step.name, phase, attempt, reason: record.reason },
+        "saga step try failed; retrying",
+      );
+      const delay = backoffDelayMs(policy, tries, env.random);
+      if (delay > 0) {
+        try {
+          await sleep(delay, env.stopping, env.clock);
+        } catch {
+          return { kind: "stopped" };
+        }
+      }
+    }
+  }
+
+  /** Calls the action or compensation in a CallContext carrying the key, deadline and signal. */
+  #invoke(
+    step: SagaStep,
+    phase: StepPhase,
+    key: string,
+    attempt: number,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const rec = this.#rec;
+    const ctx: StepContext = {
+      sagaId: rec.id,
+      sagaType: rec.type,
+      input: rec.input,
+      outputs: Object.freeze({ ...rec.outputs }),
+      step: step.name,
+      phase,
+      idempotencyKey: key,
+      actionIdempotencyKey: idempotencyKeyOf(rec.id, step.name, "action"),
+      attempt,
+      signal,
+      logger: this.#logger.child({ step: step.name, phase, attempt }),
+    };
+    const callContext: CallContext = {
+      correlationId: rec.correlationId,
+      requestId: newRequestId(),
+      deadline: this.#now() + timeoutMs,
+      idempotencyKey: key,
+      caller: this.#env.serviceName,
+      signal,
+    };
+    return runInContext(callContext, () =>
+      phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve()),
+    );
+  }
+
+  #isBusinessFailure(step: SagaStep, error: PlexusError): boolean {
+    try {
+      return step.isBusinessFailure?.(error) === true;
+    } catch (classifyError) {
+      this.#logger.error({ err: classifyError }, "isBusinessFailure threw; treating as false");
+      return false;
+    }
+  }
+
+  #isRetryable(policy: RetryPolicy, error: PlexusError): boolean {
+    try {
+      return policy.isRetryable(error);
+    } catch (classifyError) {
+      this.#logger.error({ err: classifyError }, "isRetryable threw; treating as false");
+      return false;
+    }
+  }
+
+  /** Finishes the saga (COMPLETED/COMPENSATED) with its hooks, in one transaction per try. */
+  async #finish(
+    definition: SagaDefinition,
+    status: typeof SagaStatus.Completed | typeof SagaStatus.Compensated,
+  ): Promise<void> {
+    const error = await this.#settle(definition, { status });
+    if (error === undefined) return;
+    await this.#park(definition, this.#interruption("a finish hook kept failing", error));
+  }
+
+  /**
+   * Parks the saga as NEEDS_ATTENTION, remembering where `retry` continues. Tries with the
+   * onNeedsAttention hooks first; when they keep failing, parks without them (an alert lost is
+   * better than a saga lost: it stays visible as NEEDS_ATTENTION in the admin API).
+   */
+  async #park(
+    definition: SagaDefinition | undefined,
+    attention: SagaFailure,
+    patch: Partial<SagaRecord> = {},
+    extra?: (tx: Sql) => Promise<void>,
+  ): Promise<void> {
+    const rec = this.#rec;
+    const resumeStatus: ActiveSagaStatus =
+      rec.status === SagaStatus.Compensating ? SagaStatus.Compensating : SagaStatus.Running;
+    const parked: Partial<SagaRecord> & { status: FinalStatus } = {
+      ...patch,
+      status: SagaStatus.NeedsAttention,
+      resumeStatus,
+      attention,
+    };
+    const error = await this.#settle(definition, parked, extra);
+    if (error === undefined) return;
+    this.#logger.error({ err: error }, "onNeedsAttention hook kept failing; parking without it");
+    await this.#settle(undefined, parked, extra, false);
+  }
+
+  /**
+   * Writes a final (or parked) state, running the matching hooks in the same transaction, retried
+   * under `finishRetry`. Returns undefined on success, or the last error when tries ran out
+   * (or the orchestrator is stopping).
+   */
+  async #settle(
+    definition: SagaDefinition | undefined,
+    patch: Partial<SagaRecord> & { status: FinalStatus },
+    extra?: (tx: Sql) => Promise<void>,
+    withHooks = true,
+  ): Promise<unknown> {
+    const env = this.#env;
+    const policy = env.finishRetry;
+    const hooks = withHooks ? this.#hooksFor(definition, patch.status) : [];
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.#commit({ ...patch, leaseOwner: null, leaseUntil: null }, extra, hooks, true);
+        this.#logger.info(
+          { status: patch.status, failureReason: this.#rec.failureReason },
+          "saga settled",
+        );
+        env.settled(this.#rec.id);
+        return undefined;
+      } catch (error) {
+        if (error instanceof StopExecution || isConflict(error)) throw error;
+        const plexus = PlexusError.from(error);
+        if (tries >= policy.maxAttempts || !this.#isRetryable(policy, plexus)) return error;
+        this.#logger.warn({ err: error, status: patch.status }, "saga finish failed; retrying");
+        const delay = backoffDelayMs(policy, tries, env.random);
+        if (delay > 0) {
+          try {
+            await sleep(delay, env.stopping, env.clock);
+          } catch {
+            throw new StopExecution(); // closing: the state written last is the resume point
+          }
+        }
+      }
+    }
+  }
+
+  #hooksFor(definition: SagaDefinition | undefined, status: FinalStatus): Hook[] {
+    const env = this.#env.hooks;
+    const pick = (holder: SagaHooks | SagaDefinition | undefined): Hook | undefined => {
+      if (!holder) return undefined;
+      switch (status) {
+        case SagaStatus.Completed:
+          return holder.onCompleted === undefined
+            ? undefined
+            : (event) => holder.onCompleted?.(event) ?? Promise.resolve();
+        case SagaStatus.Compensated:
+          return holder.onCompensated === undefined
+            ? undefined
+            : (event) => holder.onCompensated?.(event) ?? Promise.resolve();
+        default:
+          return holder.onNeedsAttention === undefined
+            ? undefined
+            : (event) => holder.onNeedsAttention?.(event) ?? Promise.resolve();
+      }
+    };
+    return [pick(definition), pick(env)].filter((hook) => hook !== undefined);
+  }
+
+  /**
+   * Applies `patch` to the saga in one guarded transaction (with `extra` statements and `hooks`),
+   * then to the in-memory record once committed.
+   */
+  async #commit(
+    patch: Partial<SagaRecord>,
+    extra?: (tx: Sql) => Promise<void>,
+    hooks: readonly Hook[] = [],
+    final = false,
+  ): Promise<void> {
+    const rec = this.#rec;
+    const now = this.#now();
+    const next: SagaRecord = {
+      ...rec,
+      leaseUntil: now + this.#env.leaseMs,
+      ...patch,
+      updatedAt: new Date(now),
+      finishedAt: final && patch.status !== SagaStatus.NeedsAttention ? new Date(now) : null,
+    };
+    const version = await this.#transaction(async (tx) => {
+      await extra?.(tx);
+      const written = await sagaStore.write(tx, rec, next);
+      if (hooks.length > 0) {
+        const saga = toView({ ...next, version: written }, await sagaStore.attempts(tx, rec.id));
+        const event: SagaFinishedEvent = {
+          saga,
+          input: next.input,
+          outputs: saga.outputs,
+          failure: next.status === SagaStatus.Completed ? undefined : (next.failure ?? undefined),
+          tx,
+        };
+        for (const hook of hooks) await hook(event);
+      }
+      return written;
+    });
+    Object.assign(rec, next, { version });
+  }
+
+  #interruption(message: string, cause?: unknown): SagaFailure {
+    const rec = this.#rec;
+    const record = toErrorRecord(
+      cause === undefined
+        ? new PlexusError(Code.FailedPrecondition, message)
+        : new PlexusError(Code.Internal, message, { cause }),
+    );
+    const step = this.#env.definition(rec.type)?.steps[rec.stepIndex]?.name ?? "";
+    return { ...record, step, stepIndex: rec.stepIndex, phase: "finish", kind: "interrupted" };
+  }
+
+  #now(): number {
+    return this.#env.clock.now();
+  }
+
+  /** A statement outside a transaction, refused once the execution is abandoned. */
+  #sql<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    if (this.#env.abandon.aborted) throw new StopExecution();
+    return fn(this.#env.db);
+  }
+
+  /** A transaction, refused once the execution is abandoned. */
+  #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    if (this.#env.abandon.aborted) throw new StopExecution();
+    return this.#env.db.transaction(fn);
+  }
+}
+
+/** A JSON round trip: what is stored is exactly what later steps and resumes see. */
+function toJson(value: unknown): unknown {
+  const text = JSON.stringify(value ?? null);
+  if (text === undefined) throw new TypeError("value is not representable as JSON");
+  return JSON.parse(text) as unknown;
+}

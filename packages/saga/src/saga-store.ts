@@ -1,0 +1,435 @@
+import { Code, PlexusError, type Sql } from "@plexus/core";
+import type { StepPhase } from "./saga-definition.ts";
+import { sagaInstancesTable as instances, sagaStepsTable as steps } from "./saga-migrations.ts";
+import { isSagaStatus, type ActiveSagaStatus, type SagaStatus } from "./saga-status.ts";
+import type {
+  AttemptOutcome,
+  ErrorRecord,
+  SagaFailure,
+  SagaSummary,
+  SagaView,
+  StepAttemptView,
+} from "./saga-view.ts";
+
+/** A saga instance row, as the orchestrator holds it in memory. */
+export interface SagaRecord {
+  readonly id: string;
+  readonly type: string;
+  status: SagaStatus;
+  readonly input: unknown;
+  outputs: Record<string, unknown>;
+  stepIndex: number;
+  resumeStatus: ActiveSagaStatus | null;
+  failure: SagaFailure | null;
+  failureReason: string | null;
+  attention: SagaFailure | null;
+  readonly correlationId: string;
+  version: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  readonly createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+interface InstanceRow {
+  id: string;
+  type: string;
+  status: string;
+  input: unknown;
+  outputs: Record<string, unknown> | null;
+  step_index: number;
+  resume_status: string | null;
+  failure: SagaFailure | null;
+  failure_reason: string | null;
+  attention: SagaFailure | null;
+  correlation_id: string;
+  version: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+interface StepRow {
+  id: number;
+  step: string;
+  step_index: number;
+  phase: StepPhase;
+  attempt: number;
+  idempotency_key: string;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: AttemptOutcome | null;
+  error: ErrorRecord | null;
+}
+
+const columns =
+  "id, type, status, input, outputs, step_index, resume_status, failure, failure_reason, " +
+  "attention, correlation_id, version, lease_owner, lease_until, created_at, updated_at, finished_at";
+
+/** The error a write gets when the saga was changed by someone else (lease lost, operator). */
+export function conflictError(id: string): PlexusError {
+  return new PlexusError(Code.Aborted, `saga ${id} was changed by another executor`, {
+    reason: "SAGA_CONFLICT",
+  });
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof PlexusError && error.reason === "SAGA_CONFLICT";
+}
+
+function toRecord(row: InstanceRow): SagaRecord {
+  if (!isSagaStatus(row.status)) throw new Error(`saga ${row.id}: unknown status ${row.status}`);
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    input: row.input,
+    outputs: row.outputs ?? {},
+    stepIndex: row.step_index,
+    resumeStatus:
+      row.resume_status === "RUNNING" || row.resume_status === "COMPENSATING"
+        ? row.resume_status
+        : null,
+    failure: row.failure,
+    failureReason: row.failure_reason,
+    attention: row.attention,
+    correlationId: row.correlation_id,
+    version: row.version,
+    leaseOwner: row.lease_owner,
+    leaseUntil: row.lease_until,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+const iso = (date: Date): string => date.toISOString();
+
+export function toSummary(record: SagaRecord): SagaSummary {
+  return {
+    id: record.id,
+    type: record.type,
+    status: record.status,
+    stepIndex: record.stepIndex,
+    failureReason: record.failureReason,
+    createdAt: iso(record.createdAt),
+    updatedAt: iso(record.updatedAt),
+    finishedAt: record.finishedAt ? iso(record.finishedAt) : null,
+  };
+}
+
+function toAttemptView(row: StepRow): StepAttemptView {
+  return {
+    step: row.step,
+    stepIndex: row.step_index,
+    phase: row.phase,
+    attempt: row.attempt,
+    idempotencyKey: row.idempotency_key,
+    startedAt: iso(row.started_at),
+    finishedAt: row.finished_at ? iso(row.finished_at) : null,
+    outcome: row.outcome,
+    error: row.error,
+  };
+}
+
+export function toView(record: SagaRecord, attempts: readonly StepAttemptView[]): SagaView {
+  return {
+    ...toSummary(record),
+    input: record.input,
+    outputs: { ...record.outputs },
+    failure: record.failure,
+    attention: record.attention,
+    resumeStatus: record.resumeStatus,
+    version: record.version,
+    correlationId: record.correlationId,
+    steps: attempts,
+  };
+}
+
+/** A new saga row. */
+export interface NewSaga {
+  readonly id: string;
+  readonly type: string;
+  readonly inputJson: string;
+  readonly correlationId: string;
+  readonly leaseOwner: string | null;
+  readonly leaseUntil: number | null;
+  readonly now: number;
+}
+
+/** Filters and page of `list`. */
+export interface ListFilter {
+  readonly status: SagaStatus | undefined;
+  readonly type: string | undefined;
+  readonly limit: number;
+  readonly after: { readonly createdAt: Date; readonly id: string } | undefined;
+}
+
+/**
+ * Every statement the orchestrator runs. Each function takes the `Sql` to run on, so it works
+ * on the service's `Db` and inside a transaction alike.
+ */
+export const sagaStore = {
+  /** Inserts the saga unless the id exists; returns the row that is there afterwards. */
+  async insert(sql: Sql, saga: NewSaga): Promise<{ record: SagaRecord; created: boolean }> {
+    const now = new Date(saga.now);
+    const inserted = await sql.query<InstanceRow>(
+      `INSERT INTO ${instances} (id, type, status, input, outputs, step_index, correlation_id,
+         lease_owner, lease_until, created_at, updated_at)
+       VALUES ($1, $2, 'RUNNING', $3::jsonb, '{}'::jsonb, 0, $4, $5, $6, $7, $7)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING ${columns}`,
+      [
+        saga.id,
+        saga.type,
+        saga.inputJson,
+        saga.correlationId,
+        saga.leaseOwner,
+        saga.leaseUntil,
+        now,
+      ],
+    );
+    const row = inserted.rows[0];
+    if (row) return { record: toRecord(row), created: true };
+    const existing = await sagaStore.find(sql, saga.id);
+    if (!existing) throw conflictError(saga.id); // deleted in between: vanishingly rare
+    return { record: existing, created: false };
+  },
+
+  /** Whether the stored input equals `inputJson` as JSON (key order and spacing ignored). */
+  async sameInput(sql: Sql, id: string, inputJson: string): Promise<boolean> {
+    const result = await sql.query<{ same: boolean }>(
+      `SELECT input = $2::jsonb AS same FROM ${instances} WHERE id = $1`,
+      [id, inputJson],
+    );
+    return result.rows[0]?.same === true;
+  },
+
+  async find(sql: Sql, id: string): Promise<SagaRecord | undefined> {
+    const result = await sql.query<InstanceRow>(
+      `SELECT ${columns} FROM ${instances} WHERE id = $1`,
+      [id],
+    );
+    const row = result.rows[0];
+    return row ? toRecord(row) : undefined;
+  },
+
+  /**
+   * Takes (or renews) the lease of an active saga: only when nobody holds it, `owner` already
+   * does, or the holder's lease ran out. Atomic on Postgres (a concurrent claim waits for this
+   * row and re-checks the condition), trivially on PGlite. Bumps the version, so a previous
+   * holder's next write fails.
+   */
+  async claim(
+    sql: Sql,
+    id: string,
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<SagaRecord | undefined> {
+    const result = await sql.query<InstanceRow>(
+      `UPDATE ${instances} SET lease_owner = $2, lease_until = $3, version = version + 1
+       WHERE id = $1 AND status IN ('RUNNING', 'COMPENSATING')
+         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4)
+       RETURNING ${columns}`,
+      [id, owner, leaseUntil, now],
+    );
+    const row = result.rows[0];
+    return row ? toRecord(row) : undefined;
+  },
+
+  /** Active sagas nobody holds (or whose holder's lease ran out), least recently touched first. */
+  async findClaimable(sql: Sql, now: number, limit: number): Promise<string[]> {
+    const result = await sql.query<{ id: string }>(
+      `SELECT id FROM ${instances}
+       WHERE status IN ('RUNNING', 'COMPENSATING') AND (lease_owner IS NULL OR lease_until < $1)
+       ORDER BY updated_at, id LIMIT $2`,
+      [now, limit],
+    );
+    return result.rows.map((r) => r.id);
+  },
+
+  /** Extends the leases `owner` holds on `ids`. */
+  async renewLeases(sql: Sql, owner: string, ids: readonly string[], until: number): Promise<void> {
+    if (ids.length === 0) return;
+    await sql.query(
+      `UPDATE ${instances} SET lease_until = $2 WHERE lease_owner = $1 AND id = ANY($3::text[])`,
+      [owner, until, [...ids]],
+    );
+  },
+
+  /** Gives up `owner`'s lease on one saga (or on all its sagas when `id` is undefined). */
+  async release(sql: Sql, owner: string, id?: string): Promise<void> {
+    await sql.query(
+      `UPDATE ${instances} SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner = $1 AND ($2::text IS NULL OR id = $2)`,
+      [owner, id ?? null],
+    );
+  },
+
+  /**
+   * Checks that `record` is still this executor's (same version, lease held), bumps the version
+   * and extends the lease. Returns the new version; throws a conflict otherwise. The caller
+   * updates its record only once the surrounding transaction committed.
+   */
+  async guard(sql: Sql, record: SagaRecord, now: number, leaseUntil: number): Promise<number> {
+    const result = await sql.query<{ version: number }>(
+      `UPDATE ${instances} SET version = version + 1, lease_until = $4, updated_at = $5
+       WHERE id = $1 AND version = $2 AND lease_owner = $3
+       RETURNING version`,
+      [record.id, record.version, record.leaseOwner, leaseUntil, new Date(now)],
+    );
+    const row = result.rows[0];
+    if (!row) throw conflictError(record.id);
+    return row.version;
+  },
+
+  /**
+   * Writes every mutable field of `next` over the row, if it is still at `current`'s version and
+   * lease. Returns the new version; throws a conflict otherwise. Nothing is changed in memory:
+   * the caller applies `next` once the surrounding transaction committed.
+   */
+  async write(sql: Sql, current: SagaRecord, next: SagaRecord): Promise<number> {
+    const result = await sql.query<{ version: number }>(
+      `UPDATE ${instances} SET status = $4, outputs = $5::jsonb, step_index = $6,
+         resume_status = $7, failure = $8::jsonb, failure_reason = $9, attention = $10::jsonb,
+         lease_owner = $11, lease_until = $12, updated_at = $13, finished_at = $14,
+         version = version + 1
+       WHERE id = $1 AND version = $2 AND lease_owner IS NOT DISTINCT FROM $3
+       RETURNING version`,
+      [
+        current.id,
+        current.version,
+        current.leaseOwner,
+        next.status,
+        JSON.stringify(next.outputs),
+        next.stepIndex,
+        next.resumeStatus,
+        next.failure === null ? null : JSON.stringify(next.failure),
+        next.failureReason,
+        next.attention === null ? null : JSON.stringify(next.attention),
+        next.leaseOwner,
+        next.leaseUntil,
+        next.updatedAt,
+        next.finishedAt,
+      ],
+    );
+    const row = result.rows[0];
+    if (!row) throw conflictError(current.id);
+    return row.version;
+  },
+
+  /** An operator's retry of a parked saga: back to where it stopped, unleased. */
+  async unpark(sql: Sql, id: string, now: number): Promise<boolean> {
+    const result = await sql.query(
+      `UPDATE ${instances} SET status = resume_status, resume_status = NULL,
+         lease_owner = NULL, lease_until = NULL, updated_at = $2, version = version + 1
+       WHERE id = $1 AND status = 'NEEDS_ATTENTION' AND resume_status IS NOT NULL`,
+      [id, new Date(now)],
+    );
+    return result.rowCount > 0;
+  },
+
+  /** How many tries of this half of this step were logged (in every execution). */
+  async countAttempts(sql: Sql, id: string, stepIndex: number, phase: StepPhase): Promise<number> {
+    const result = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${steps}
+       WHERE saga_id = $1 AND step_index = $2 AND phase = $3`,
+      [id, stepIndex, phase],
+    );
+    return result.rows[0]?.n ?? 0;
+  },
+
+  /** Logs the start of a try; returns its row id. */
+  async startAttempt(
+    sql: Sql,
+    attempt: {
+      sagaId: string;
+      step: string;
+      stepIndex: number;
+      phase: StepPhase;
+      attempt: number;
+      idempotencyKey: string;
+      now: number;
+    },
+  ): Promise<number> {
+    const result = await sql.query<{ id: number }>(
+      `INSERT INTO ${steps} (saga_id, step, step_index, phase, attempt, idempotency_key, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [
+        attempt.sagaId,
+        attempt.step,
+        attempt.stepIndex,
+        attempt.phase,
+        attempt.attempt,
+        attempt.idempotencyKey,
+        new Date(attempt.now),
+      ],
+    );
+    return result.rows[0]!.id;
+  },
+
+  /** Logs how a try ended. */
+  async finishAttempt(
+    sql: Sql,
+    attemptId: number,
+    outcome: AttemptOutcome,
+    error: ErrorRecord | null,
+    now: number,
+  ): Promise<void> {
+    await sql.query(
+      `UPDATE ${steps} SET outcome = $2, error = $3::jsonb, finished_at = $4
+       WHERE id = $1 AND outcome IS NULL`,
+      [attemptId, outcome, error === null ? null : JSON.stringify(error), new Date(now)],
+    );
+  },
+
+  /** Marks tries left open by an execution that died (or was abandoned) as INTERRUPTED. */
+  async interruptOpenAttempts(sql: Sql, id: string, now: number): Promise<number> {
+    const result = await sql.query(
+      `UPDATE ${steps} SET outcome = 'INTERRUPTED', finished_at = $2
+       WHERE saga_id = $1 AND outcome IS NULL`,
+      [id, new Date(now)],
+    );
+    return result.rowCount;
+  },
+
+  async attempts(sql: Sql, id: string): Promise<StepAttemptView[]> {
+    const result = await sql.query<StepRow>(
+      `SELECT id, step, step_index, phase, attempt, idempotency_key, started_at, finished_at,
+         outcome, error
+       FROM ${steps} WHERE saga_id = $1 ORDER BY id`,
+      [id],
+    );
+    return result.rows.map(toAttemptView);
+  },
+
+  async view(sql: Sql, id: string): Promise<SagaView | undefined> {
+    const record = await sagaStore.find(sql, id);
+    if (!record) return undefined;
+    return toView(record, await sagaStore.attempts(sql, id));
+  },
+
+  /** Newest first, keyset-paginated on (created_at, id). Returns up to `limit + 1` rows. */
+  async list(sql: Sql, filter: ListFilter): Promise<SagaRecord[]> {
+    const result = await sql.query<InstanceRow>(
+      `SELECT ${columns} FROM ${instances}
+       WHERE ($1::text IS NULL OR status = $1)
+         AND ($2::text IS NULL OR type = $2)
+         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::text))
+       ORDER BY created_at DESC, id DESC
+       LIMIT $5`,
+      [
+        filter.status ?? null,
+        filter.type ?? null,
+        filter.after?.createdAt ?? null,
+        filter.after?.id ?? null,
+        filter.limit + 1,
+      ],
+    );
+    return result.rows.map(toRecord);
+  },
+};
