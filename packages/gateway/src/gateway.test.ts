@@ -9,7 +9,7 @@ import {
   currentContext,
   type CallContext,
 } from "@plexus/core";
-import { createFakeClock } from "./fake-clock.ts";
+import { createFakeClock } from "@plexus/testing";
 import { createGateway, type Gateway } from "./gateway.ts";
 import {
   AUDIENCE,

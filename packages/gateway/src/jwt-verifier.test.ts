@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Code, PlexusError } from "@plexus/core";
-import { createFakeClock, type FakeClock } from "./fake-clock.ts";
+import { createFakeClock, type FakeClock } from "@plexus/testing";
 import { createJwtVerifier, type JwtVerifier } from "./jwt-verifier.ts";
 import {
   AUDIENCE,

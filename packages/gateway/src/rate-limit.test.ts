@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createFakeClock } from "./fake-clock.ts";
+import { createFakeClock } from "@plexus/testing";
 import { createMemoryRateLimitStore, gcra } from "./rate-limit-store.ts";
 import { createRateLimiter, rateLimitFromEnv } from "./rate-limiter.ts";
 
@@ -38,7 +38,7 @@ describe("gcra", () => {
 
 describe("createMemoryRateLimitStore", () => {
   it("counts per key and refills over time (fake clock)", () => {
-    const clock = createFakeClock();
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
     const store = createMemoryRateLimitStore({ clock });
     for (let i = 0; i < 3; i++)
       expect(store.consume("a", perMinute(3), 1)).toMatchObject({ allowed: true });
@@ -54,7 +54,7 @@ describe("createMemoryRateLimitStore", () => {
   });
 
   it("evicts expired keys as it goes and never holds more than maxKeys", () => {
-    const clock = createFakeClock();
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
     const store = createMemoryRateLimitStore({ clock, maxKeys: 50 });
     for (let i = 0; i < 200; i++) store.consume(`k${i}`, perMinute(10), 1);
     expect(store.size).toBe(50);
@@ -67,7 +67,7 @@ describe("createMemoryRateLimitStore", () => {
 
 describe("createRateLimiter", () => {
   it("limits principals by tier and anonymous clients by IP, on separate keys", async () => {
-    const clock = createFakeClock();
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
     const limiter = createRateLimiter({
       defaultLimit: 2,
       anonymousLimit: 1,
