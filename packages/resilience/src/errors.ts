@@ -1,0 +1,123 @@
+import { Code, codeFromHttpStatus, PlexusError } from "@plexus/core";
+
+/**
+ * The `PlexusError.metadata` key that carries a server's (or a policy's) hint of when to try
+ * again, in whole milliseconds as a decimal string. Transports translate the wire forms into it:
+ * gRPC's `grpc-retry-pushback-ms` trailer (gRFC A6 "Pushback") and HTTP's `Retry-After` header
+ * (RFC 9110 §10.2.3). The gateway turns it back into `Retry-After` at the public edge.
+ *
+ * Semantics follow gRFC A6: a non-negative integer means "retry after exactly this delay" (it
+ * overrides the backoff); a present but negative or unparseable value means "do not retry".
+ */
+export const retryAfterKey = "retryAfterMs";
+
+/** Which policy refused a call without running it. */
+export type RejectionKind =
+  "circuit-open" | "bulkhead-full" | "bulkhead-queue-timeout" | "rate-limited";
+
+/**
+ * Errors raised by this process's own policies (an open circuit, a full bulkhead, an empty rate
+ * limiter). Kept out of band — not in the error's reason or metadata, which cross the wire — so
+ * that this process's retry never retries its own refusals, while a caller one hop up sees an
+ * ordinary retryable `Unavailable` with a `retryAfterMs` hint and may try another replica.
+ */
+const localRejections = new WeakMap<PlexusError, RejectionKind>();
+
+/** Builds the error a policy rejects a call with (and remembers it as a local rejection). */
+export function rejection(
+  kind: RejectionKind,
+  message: string,
+  retryAfterMs: number | undefined,
+): PlexusError {
+  // Rate limiting keeps gRPC's RESOURCE_EXHAUSTED (a 429 at the edge); refusing to call an
+  // overloaded or broken dependency is UNAVAILABLE (a 503 with Retry-After at the edge).
+  const code = kind === "rate-limited" ? Code.ResourceExhausted : Code.Unavailable;
+  const error = new PlexusError(code, message, {
+    metadata:
+      retryAfterMs === undefined ? undefined : { [retryAfterKey]: String(Math.ceil(retryAfterMs)) },
+  });
+  localRejections.set(error, kind);
+  return error;
+}
+
+/** The policy that refused this call in this process, or `undefined` for any other error. */
+export function rejectionKindOf(error: unknown): RejectionKind | undefined {
+  return error instanceof PlexusError ? localRejections.get(error) : undefined;
+}
+
+/**
+ * The pushback carried by an error (see {@link retryAfterKey}): `undefined` when there is none,
+ * a delay in ms (>= 0) when the server asks for a retry after it, `-1` when it asks for no retry.
+ */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  if (!(error instanceof PlexusError)) return undefined;
+  const raw = error.metadata[retryAfterKey];
+  if (raw === undefined) return undefined;
+  return parsePushbackMs(raw);
+}
+
+/**
+ * Parses a gRPC `grpc-retry-pushback-ms` value (gRFC A6: "an ASCII encoded signed 32-bit integer
+ * with no unnecessary leading zeros"): the delay in ms, or `-1` ("do not retry") when it is
+ * negative or unparseable, exactly as A6 reads it.
+ */
+export function parsePushbackMs(value: string): number {
+  if (!/^(0|-?[1-9][0-9]{0,9})$/.test(value)) return -1;
+  const ms = Number(value);
+  return ms < 0 || ms > 2_147_483_647 ? -1 : ms;
+}
+
+/**
+ * Parses an HTTP `Retry-After` header (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns
+ * the delay in ms (a date in the past is 0), or `undefined` when the header is absent or
+ * malformed — unlike gRPC pushback, a malformed `Retry-After` is ignored, as HTTP clients do.
+ */
+export function parseRetryAfter(
+  value: string | null | undefined,
+  nowMs: number,
+): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^[0-9]+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date) || !/[a-z]/i.test(trimmed)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** The error every timeout and deadline aborts with. */
+export function deadlineExceeded(message = "deadline exceeded"): PlexusError {
+  return new PlexusError(Code.DeadlineExceeded, message);
+}
+
+/**
+ * The error an aborted signal stands for: its reason when it is a PlexusError (a deadline, a
+ * parent's cancellation), `DeadlineExceeded` for a `TimeoutError`, else `Canceled`.
+ */
+export function abortError(signal: AbortSignal): PlexusError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof PlexusError) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new PlexusError(Code.DeadlineExceeded, "deadline exceeded", { cause: reason });
+  }
+  return new PlexusError(Code.Canceled, "operation canceled", { cause: reason });
+}
+
+/**
+ * The PlexusError an HTTP client should throw for a failed response: the code core's one table
+ * derives from the status (408/429/502/503/504 retryable, other 4xx never, 500 not either) and
+ * the `Retry-After` header as `retryAfterMs`, so retries honour it.
+ *
+ * @example
+ * if (res.statusCode >= 400) throw httpStatusError(res.statusCode, res.headers["retry-after"], Date.now());
+ */
+export function httpStatusError(
+  status: number,
+  retryAfter: string | string[] | null | undefined,
+  nowMs: number,
+): PlexusError {
+  const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  const retryAfterMs = parseRetryAfter(header, nowMs);
+  return new PlexusError(codeFromHttpStatus(status), `HTTP ${status}`, {
+    metadata: retryAfterMs === undefined ? undefined : { [retryAfterKey]: String(retryAfterMs) },
+  });
+}

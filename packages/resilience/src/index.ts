@@ -1,0 +1,104 @@
+export {
+  constantBackoff,
+  decorrelatedJitterBackoff,
+  exponentialBackoff,
+  type Backoff,
+  type DecorrelatedJitterOptions,
+  type ExponentialBackoffOptions,
+} from "./backoff.ts";
+export {
+  createBulkhead,
+  type Bulkhead,
+  type BulkheadOptions,
+  type BulkheadRejectEvent,
+} from "./bulkhead.ts";
+export {
+  createCircuitBreaker,
+  growingOpenWait,
+  isCalleeFailure,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitMetrics,
+  type CircuitRejectEvent,
+  type CircuitState,
+  type SlidingWindowOptions,
+  type StateChangeEvent,
+} from "./circuit-breaker.ts";
+export {
+  createClientResilience,
+  createResilienceInterceptors,
+  defaultCalleePolicies,
+  headerPreviousAttempts,
+  type CallDescriptor,
+  type CallTarget,
+  type CalleeOptions,
+  type CalleePolicyOptions,
+  type CalleeSnapshot,
+  type ClientResilience,
+  type ClientResilienceOptions,
+  type MethodPolicyOptions,
+  type RejectingPolicy,
+  type ResilienceRejectEvent,
+} from "./client-resilience.ts";
+export {
+  deadlineFromHeaders,
+  formatGrpcTimeout,
+  headerConnectTimeout,
+  headerGrpcTimeout,
+  headerTimeoutMs,
+  parseGrpcTimeout,
+  writeDeadlineHeader,
+} from "./deadline-headers.ts";
+export {
+  httpStatusError,
+  parsePushbackMs,
+  parseRetryAfter,
+  rejectionKindOf,
+  retryAfterKey,
+  retryAfterMsOf,
+  type RejectionKind,
+} from "./errors.ts";
+export {
+  stale,
+  withFallback,
+  type FallbackOptions,
+  type FallbackResult,
+  type FallbackValue,
+} from "./fallback.ts";
+export {
+  createHedgingPolicy,
+  type HedgeEvent,
+  type HedgeRefusedEvent,
+  type HedgingOptions,
+} from "./hedging.ts";
+export { createPipeline, type PipelineOptions } from "./pipeline.ts";
+export {
+  compose,
+  neverAborted,
+  type ExecuteOptions,
+  type Next,
+  type Operation,
+  type Policy,
+  type PolicyContext,
+} from "./policy.ts";
+export {
+  createRateLimiter,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterRejectEvent,
+} from "./rate-limiter.ts";
+export {
+  createRetryPolicy,
+  isRetryableError,
+  type GiveUpEvent,
+  type GiveUpReason,
+  type RetryEvent,
+  type RetryOptions,
+} from "./retry.ts";
+export {
+  createRetryBudget,
+  type BudgetVerdict,
+  type RetryBudget,
+  type RetryBudgetOptions,
+} from "./retry-budget.ts";
+export { createTimeout, type TimeoutOptions } from "./timeout.ts";

@@ -1,0 +1,61 @@
+import { compose, type Policy } from "./policy.ts";
+
+/**
+ * The policies of one pipeline, each optional. Pass instances so that state meant to be shared
+ * (a callee's circuit breaker, bulkhead and retry budget) is shared by every pipeline calling it.
+ */
+export interface PipelineOptions {
+  /** The overall deadline: a `createTimeout` covering every attempt and backoff. */
+  deadline?: Policy;
+  /** A client-side rate limiter (per logical call: retries are bounded by the budget instead). */
+  rateLimiter?: Policy;
+  /** A retry policy. Give `retry` or `hedging`, not both (as gRPC's service config allows one). */
+  retry?: Policy;
+  /** A hedging policy, for idempotent operations. */
+  hedging?: Policy;
+  /** A bulkhead (per attempt). */
+  bulkhead?: Policy;
+  /** A circuit breaker (per attempt). */
+  circuitBreaker?: Policy;
+  /** The per-try timeout: a `createTimeout`. */
+  timeout?: Policy;
+}
+
+/**
+ * Composes policies in the one order Plexus documents (ADR "resilience", outermost first):
+ *
+ * 1. `deadline` — bounds the whole call, retries and backoff included; nothing starts after it.
+ * 2. `rateLimiter` — a logical call takes one token, however many attempts it needs.
+ * 3. `retry` / `hedging` — everything below runs once per attempt, so each attempt is admitted,
+ *    measured and cut individually, and a refusal below is final (never retried here).
+ * 4. `bulkhead` — holds a slot only while an attempt runs, never during backoff; outside the
+ *    breaker so queueing time is not counted as the callee's latency.
+ * 5. `circuitBreaker` — sees every attempt (each is real evidence about the callee) and rejects
+ *    at once while open, which ends the retry loop without a wasted backoff.
+ * 6. `timeout` — innermost: a timed-out attempt is a failure (and a slow call) to the breaker,
+ *    and a retryable `DeadlineExceeded` to the retry.
+ *
+ * A fallback, which changes the result type, wraps the pipeline from outside (`withFallback`).
+ *
+ * @example
+ * const pipeline = createPipeline({
+ *   retry: createRetryPolicy({ budget }),
+ *   bulkhead, circuitBreaker: breaker,
+ *   timeout: createTimeout({ timeoutMs: 500 }),
+ * });
+ */
+export function createPipeline(options: PipelineOptions): Policy {
+  if (options.retry !== undefined && options.hedging !== undefined) {
+    throw new TypeError("createPipeline: give retry or hedging, not both");
+  }
+  const ordered = [
+    options.deadline,
+    options.rateLimiter,
+    options.retry ?? options.hedging,
+    options.bulkhead,
+    options.circuitBreaker,
+    options.timeout,
+  ].filter((policy): policy is Policy => policy !== undefined);
+  if (ordered.length === 0) throw new TypeError("createPipeline: no policy given");
+  return compose(...ordered);
+}
