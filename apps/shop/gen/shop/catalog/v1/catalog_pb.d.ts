@@ -139,6 +139,142 @@ export declare type GetProductResponse = Message<"shop.catalog.v1.GetProductResp
 export declare const GetProductResponseSchema: GenMessage<GetProductResponse>;
 
 /**
+ * @generated from message shop.catalog.v1.GetProductsRequest
+ */
+export declare type GetProductsRequest = Message<"shop.catalog.v1.GetProductsRequest"> & {
+  /**
+   * @generated from field: repeated string ids = 1;
+   */
+  ids: string[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.GetProductsRequest.
+ * Use `create(GetProductsRequestSchema)` to create a new message.
+ */
+export declare const GetProductsRequestSchema: GenMessage<GetProductsRequest>;
+
+/**
+ * @generated from message shop.catalog.v1.GetProductsResponse
+ */
+export declare type GetProductsResponse = Message<"shop.catalog.v1.GetProductsResponse"> & {
+  /**
+   * @generated from field: repeated shop.catalog.v1.Product products = 1;
+   */
+  products: Product[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.GetProductsResponse.
+ * Use `create(GetProductsResponseSchema)` to create a new message.
+ */
+export declare const GetProductsResponseSchema: GenMessage<GetProductsResponse>;
+
+/**
+ * @generated from message shop.catalog.v1.StockLine
+ */
+export declare type StockLine = Message<"shop.catalog.v1.StockLine"> & {
+  /**
+   * @generated from field: string product_id = 1;
+   */
+  productId: string;
+
+  /**
+   * @generated from field: int32 quantity = 2;
+   */
+  quantity: number;
+};
+
+/**
+ * Describes the message shop.catalog.v1.StockLine.
+ * Use `create(StockLineSchema)` to create a new message.
+ */
+export declare const StockLineSchema: GenMessage<StockLine>;
+
+/**
+ * @generated from message shop.catalog.v1.ReserveStockRequest
+ */
+export declare type ReserveStockRequest = Message<"shop.catalog.v1.ReserveStockRequest"> & {
+  /**
+   * Idempotency key of the reservation (the orders saga uses the order id).
+   *
+   * @generated from field: string reservation_id = 1;
+   */
+  reservationId: string;
+
+  /**
+   * @generated from field: repeated shop.catalog.v1.StockLine lines = 2;
+   */
+  lines: StockLine[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReserveStockRequest.
+ * Use `create(ReserveStockRequestSchema)` to create a new message.
+ */
+export declare const ReserveStockRequestSchema: GenMessage<ReserveStockRequest>;
+
+/**
+ * @generated from message shop.catalog.v1.ReserveStockResponse
+ */
+export declare type ReserveStockResponse = Message<"shop.catalog.v1.ReserveStockResponse"> & {
+  /**
+   * @generated from field: string reservation_id = 1;
+   */
+  reservationId: string;
+
+  /**
+   * @generated from field: repeated shop.catalog.v1.StockLine lines = 2;
+   */
+  lines: StockLine[];
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReserveStockResponse.
+ * Use `create(ReserveStockResponseSchema)` to create a new message.
+ */
+export declare const ReserveStockResponseSchema: GenMessage<ReserveStockResponse>;
+
+/**
+ * @generated from message shop.catalog.v1.ReleaseStockRequest
+ */
+export declare type ReleaseStockRequest = Message<"shop.catalog.v1.ReleaseStockRequest"> & {
+  /**
+   * @generated from field: string reservation_id = 1;
+   */
+  reservationId: string;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReleaseStockRequest.
+ * Use `create(ReleaseStockRequestSchema)` to create a new message.
+ */
+export declare const ReleaseStockRequestSchema: GenMessage<ReleaseStockRequest>;
+
+/**
+ * @generated from message shop.catalog.v1.ReleaseStockResponse
+ */
+export declare type ReleaseStockResponse = Message<"shop.catalog.v1.ReleaseStockResponse"> & {
+  /**
+   * @generated from field: string reservation_id = 1;
+   */
+  reservationId: string;
+
+  /**
+   * False when there was nothing to give back (never reserved, or already released).
+   *
+   * @generated from field: bool released = 2;
+   */
+  released: boolean;
+};
+
+/**
+ * Describes the message shop.catalog.v1.ReleaseStockResponse.
+ * Use `create(ReleaseStockResponseSchema)` to create a new message.
+ */
+export declare const ReleaseStockResponseSchema: GenMessage<ReleaseStockResponse>;
+
+/**
  * The product catalog and its stock.
  *
  * @generated from service shop.catalog.v1.CatalogService
@@ -164,6 +300,40 @@ export declare const CatalogService: GenService<{
     methodKind: "unary";
     input: typeof GetProductRequestSchema;
     output: typeof GetProductResponseSchema;
+  },
+  /**
+   * Reads several products at once; unknown ids are simply absent from the answer.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.GetProducts
+   */
+  getProducts: {
+    methodKind: "unary";
+    input: typeof GetProductsRequestSchema;
+    output: typeof GetProductsResponseSchema;
+  },
+  /**
+   * Takes stock for every line, all or nothing, under a reservation id (the idempotency key: the
+   * same id again returns the same reservation and takes nothing more). FAILED_PRECONDITION with
+   * reason OUT_OF_STOCK when any line cannot be served (nothing is taken); ABORTED with reason
+   * RESERVATION_RELEASED when the id was already released. Stock never goes negative.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ReserveStock
+   */
+  reserveStock: {
+    methodKind: "unary";
+    input: typeof ReserveStockRequestSchema;
+    output: typeof ReserveStockResponseSchema;
+  },
+  /**
+   * Gives a reservation's stock back, once. Releasing an unknown id records it as released, so a
+   * reservation arriving late (after its compensation) is refused instead of leaking stock.
+   *
+   * @generated from rpc shop.catalog.v1.CatalogService.ReleaseStock
+   */
+  releaseStock: {
+    methodKind: "unary";
+    input: typeof ReleaseStockRequestSchema;
+    output: typeof ReleaseStockResponseSchema;
   },
 }>;
 

@@ -8,7 +8,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
  * Describes the file shop/catalog/v1/catalog.proto.
  */
 export const file_shop_catalog_v1_catalog = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxImsKB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRITCgtwcmljZV9jZW50cxgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCRINCgVzdG9jaxgGIAEoBSJEChNMaXN0UHJvZHVjdHNSZXF1ZXN0EgwKBHBhZ2UYASABKAUSDQoFbGltaXQYAiABKAUSEAoIY2F0ZWdvcnkYAyABKAkiUQoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBINCgV0b3RhbBgCIAEoBSIfChFHZXRQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0Ms4BCg5DYXRhbG9nU2VydmljZRJgCgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEloKCkdldFByb2R1Y3QSIi5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlIgOQAgFiBnByb3RvMw");
+  fileDesc("Ch1zaG9wL2NhdGFsb2cvdjEvY2F0YWxvZy5wcm90bxIPc2hvcC5jYXRhbG9nLnYxImsKB1Byb2R1Y3QSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIQCghjYXRlZ29yeRgDIAEoCRITCgtwcmljZV9jZW50cxgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCRINCgVzdG9jaxgGIAEoBSJEChNMaXN0UHJvZHVjdHNSZXF1ZXN0EgwKBHBhZ2UYASABKAUSDQoFbGltaXQYAiABKAUSEAoIY2F0ZWdvcnkYAyABKAkiUQoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKgoIcHJvZHVjdHMYASADKAsyGC5zaG9wLmNhdGFsb2cudjEuUHJvZHVjdBINCgV0b3RhbBgCIAEoBSIfChFHZXRQcm9kdWN0UmVxdWVzdBIKCgJpZBgBIAEoCSI/ChJHZXRQcm9kdWN0UmVzcG9uc2USKQoHcHJvZHVjdBgBIAEoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IiEKEkdldFByb2R1Y3RzUmVxdWVzdBILCgNpZHMYASADKAkiQQoTR2V0UHJvZHVjdHNSZXNwb25zZRIqCghwcm9kdWN0cxgBIAMoCzIYLnNob3AuY2F0YWxvZy52MS5Qcm9kdWN0IjEKCVN0b2NrTGluZRISCgpwcm9kdWN0X2lkGAEgASgJEhAKCHF1YW50aXR5GAIgASgFIlgKE1Jlc2VydmVTdG9ja1JlcXVlc3QSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSKQoFbGluZXMYAiADKAsyGi5zaG9wLmNhdGFsb2cudjEuU3RvY2tMaW5lIlkKFFJlc2VydmVTdG9ja1Jlc3BvbnNlEhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEikKBWxpbmVzGAIgAygLMhouc2hvcC5jYXRhbG9nLnYxLlN0b2NrTGluZSItChNSZWxlYXNlU3RvY2tSZXF1ZXN0EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJIkAKFFJlbGVhc2VTdG9ja1Jlc3BvbnNlEhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEhAKCHJlbGVhc2VkGAIgASgIMvEDCg5DYXRhbG9nU2VydmljZRJgCgxMaXN0UHJvZHVjdHMSJC5zaG9wLmNhdGFsb2cudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5MaXN0UHJvZHVjdHNSZXNwb25zZSIDkAIBEloKCkdldFByb2R1Y3QSIi5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlcXVlc3QaIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdFJlc3BvbnNlIgOQAgESXQoLR2V0UHJvZHVjdHMSIy5zaG9wLmNhdGFsb2cudjEuR2V0UHJvZHVjdHNSZXF1ZXN0GiQuc2hvcC5jYXRhbG9nLnYxLkdldFByb2R1Y3RzUmVzcG9uc2UiA5ACARJgCgxSZXNlcnZlU3RvY2sSJC5zaG9wLmNhdGFsb2cudjEuUmVzZXJ2ZVN0b2NrUmVxdWVzdBolLnNob3AuY2F0YWxvZy52MS5SZXNlcnZlU3RvY2tSZXNwb25zZSIDkAICEmAKDFJlbGVhc2VTdG9jaxIkLnNob3AuY2F0YWxvZy52MS5SZWxlYXNlU3RvY2tSZXF1ZXN0GiUuc2hvcC5jYXRhbG9nLnYxLlJlbGVhc2VTdG9ja1Jlc3BvbnNlIgOQAgJiBnByb3RvMw");
 
 /**
  * Describes the message shop.catalog.v1.Product.
@@ -44,6 +44,55 @@ export const GetProductRequestSchema = /*@__PURE__*/
  */
 export const GetProductResponseSchema = /*@__PURE__*/
   messageDesc(file_shop_catalog_v1_catalog, 4);
+
+/**
+ * Describes the message shop.catalog.v1.GetProductsRequest.
+ * Use `create(GetProductsRequestSchema)` to create a new message.
+ */
+export const GetProductsRequestSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 5);
+
+/**
+ * Describes the message shop.catalog.v1.GetProductsResponse.
+ * Use `create(GetProductsResponseSchema)` to create a new message.
+ */
+export const GetProductsResponseSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 6);
+
+/**
+ * Describes the message shop.catalog.v1.StockLine.
+ * Use `create(StockLineSchema)` to create a new message.
+ */
+export const StockLineSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 7);
+
+/**
+ * Describes the message shop.catalog.v1.ReserveStockRequest.
+ * Use `create(ReserveStockRequestSchema)` to create a new message.
+ */
+export const ReserveStockRequestSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 8);
+
+/**
+ * Describes the message shop.catalog.v1.ReserveStockResponse.
+ * Use `create(ReserveStockResponseSchema)` to create a new message.
+ */
+export const ReserveStockResponseSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 9);
+
+/**
+ * Describes the message shop.catalog.v1.ReleaseStockRequest.
+ * Use `create(ReleaseStockRequestSchema)` to create a new message.
+ */
+export const ReleaseStockRequestSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 10);
+
+/**
+ * Describes the message shop.catalog.v1.ReleaseStockResponse.
+ * Use `create(ReleaseStockResponseSchema)` to create a new message.
+ */
+export const ReleaseStockResponseSchema = /*@__PURE__*/
+  messageDesc(file_shop_catalog_v1_catalog, 11);
 
 /**
  * The product catalog and its stock.
