@@ -1,0 +1,130 @@
+/*
+ * Test support for this package's tests (not exported): a downstream service that applies each
+ * idempotency key once, deferred promises, and real-time polling for conditions.
+ */
+import { currentContext, type Db } from "@plexus/core";
+import { openStorage, type Storage } from "@plexus/storage";
+import { sagaMigrations } from "./saga-migrations.ts";
+
+/** One call a step made to the fake downstream. */
+export interface DownstreamCall {
+  readonly sagaId: string;
+  readonly step: string;
+  readonly phase: "action" | "compensation";
+  readonly key: string;
+  readonly attempt: number;
+  /** The idempotency key the CallContext carried (what the RPC pipeline would forward). */
+  readonly contextKey: string | undefined;
+}
+
+/**
+ * A downstream service as a saga sees it: every call is recorded, and an effect is applied once
+ * per idempotency key (a repeat returns the first result), like an idempotent endpoint.
+ */
+export class FakeDownstream {
+  readonly calls: DownstreamCall[] = [];
+  readonly #effects = new Map<string, unknown>();
+
+  /** Records a call and applies its effect unless the key was applied before. */
+  apply(
+    ctx: {
+      sagaId: string;
+      step: string;
+      phase: "action" | "compensation";
+      idempotencyKey: string;
+      attempt: number;
+    },
+    result: unknown = `${ctx.step}-result`,
+  ): unknown {
+    this.record(ctx);
+    if (!this.#effects.has(ctx.idempotencyKey)) this.#effects.set(ctx.idempotencyKey, result);
+    return this.#effects.get(ctx.idempotencyKey);
+  }
+
+  /** Records a call that had no effect (a refusal, a failure before anything happened). */
+  record(ctx: {
+    sagaId: string;
+    step: string;
+    phase: "action" | "compensation";
+    idempotencyKey: string;
+    attempt: number;
+  }): void {
+    this.calls.push({
+      sagaId: ctx.sagaId,
+      step: ctx.step,
+      phase: ctx.phase,
+      key: ctx.idempotencyKey,
+      attempt: ctx.attempt,
+      contextKey: currentContext()?.idempotencyKey,
+    });
+  }
+
+  /** How many distinct effects were applied (optionally for one saga). */
+  effects(sagaId?: string): string[] {
+    return [...this.#effects.keys()].filter(
+      (k) => sagaId === undefined || k.startsWith(`${sagaId}:`),
+    );
+  }
+
+  /** `step:phase` of every call of a saga, in order. */
+  trace(sagaId: string): string[] {
+    return this.calls.filter((c) => c.sagaId === sagaId).map((c) => `${c.step}:${c.phase}`);
+  }
+}
+
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets real I/O (PGlite) make progress; the fake clock is not involved. */
+export function realTick(ms = 2): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` on real time until it returns a truthy value (bounded by `timeoutMs` of real
+ * time, far above what any passing run needs: it only turns a hang into a clear failure).
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  what = "condition",
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await realTick();
+  }
+}
+
+let schemaCounter = 0;
+
+/** One in-memory PGlite per test file, a fresh service schema (with the saga tables) per test. */
+export async function openTestStorage(): Promise<{
+  storage: Storage;
+  freshDb: (extraSql?: string) => Promise<Db>;
+}> {
+  const storage = await openStorage({});
+  return {
+    storage,
+    freshDb: (extraSql) =>
+      storage.forService(`saga_t${++schemaCounter}`, [
+        ...sagaMigrations(1),
+        ...(extraSql ? [{ id: 2, name: "business", sql: extraSql }] : []),
+      ]),
+  };
+}
