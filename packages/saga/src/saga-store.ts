@@ -233,7 +233,7 @@ export const sagaStore = {
     const result = await sql.query<InstanceRow>(
       `UPDATE ${instances} SET lease_owner = $2, lease_until = $3, version = version + 1
        WHERE id = $1 AND status IN ('RUNNING', 'COMPENSATING')
-         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4)
+         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until IS NULL OR lease_until < $4)
        RETURNING ${columns}`,
       [id, owner, leaseUntil, now],
     );
@@ -245,7 +245,8 @@ export const sagaStore = {
   async findClaimable(sql: Sql, now: number, limit: number): Promise<string[]> {
     const result = await sql.query<{ id: string }>(
       `SELECT id FROM ${instances}
-       WHERE status IN ('RUNNING', 'COMPENSATING') AND (lease_owner IS NULL OR lease_until < $1)
+       WHERE status IN ('RUNNING', 'COMPENSATING')
+         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < $1)
        ORDER BY updated_at, id LIMIT $2`,
       [now, limit],
     );
