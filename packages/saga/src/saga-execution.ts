@@ -215,7 +215,8 @@ export class SagaExecution {
     while (index >= 0 && !definition.steps[index]?.compensation) index--;
     const step = definition.steps[index];
     if (index < 0 || !step) {
-      await this.#finish(definition, SagaStatus.Compensated);
+      // Steps without a compensation were skipped: nothing is left to undo.
+      await this.#finish(definition, SagaStatus.Compensated, -1);
       return false;
     }
     const result = await this.#runHalf(step, index, "compensation");
@@ -389,8 +390,9 @@ export class SagaExecution {
   async #finish(
     definition: SagaDefinition,
     status: typeof SagaStatus.Completed | typeof SagaStatus.Compensated,
+    stepIndex = this.#rec.stepIndex,
   ): Promise<void> {
-    const error = await this.#settle(definition, { status });
+    const error = await this.#settle(definition, { status, stepIndex });
     if (error === undefined) return;
     await this.#park(definition, this.#interruption("a finish hook kept failing", error));
   }
