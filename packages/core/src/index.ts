@@ -87,3 +87,4 @@ export type {
   PublishOptions,
   SubscriptionHandle,
 } from "./broker.ts";
+export type { EventConsumer, TransactionalOutbox } from "./service-events.ts";

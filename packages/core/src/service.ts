@@ -2,6 +2,7 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import type { Client, ServiceHandlers } from "./rpc.ts";
+import type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
 import type { Db, Migration } from "./store.ts";
 
 /** Hands out typed clients; the host decides whether a contract is called in-process or remotely. */
@@ -14,6 +15,8 @@ export interface ServiceEnv {
   readonly name: string;
   /** The service's own database, bound to its own schema. */
   readonly db: Db;
+  /** Where the service writes the events it publishes, in its own transactions. */
+  readonly outbox: TransactionalOutbox;
   readonly clients: ClientFactory;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -26,7 +29,9 @@ export interface ServiceInstance<S extends DescService> {
   readonly handlers: ServiceHandlers<S>;
   /** Readiness check of the service's own dependencies; throws or resolves false when not ready. */
   readonly ready?: () => Promise<boolean>;
-  /** Graceful stop of the service's background work (consumers, timers). */
+  /** The service's event consumers; the host subscribes them before any event is relayed. */
+  readonly consumers?: readonly EventConsumer[];
+  /** Graceful stop of the service's background work (sagas, timers). */
   readonly close?: () => Promise<void>;
 }
 

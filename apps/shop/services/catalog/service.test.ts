@@ -17,8 +17,10 @@ import {
   type Product,
 } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { catalogService } from "./service.ts";
+import { createServiceTestEnv } from "../service-test-env.ts";
 
 type Handlers = Awaited<ReturnType<typeof catalogService.create>>["handlers"];
+
 
 const ctx: HandlerContext = {
   context: { correlationId: "test-correlation", requestId: "test-request" },
@@ -30,18 +32,13 @@ let storage: Storage;
 let handlers: Handlers;
 
 async function start(schema = catalogService.name): Promise<Handlers> {
-  const env: ServiceEnv = {
+  const env: ServiceEnv = createServiceTestEnv({
     name: catalogService.name,
     db: await storage.forService(schema, catalogService.migrations),
-    clients: {
-      client() {
-        throw new Error("the catalog calls no other service");
-      },
-    },
     logger: createLogger({ name: "catalog-test", level: "silent" }),
     clock: systemClock,
     config: {},
-  };
+  });
   return (await catalogService.create(env)).handlers;
 }
 

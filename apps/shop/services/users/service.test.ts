@@ -24,6 +24,7 @@ import {
 } from "../../gen/shop/users/v1/users_pb.js";
 import { createSqlUserRepository } from "./adapters/sql-user-repository.ts";
 import { usersService } from "./service.ts";
+import { createServiceTestEnv } from "../service-test-env.ts";
 
 type Handlers = Awaited<ReturnType<typeof usersService.create>>["handlers"];
 
@@ -54,18 +55,13 @@ async function start(
       done();
     },
   });
-  const env: ServiceEnv = {
+  const env: ServiceEnv = createServiceTestEnv({
     name: usersService.name,
     db: on,
-    clients: {
-      client() {
-        throw new Error("the users service calls no other service");
-      },
-    },
     logger: createLogger({ name: "users-test", level: "debug", destination }),
     clock: systemClock,
     config,
-  };
+  });
   return (await usersService.create(env)).handlers;
 }
 
