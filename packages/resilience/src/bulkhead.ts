@@ -1,5 +1,5 @@
-import { systemClock, type Clock, type TimerHandle } from "@plexus/core";
-import { abortError, deadlineExceeded, rejection, type RejectionKind } from "./errors.ts";
+import { systemClock, type Clock, type PlexusError, type TimerHandle } from "@plexus/core";
+import { abortError, deadlinePassed, rejection, type RejectionKind } from "./errors.ts";
 import {
   executeWith,
   neverAborted,
@@ -38,7 +38,21 @@ export interface BulkheadOptions {
   onReject?: (event: BulkheadRejectEvent) => void;
 }
 
+/**
+ * The bulkhead's logic as synchronous steps, for fused pipelines: `enter` returns `undefined`
+ * when a slot was taken at once, else a promise that resolves when a queued call gets its slot
+ * (or rejects when it is refused); `release` gives the slot back (or hands it to a waiter).
+ */
+export interface BulkheadCore {
+  enter(context: PolicyContext): Promise<void> | undefined;
+  release(): void;
+}
+
+/** Internal access to a built-in policy's core, for fused pipelines. */
+export const bulkheadCore = Symbol("plexus.resilience.bulkhead");
+
 export interface Bulkhead extends Policy {
+  readonly [bulkheadCore]: BulkheadCore;
   /** Calls running. */
   readonly active: number;
   /** Calls waiting for a slot. */
@@ -109,7 +123,7 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     first.settle("granted");
   }
 
-  function refuse(kind: BulkheadRejectEvent["kind"], message: string): PlexusErrorLike {
+  function refuse(kind: BulkheadRejectEvent["kind"], message: string): PlexusError {
     onReject?.({ kind, active, queued });
     return rejection(kind, message, undefined);
   }
@@ -156,15 +170,41 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     }
   }
 
-  async function runQueued<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  async function queue(context: PolicyContext): Promise<void> {
     const outcome = await wait(context);
-    if (outcome === "granted") return runHeld(next, fn, context);
+    if (outcome === "granted") return;
     if (outcome === "aborted") throw abortError(context.signal);
-    if (outcome === "deadline") throw deadlineExceeded();
+    if (outcome === "deadline") throw deadlinePassed();
     throw refuse("bulkhead-queue-timeout", "bulkhead queue timeout");
   }
 
+  const core: BulkheadCore = {
+    enter(context) {
+      if (context.signal.aborted) return Promise.reject(abortError(context.signal));
+      if (active < maxConcurrent) {
+        active++;
+        return undefined;
+      }
+      if (queued >= maxQueue || queueTimeoutMs <= 0) {
+        return Promise.reject(refuse("bulkhead-full", "bulkhead full"));
+      }
+      return queue(context);
+    },
+    release,
+  };
+
+  async function runQueued<T>(
+    entered: Promise<void>,
+    next: Next,
+    fn: Operation<T>,
+    context: PolicyContext,
+  ): Promise<T> {
+    await entered;
+    return runHeld(next, fn, context);
+  }
+
   const bulkhead: Bulkhead = {
+    [bulkheadCore]: core,
     get active() {
       return active;
     },
@@ -175,18 +215,11 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
       return executeWith(bulkhead, fn, execOptions);
     },
     run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      if (context.signal.aborted) return Promise.reject(abortError(context.signal));
-      if (active < maxConcurrent) {
-        active++;
-        return runHeld(next, fn, context);
-      }
-      if (queued >= maxQueue || queueTimeoutMs <= 0) {
-        return Promise.reject(refuse("bulkhead-full", "bulkhead full"));
-      }
-      return runQueued(next, fn, context);
+      const entered = core.enter(context);
+      return entered === undefined
+        ? runHeld(next, fn, context)
+        : runQueued(entered, next, fn, context);
     },
   };
   return bulkhead;
 }
-
-type PlexusErrorLike = ReturnType<typeof rejection>;

@@ -124,7 +124,25 @@ export interface CircuitMetrics {
   readonly notPermittedCalls: number;
 }
 
+/**
+ * The breaker's logic as synchronous steps, so a fused pipeline can run it without a promise
+ * layer of its own. A permit is the generation it was granted in; -1 means refused.
+ */
+export interface BreakerCore {
+  acquire(now: number): number;
+  /** The refusal error (counts it and tells `onReject`). */
+  rejectError(now: number): PlexusError;
+  /** `disabled`: nothing to record. */
+  readonly disabled: boolean;
+  succeeded(permit: number, start: number, result: unknown): void;
+  failed(permit: number, start: number, error: unknown): void;
+}
+
+/** Internal access to a built-in policy's core, for fused pipelines. */
+export const breakerCore = Symbol("plexus.resilience.breaker");
+
 export interface CircuitBreaker extends Policy, Disposable {
+  readonly [breakerCore]: BreakerCore;
   readonly state: CircuitState;
   metrics(): CircuitMetrics;
   /** Moves to any state by hand (e.g. `forced-open` for maintenance, `disabled` in an incident). */
@@ -323,36 +341,52 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
     if (permit === generation && state === "half-open") halfOpenPermits++;
   }
 
-  function reject(now: number): Promise<never> {
+  function rejectError(now: number): PlexusError {
     notPermitted++;
     const retryAfterMs = state === "open" ? Math.max(0, openUntil - now) : undefined;
     onReject?.({ state, retryAfterMs });
-    return Promise.reject(
-      rejection("circuit-open", `circuit ${state}: call not permitted`, retryAfterMs),
-    );
+    return rejection("circuit-open", `circuit ${state}: call not permitted`, retryAfterMs);
   }
+
+  const core: BreakerCore = {
+    acquire,
+    rejectError,
+    get disabled() {
+      return state === "disabled";
+    },
+    succeeded(permit, start, result) {
+      if (permit !== generation) return;
+      const now = clock.now();
+      const slow = now - start > slowMs ? outcomeSlow : 0;
+      const failed = isFailureResult !== undefined && isFailureResult(result) ? outcomeFailure : 0;
+      record(permit, failed | slow, now);
+    },
+    failed(permit, start, error) {
+      if (permit !== generation) return;
+      if (isIgnored(error)) {
+        ignored(permit);
+        return;
+      }
+      const now = clock.now();
+      const slow = now - start > slowMs ? outcomeSlow : 0;
+      record(permit, (isFailure(error) ? outcomeFailure : 0) | slow, now);
+    },
+  };
 
   async function track<T>(promise: Promise<T>, permit: number, start: number): Promise<T> {
     let result: T;
     try {
       result = await promise;
     } catch (error) {
-      const now = clock.now();
-      if (isIgnored(error)) ignored(permit);
-      else {
-        const slow = now - start > slowMs ? outcomeSlow : 0;
-        record(permit, (isFailure(error) ? outcomeFailure : 0) | slow, now);
-      }
+      core.failed(permit, start, error);
       throw error;
     }
-    const now = clock.now();
-    const slow = now - start > slowMs ? outcomeSlow : 0;
-    const failed = isFailureResult !== undefined && isFailureResult(result) ? outcomeFailure : 0;
-    record(permit, failed | slow, now);
+    core.succeeded(permit, start, result);
     return result;
   }
 
   const breaker: CircuitBreaker = {
+    [breakerCore]: core,
     get state() {
       // An open circuit whose wait ended reports half-open only once a call moves it there.
       return state;
@@ -363,7 +397,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
     run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
       const now = clock.now();
       const permit = acquire(now);
-      if (permit < 0) return reject(now);
+      if (permit < 0) return Promise.reject(rejectError(now));
       if (state === "disabled") return next.run(fn, context);
       let promise: Promise<T>;
       try {

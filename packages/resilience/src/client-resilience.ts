@@ -358,6 +358,7 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
         ? undefined
         : createTimeout({ timeoutMs: perTry, clock, strategy: "aggressive" });
     const shared = {
+      clock,
       rateLimiter: callee.limiter,
       bulkhead: callee.bulkhead,
       circuitBreaker: callee.breaker,

@@ -13,7 +13,7 @@ export const retryAfterKey = "retryAfterMs";
 
 /** Which policy refused a call without running it. */
 export type RejectionKind =
-  "circuit-open" | "bulkhead-full" | "bulkhead-queue-timeout" | "rate-limited";
+  "circuit-open" | "bulkhead-full" | "bulkhead-queue-timeout" | "rate-limited" | "deadline-passed";
 
 /**
  * Errors raised by this process's own policies (an open circuit, a full bulkhead, an empty rate
@@ -31,7 +31,12 @@ export function rejection(
 ): PlexusError {
   // Rate limiting keeps gRPC's RESOURCE_EXHAUSTED (a 429 at the edge); refusing to call an
   // overloaded or broken dependency is UNAVAILABLE (a 503 with Retry-After at the edge).
-  const code = kind === "rate-limited" ? Code.ResourceExhausted : Code.Unavailable;
+  const code =
+    kind === "rate-limited"
+      ? Code.ResourceExhausted
+      : kind === "deadline-passed"
+        ? Code.DeadlineExceeded
+        : Code.Unavailable;
   const error = new PlexusError(code, message, {
     metadata:
       retryAfterMs === undefined ? undefined : { [retryAfterKey]: String(Math.ceil(retryAfterMs)) },
@@ -87,6 +92,15 @@ export function parseRetryAfter(
 /** The error every timeout and deadline aborts with. */
 export function deadlineExceeded(message = "deadline exceeded"): PlexusError {
   return new PlexusError(Code.DeadlineExceeded, message);
+}
+
+/**
+ * The error of an attempt refused because its deadline had already passed: `DeadlineExceeded`,
+ * and a local rejection — the callee was never called, so a breaker does not count it and a
+ * retry does not retry it.
+ */
+export function deadlinePassed(): PlexusError {
+  return rejection("deadline-passed", "deadline exceeded", undefined);
 }
 
 /**

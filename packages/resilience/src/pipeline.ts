@@ -1,4 +1,9 @@
+import type { Clock } from "@plexus/core";
+import { AttemptGuard } from "./attempt-guard.ts";
+import { bulkheadCore, type Bulkhead } from "./bulkhead.ts";
+import { breakerCore, type CircuitBreaker } from "./circuit-breaker.ts";
 import { compose, type Policy } from "./policy.ts";
+import { timeoutCore, type TimeoutPolicy } from "./timeout.ts";
 
 /**
  * The policies of one pipeline, each optional. Pass instances so that state meant to be shared
@@ -19,6 +24,15 @@ export interface PipelineOptions {
   circuitBreaker?: Policy;
   /** The per-try timeout: a `createTimeout`. */
   timeout?: Policy;
+  /**
+   * The clock the built-in bulkhead, breaker and timeout share when they are fused into one
+   * layer (they must have been created with it). Default: none — they are composed unfused.
+   */
+  clock?: Clock;
+}
+
+function isBuiltIn<K extends symbol>(policy: Policy | undefined, key: K): boolean {
+  return policy === undefined || key in policy;
 }
 
 /**
@@ -48,13 +62,30 @@ export function createPipeline(options: PipelineOptions): Policy {
   if (options.retry !== undefined && options.hedging !== undefined) {
     throw new TypeError("createPipeline: give retry or hedging, not both");
   }
+  const { bulkhead, circuitBreaker, timeout, clock } = options;
+  const perAttempt: (Policy | undefined)[] = [bulkhead, circuitBreaker, timeout];
+  if (
+    clock !== undefined &&
+    perAttempt.some((policy) => policy !== undefined) &&
+    isBuiltIn(bulkhead, bulkheadCore) &&
+    isBuiltIn(circuitBreaker, breakerCore) &&
+    isBuiltIn(timeout, timeoutCore)
+  ) {
+    perAttempt.length = 0;
+    perAttempt.push(
+      new AttemptGuard(
+        (bulkhead as Bulkhead | undefined)?.[bulkheadCore],
+        (circuitBreaker as CircuitBreaker | undefined)?.[breakerCore],
+        (timeout as TimeoutPolicy | undefined)?.[timeoutCore],
+        clock,
+      ),
+    );
+  }
   const ordered = [
     options.deadline,
     options.rateLimiter,
     options.retry ?? options.hedging,
-    options.bulkhead,
-    options.circuitBreaker,
-    options.timeout,
+    ...perAttempt,
   ].filter((policy): policy is Policy => policy !== undefined);
   if (ordered.length === 0) throw new TypeError("createPipeline: no policy given");
   return compose(...ordered);

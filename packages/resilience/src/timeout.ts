@@ -1,15 +1,22 @@
 import { systemClock, type Clock } from "@plexus/core";
-import { abortError, deadlineExceeded } from "./errors.ts";
+import { abortError, deadlinePassed } from "./errors.ts";
 import {
   executeWith,
   neverAborted,
+  rejectedWith,
   type ExecuteOptions,
   type Next,
   type Operation,
   type Policy,
   type PolicyContext,
 } from "./policy.ts";
-import { RaceEntry, slotOfSignal, timerSlotsFor, type TimerSlot } from "./timer-slots.ts";
+import {
+  RaceEntry,
+  slotOfSignal,
+  timerSlotsFor,
+  type TimerSlot,
+  type TimerSlots,
+} from "./timer-slots.ts";
 
 export interface TimeoutOptions {
   /**
@@ -63,43 +70,136 @@ class LinkedAbort {
   }
 }
 
-function raceInSlot<T>(promise: Promise<T>, slot: TimerSlot): Promise<T> {
-  const entry = new RaceEntry();
-  const raced = new Promise<T>((resolve, reject) => {
-    entry.resolve = resolve as (value: unknown) => void;
-    entry.reject = reject;
-  });
-  slot.add(entry);
-  promise.then(
-    (value) => {
-      slot.remove(entry);
-      entry.resolve(value);
-    },
-    (error: unknown) => {
-      slot.remove(entry);
-      entry.reject(error);
-    },
-  );
-  return raced;
+/**
+ * The context of an attempt under a timeout, with what enforces its deadline. It is also the
+ * attempt's entry in its timer slot when raced, so a raced attempt allocates nothing more than
+ * its race promise.
+ */
+export class TimedContext extends RaceEntry implements PolicyContext {
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  readonly attempt: number;
+  /** The shared timer slot to race in, when the signal is a pure timer signal. */
+  readonly raceSlot: TimerSlot | undefined;
+  /** The per-call link, when the caller's signal may abort for other reasons than time. */
+  readonly link: LinkedAbort | undefined;
+
+  constructor(
+    signal: AbortSignal,
+    deadline: number,
+    attempt: number,
+    raceSlot: TimerSlot | undefined,
+    link: LinkedAbort | undefined,
+  ) {
+    super();
+    this.signal = signal;
+    this.deadline = deadline;
+    this.attempt = attempt;
+    this.raceSlot = raceSlot;
+    this.link = link;
+  }
 }
 
-async function runLinked<T>(
+type PromiseExecutor<T> = ConstructorParameters<typeof Promise<T>>[0];
+
+let capturedResolve: (value: unknown) => void = () => {};
+let capturedReject: (error: unknown) => void = () => {};
+/** One shared promise executor: capturing the resolvers needs no closure per race. */
+function captureResolvers(
+  resolve: (value: unknown) => void,
+  reject: (error: unknown) => void,
+): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/**
+ * The timeout's logic as three synchronous steps, so a fused pipeline can run it without a
+ * promise layer of its own: `enter` before the attempt, `race` around it, `exit` after it.
+ */
+export class TimeoutCore {
+  private readonly timeoutMs: number;
+  private readonly aggressive: boolean;
+  private readonly slots: TimerSlots;
+
+  constructor(timeoutMs: number, aggressive: boolean, slots: TimerSlots) {
+    this.timeoutMs = timeoutMs;
+    this.aggressive = aggressive;
+    this.slots = slots;
+  }
+
+  /**
+   * The attempt's context under this timeout (the caller's, unchanged, when nothing bounds
+   * it). Throws when the deadline has already passed: no attempt starts after it.
+   */
+  enter(context: PolicyContext, now: number): PolicyContext {
+    const parent = context.signal;
+    if (parent.aborted) throw abortError(parent);
+    let deadline = now + this.timeoutMs;
+    if (context.deadline !== undefined && context.deadline < deadline) deadline = context.deadline;
+    if (deadline <= now) throw deadlinePassed();
+    if (deadline === Infinity) return context;
+    const slot = this.slots.slotFor(deadline, now);
+    if (parent === neverAborted) {
+      return new TimedContext(slot.signal, deadline, context.attempt, slot, undefined);
+    }
+    const parentSlot = slotOfSignal(parent);
+    if (parentSlot === undefined) {
+      // A caller signal that may abort at any time: link it with the slot.
+      const link = new LinkedAbort(parent, slot.signal);
+      return new TimedContext(link.controller.signal, deadline, context.attempt, undefined, link);
+    }
+    // The caller's signal is itself a timer: the earlier of the two slots does the job.
+    const earlier = parentSlot.at <= slot.at ? parentSlot : slot;
+    return new TimedContext(earlier.signal, deadline, context.attempt, earlier, undefined);
+  }
+
+  /**
+   * The attempt's promise, raced against its deadline when the strategy is aggressive: it
+   * settles with the attempt, or rejects when the slot fires (or the linked signal aborts).
+   */
+  race<T>(promise: Promise<T>, inner: PolicyContext): Promise<T> {
+    if (!this.aggressive || !(inner instanceof TimedContext)) return promise;
+    const raced = new Promise<T>(captureResolvers as PromiseExecutor<T>);
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    if (inner.raceSlot !== undefined) {
+      inner.resolve = resolve;
+      inner.reject = reject;
+      inner.raceSlot.add(inner);
+    } else {
+      inner.link!.reject = reject;
+    }
+    promise.then(resolve, reject);
+    return raced;
+  }
+
+  /** Unlinks what `enter` and `race` linked; call it once the attempt settled. */
+  exit(inner: PolicyContext): void {
+    if (!(inner instanceof TimedContext)) return;
+    if (inner.link !== undefined) inner.link.release();
+    else inner.raceSlot?.remove(inner);
+  }
+}
+
+async function runTimed<T>(
+  core: TimeoutCore,
   next: Next,
   fn: Operation<T>,
-  context: PolicyContext,
-  link: LinkedAbort,
-  aggressive: boolean,
+  inner: PolicyContext,
 ): Promise<T> {
   try {
-    const promise = next.run(fn, context);
-    if (!aggressive) return await promise;
-    return await new Promise<T>((resolve, reject) => {
-      link.reject = reject;
-      promise.then(resolve, reject);
-    });
+    return await core.race(next.run(fn, inner), inner);
   } finally {
-    link.release();
+    core.exit(inner);
   }
+}
+
+/** Internal access to a built-in policy's core, for fused pipelines. */
+export const timeoutCore = Symbol("plexus.resilience.timeout");
+
+export interface TimeoutPolicy extends Policy {
+  readonly [timeoutCore]: TimeoutCore;
 }
 
 /**
@@ -118,51 +218,29 @@ async function runLinked<T>(
  * const perTry = createTimeout({ timeoutMs: 500 });
  * await perTry.execute((signal) => fetch(url, { signal }));
  */
-export function createTimeout(options: TimeoutOptions): Policy {
+export function createTimeout(options: TimeoutOptions): TimeoutPolicy {
   const { timeoutMs } = options;
   if (!(timeoutMs > 0)) throw new RangeError("createTimeout: timeoutMs must be > 0");
   const clock = options.clock ?? systemClock;
   const aggressive = (options.strategy ?? "aggressive") === "aggressive";
   const resolutionMs = options.resolutionMs ?? 1;
   if (!(resolutionMs > 0)) throw new RangeError("createTimeout: resolutionMs must be > 0");
-  const slots = timerSlotsFor(clock, resolutionMs);
+  const core = new TimeoutCore(timeoutMs, aggressive, timerSlotsFor(clock, resolutionMs));
 
-  const policy: Policy = {
+  const policy: TimeoutPolicy = {
+    [timeoutCore]: core,
     execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
       return executeWith(policy, fn, execOptions);
     },
     run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      const parent = context.signal;
-      if (parent.aborted) return Promise.reject(abortError(parent));
-      const now = clock.now();
-      let deadline = now + timeoutMs;
-      if (context.deadline !== undefined && context.deadline < deadline) {
-        deadline = context.deadline;
+      let inner: PolicyContext;
+      try {
+        inner = core.enter(context, clock.now());
+      } catch (error) {
+        return rejectedWith(error);
       }
-      if (deadline <= now) return Promise.reject(deadlineExceeded());
-      if (deadline === Infinity) return next.run(fn, context);
-
-      const slot = slots.slotFor(deadline, now);
-      let raceSlot: TimerSlot;
-      if (parent === neverAborted) {
-        raceSlot = slot;
-      } else {
-        const parentSlot = slotOfSignal(parent);
-        if (parentSlot === undefined) {
-          // A caller signal that may abort at any time: link it with the slot.
-          const link = new LinkedAbort(parent, slot.signal);
-          const linked = { signal: link.controller.signal, deadline, attempt: context.attempt };
-          return runLinked(next, fn, linked, link, aggressive);
-        }
-        // The caller's signal is itself a timer: the earlier of the two slots does the job.
-        raceSlot = parentSlot.at <= slot.at ? parentSlot : slot;
-      }
-      const inner =
-        raceSlot.signal === parent && deadline === context.deadline
-          ? context
-          : { signal: raceSlot.signal, deadline, attempt: context.attempt };
-      const promise = next.run(fn, inner);
-      return aggressive ? raceInSlot(promise, raceSlot) : promise;
+      if (inner === context) return next.run(fn, context);
+      return runTimed(core, next, fn, inner);
     },
   };
   return policy;

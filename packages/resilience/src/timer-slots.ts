@@ -10,7 +10,7 @@ export class RaceEntry {
   reject: (error: unknown) => void = noop;
   prev: RaceEntry | undefined = undefined;
   next: RaceEntry | undefined = undefined;
-  slot: TimerSlot | undefined = undefined;
+  linkedTo: TimerSlot | undefined = undefined;
 }
 
 function noop(): void {}
@@ -35,25 +35,25 @@ export class TimerSlot {
   }
 
   add(entry: RaceEntry): void {
-    entry.slot = this;
+    entry.linkedTo = this;
     entry.next = this.head;
     if (this.head !== undefined) this.head.prev = entry;
     this.head = entry;
   }
 
   remove(entry: RaceEntry): void {
-    if (entry.slot !== this) return;
+    if (entry.linkedTo !== this) return;
     if (entry.prev !== undefined) entry.prev.next = entry.next;
     else this.head = entry.next;
     if (entry.next !== undefined) entry.next.prev = entry.prev;
-    entry.prev = entry.next = entry.slot = undefined;
+    entry.prev = entry.next = entry.linkedTo = undefined;
   }
 
   fire(reason: PlexusError): void {
     this.controller.abort(reason);
     for (let entry = this.head; entry !== undefined;) {
       const next = entry.next;
-      entry.prev = entry.next = entry.slot = undefined;
+      entry.prev = entry.next = entry.linkedTo = undefined;
       entry.reject(reason);
       entry = next;
     }
