@@ -246,4 +246,22 @@ CREATE INDEX products_category_name_id_idx ON products (category, name COLLATE "
 `,
   },
   { id: 2, name: "seed products", sql: seedSql },
+  {
+    id: 3,
+    name: "create reservations",
+    sql: `
+-- One row per reservation id, kept forever: RESERVED while it holds stock, RELEASED once given
+-- back (or as a tombstone when released before it was ever reserved, with no lines).
+CREATE TABLE reservations (
+  reservation_id text PRIMARY KEY,
+  -- [{"productId": "...", "quantity": n}], one line per product.
+  lines jsonb NOT NULL,
+  status text NOT NULL CHECK (status IN ('RESERVED', 'RELEASED')),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  released_at timestamptz,
+  CHECK ((status = 'RELEASED') = (released_at IS NOT NULL))
+);
+`,
+  },
 ];

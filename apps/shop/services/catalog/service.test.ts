@@ -21,7 +21,6 @@ import { createServiceTestEnv } from "../service-test-env.ts";
 
 type Handlers = Awaited<ReturnType<typeof catalogService.create>>["handlers"];
 
-
 const ctx: HandlerContext = {
   context: { correlationId: "test-correlation", requestId: "test-request" },
   header: new Headers(),

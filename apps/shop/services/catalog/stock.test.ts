@@ -29,7 +29,6 @@ interface Line {
   quantity: number;
 }
 
-
 const ctx: HandlerContext = {
   context: { correlationId: "test-correlation", requestId: "test-request" },
   header: new Headers(),

@@ -1,10 +1,21 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceHandlers } from "@plexus/core";
+import type { Clock, ServiceHandlers } from "@plexus/core";
 import type { CatalogService, ProductSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 import { getProduct } from "../app/get-product.ts";
+import { getProducts } from "../app/get-products.ts";
 import { listProducts } from "../app/list-products.ts";
 import type { ProductRepository } from "../app/product-repository.ts";
+import { releaseStock } from "../app/release-stock.ts";
+import { reserveStock } from "../app/reserve-stock.ts";
+import type { StockRepository } from "../app/stock-repository.ts";
 import type { Product } from "../domain/product.ts";
+
+export interface CatalogHandlersOptions {
+  readonly products: ProductRepository;
+  readonly stock: StockRepository;
+  /** Stamps reservations. */
+  readonly clock: Clock;
+}
 
 function toMessage(product: Product): MessageInitShape<typeof ProductSchema> {
   return {
@@ -17,10 +28,11 @@ function toMessage(product: Product): MessageInitShape<typeof ProductSchema> {
   };
 }
 
-/** The CatalogService contract, served from a product repository. */
+/** The CatalogService contract, served from the product and stock repositories. */
 export function createCatalogHandlers(
-  products: ProductRepository,
+  options: CatalogHandlersOptions,
 ): ServiceHandlers<typeof CatalogService> {
+  const { products, stock, clock } = options;
   return {
     async listProducts(request) {
       const page = await listProducts(products, request);
@@ -28,6 +40,20 @@ export function createCatalogHandlers(
     },
     async getProduct(request) {
       return { product: toMessage(await getProduct(products, request.id)) };
+    },
+    async getProducts(request) {
+      return { products: (await getProducts(products, request.ids)).map(toMessage) };
+    },
+    async reserveStock(request) {
+      const reserved = await reserveStock({ stock, clock }, request);
+      return {
+        reservationId: reserved.reservationId,
+        lines: reserved.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      };
+    },
+    async releaseStock(request) {
+      const outcome = await releaseStock({ stock, clock }, request.reservationId);
+      return { reservationId: request.reservationId, released: outcome.released };
     },
   };
 }

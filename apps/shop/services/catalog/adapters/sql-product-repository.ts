@@ -51,5 +51,12 @@ export function createSqlProductRepository(db: Sql): ProductRepository {
       const row = result.rows[0];
       return row ? toProduct(row) : undefined;
     },
+    async findByIds(ids) {
+      const result = await db.query<ProductRow>(
+        `SELECT ${columns} FROM products WHERE id = ANY($1::text[])`,
+        [ids],
+      );
+      return result.rows.map(toProduct);
+    },
   };
 }

@@ -13,4 +13,6 @@ export interface ProductRepository {
   list(query: ProductQuery): Promise<ProductPage>;
   /** Lookup by id; any string is accepted, a malformed id simply matches nothing. */
   findById(id: string): Promise<Product | undefined>;
+  /** Lookup of several ids (at most 100, distinct); unknown ids are absent, in no given order. */
+  findByIds(ids: readonly string[]): Promise<Product[]>;
 }

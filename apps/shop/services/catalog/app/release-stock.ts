@@ -1,0 +1,23 @@
+import type { Clock } from "@plexus/core";
+import { validateReservationId } from "../domain/reservation.ts";
+import type { ReleaseOutcome, StockRepository } from "./stock-repository.ts";
+
+export interface ReleaseStockDeps {
+  readonly stock: StockRepository;
+  readonly clock: Clock;
+}
+
+/**
+ * Gives a reservation's stock back, once (ReleaseStock in catalog.proto). Releasing an unknown id
+ * is not an error: it leaves a tombstone, so the compensation of a reservation that was still on
+ * its way wins over it.
+ *
+ * @throws PlexusError `InvalidArgument`/`VALIDATION_ERROR` on an empty or over-long id.
+ */
+export async function releaseStock(
+  deps: ReleaseStockDeps,
+  reservationId: string,
+): Promise<ReleaseOutcome> {
+  const id = validateReservationId(reservationId);
+  return deps.stock.release(id, new Date(deps.clock.now()).toISOString());
+}
