@@ -134,7 +134,7 @@ class HedgedCall<T> {
     const deadline = this.context.deadline;
     if (deadline !== undefined && clock.now() >= deadline) refusal = "deadline";
     else if (budget !== undefined) {
-      const verdict = budget.check();
+      const verdict = budget.acquireRetry();
       if (verdict !== "ok") refusal = verdict;
     }
     if (refusal !== undefined) {
@@ -155,7 +155,7 @@ class HedgedCall<T> {
     this.outstanding++;
     const hedge = index > 0;
     const { budget } = this.settings;
-    budget?.attemptStarted(hedge);
+    budget?.attemptStarted();
     let promise: Promise<T>;
     try {
       promise = this.next.run(this.fn, {
@@ -168,11 +168,13 @@ class HedgedCall<T> {
     }
     promise.then(
       (value) => {
-        budget?.attemptEnded(hedge);
+        budget?.attemptEnded();
+        if (hedge) budget?.releaseRetry();
         this.succeeded(index, value);
       },
       (error: unknown) => {
-        budget?.attemptEnded(hedge);
+        budget?.attemptEnded();
+        if (hedge) budget?.releaseRetry();
         this.failed(index, error);
       },
     );

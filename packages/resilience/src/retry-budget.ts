@@ -40,16 +40,25 @@ export type BudgetVerdict = "ok" | "throttled" | "concurrency";
 export interface RetryBudget {
   /** Tokens left in the bucket (gRPC's `token_count`). */
   readonly tokens: number;
-  /** Attempts in flight (first tries, retries and hedges). */
+  /** Attempts in flight (first tries, retries and hedges): Envoy's active requests. */
   readonly activeRequests: number;
-  /** Retries and hedges in flight. */
+  /** Retries and hedges granted and not yet finished: Envoy's active retries. */
   readonly activeRetries: number;
-  /** Whether a retry or hedge may start now. */
+  /** Whether a retry or hedge may start now (without taking it). */
   check(): BudgetVerdict;
-  /** An attempt starts; `retry` for any attempt but the first. */
-  attemptStarted(retry: boolean): void;
+  /**
+   * Takes a retry from the budget when it allows one. A granted retry counts as active from
+   * now — through its backoff — until {@link RetryBudget.releaseRetry}, as Envoy holds its
+   * retry resource from the decision until the retried request ends: a burst of failures
+   * cannot all be granted before any of their retries has started.
+   */
+  acquireRetry(): BudgetVerdict;
+  /** A granted retry or hedge is over (its attempt ended, or it never started). */
+  releaseRetry(): void;
+  /** An attempt is sent. */
+  attemptStarted(): void;
   /** An attempt ends (whatever its outcome). */
-  attemptEnded(retry: boolean): void;
+  attemptEnded(): void;
   /** An attempt succeeded: `+tokenRatio`. */
   recordSuccess(): void;
   /**
@@ -87,6 +96,13 @@ export function createRetryBudget(options: RetryBudgetOptions = {}): RetryBudget
   let active = 0;
   let activeRetries = 0;
 
+  function check(): BudgetVerdict {
+    if (throttling && milliTokens <= threshold) return "throttled";
+    // Envoy truncates the share to an integer: max<uint64_t>(percent / 100 * active, min).
+    const limit = Math.max(minRetryConcurrency, Math.floor((budgetPercent / 100) * active));
+    return activeRetries < limit ? "ok" : "concurrency";
+  }
+
   return {
     get tokens() {
       return milliTokens / 1000;
@@ -97,18 +113,20 @@ export function createRetryBudget(options: RetryBudgetOptions = {}): RetryBudget
     get activeRetries() {
       return activeRetries;
     },
-    check() {
-      if (throttling && milliTokens <= threshold) return "throttled";
-      const limit = Math.max(minRetryConcurrency, (budgetPercent / 100) * active);
-      return activeRetries < limit ? "ok" : "concurrency";
+    check,
+    acquireRetry() {
+      const verdict = check();
+      if (verdict === "ok") activeRetries++;
+      return verdict;
     },
-    attemptStarted(retry) {
+    releaseRetry() {
+      activeRetries--;
+    },
+    attemptStarted() {
       active++;
-      if (retry) activeRetries++;
     },
-    attemptEnded(retry) {
+    attemptEnded() {
       active--;
-      if (retry) activeRetries--;
     },
     recordSuccess() {
       if (milliTokens < max) milliTokens = Math.min(max, milliTokens + ratio);

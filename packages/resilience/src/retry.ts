@@ -126,7 +126,7 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
     for (;;) {
       const retrying = attempt > 1;
       const attemptContext = retrying ? { signal, deadline: context.deadline, attempt } : context;
-      budget?.attemptStarted(retrying);
+      budget?.attemptStarted();
       let result: T | undefined;
       let error: unknown;
       let failed = false;
@@ -136,7 +136,8 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
         error = caught;
         failed = true;
       } finally {
-        budget?.attemptEnded(retrying);
+        budget?.attemptEnded();
+        if (retrying) budget?.releaseRetry();
       }
 
       let pushback: number | undefined;
@@ -170,7 +171,8 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
         if (context.deadline !== undefined && clock.now() + delay >= context.deadline) {
           reason = "deadline";
         } else if (budget !== undefined) {
-          const verdict = budget.check();
+          // Taken now and held through the backoff, released when the retry attempt ends.
+          const verdict = budget.acquireRetry();
           if (verdict !== "ok") reason = verdict;
         }
       }
@@ -190,9 +192,11 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
         try {
           await sleep(delay, signal, clock);
         } catch {
+          budget?.releaseRetry();
           throw abortError(signal);
         }
       } else if (signal.aborted) {
+        budget?.releaseRetry();
         throw abortError(signal);
       }
       attempt++;
