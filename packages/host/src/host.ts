@@ -1,30 +1,22 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { DescService } from "@bufbuild/protobuf";
 import {
-  Code,
-  PlexusError,
   createHealthRegistry,
   createLifecycle,
   createLogger,
   systemClock,
-  type ClientFactory,
   type Clock,
   type HealthRegistry,
   type Lifecycle,
   type Logger,
-  type ServiceInstance,
-  type Transport,
 } from "@plexus/core";
-import { createMetrics, rpcMetricsInterceptor } from "@plexus/observability";
-import {
-  createClient,
-  createInProcessTransport,
-  createRpcServer,
-  type ServiceBinding,
-} from "@plexus/rpc";
-import { openStorage, type Storage } from "@plexus/storage";
-import type { EdgeApp, HostSpec } from "./topology.ts";
+import { createConsumerRuntime, createMemoryBroker, createOutbox } from "@plexus/messaging";
+import { createMetrics } from "@plexus/observability";
+import { createRpcServer, type ServiceBinding } from "@plexus/rpc";
+import { openStorage } from "@plexus/storage";
+import { closeServer, listen, parsePort } from "./http-listen.ts";
+import { createLocalClients } from "./local-clients.ts";
+import type { HostSpec } from "./topology.ts";
 
 export interface HostOptions {
   readonly spec: HostSpec;
@@ -56,26 +48,14 @@ export interface Host extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-// Calls placed before every local service is built (e.g. from a service's own start-up) would
-// otherwise race the host's construction; they fail as UNAVAILABLE, which callers already retry.
-function createLateTransport(): Transport & { bind(target: Transport): void } {
-  let target: Transport | undefined;
-  return {
-    bind(t) {
-      target = t;
-    },
-    unary(request) {
-      if (!target) {
-        return Promise.reject(new PlexusError(Code.Unavailable, "service is starting"));
-      }
-      return target.unary(request);
-    },
-  };
-}
-
 /**
- * Starts one host: opens storage (one PGlite per process, or Postgres), migrates and starts each
- * service, wires typed clients (in-process for co-hosted services) and serves the edge on `PORT`.
+ * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker, migrates
+ * and starts each service with its outbox and consumers, wires typed clients (in-process for
+ * co-hosted services), serves the services over Connect (`PLEXUS_RPC_PORT`) and the edge on `PORT`.
+ *
+ * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
+ * stop the services' own background work (sagas), drain the outboxes, stop the consumers, close
+ * the broker, close storage.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
   const { spec } = options;
@@ -91,53 +71,67 @@ export async function startHost(options: HostOptions): Promise<Host> {
   });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
 
-  const storage: Storage = await openStorage({
+  const storage = await openStorage({
     dataDir: config["PLEXUS_DATA_DIR"] ?? ".data",
     ...(config["DATABASE_URL"] ? { databaseUrl: config["DATABASE_URL"] } : {}),
     logger,
   });
   lifecycle.onStop("storage", () => storage.close());
   health.addReadiness("storage", () => storage.ping());
+  const broker = createMemoryBroker({ clock, logger });
+  lifecycle.onStop("broker", () => broker.close());
 
-  const local = createLateTransport();
-  const localContracts = new Set(spec.services.map((s) => s.contract.typeName));
-  const clientsFor = (caller: string): ClientFactory => ({
-    client<S extends DescService>(contract: S) {
-      if (!localContracts.has(contract.typeName)) {
-        throw new TypeError(
-          `${caller}: no route to ${contract.typeName}; place its service in this host's topology`,
-        );
-      }
-      return createClient(contract, local, {
-        caller,
-        clock,
-        interceptors: [rpcMetricsInterceptor(metrics, caller)],
-      });
-    },
+  const local = createLocalClients({
+    contracts: spec.services.map((s) => s.contract),
+    clock,
+    metrics,
   });
-
-  const instances: { name: string; instance: ServiceInstance<DescService> }[] = [];
+  const started = [];
   for (const definition of spec.services) {
+    const serviceLogger = logger.child({ service: definition.name });
     const db = await storage.forService(definition.name, definition.migrations);
+    const outbox = createOutbox({ db, broker, clock, logger: serviceLogger });
     const instance = await definition.create({
       name: definition.name,
       db,
-      clients: clientsFor(definition.name),
-      logger: logger.child({ service: definition.name }),
+      outbox,
+      clients: local.clientsFor(definition.name),
+      logger: serviceLogger,
       clock,
       config,
     });
-    instances.push({ name: definition.name, instance });
-    const { close: closeService } = instance;
-    if (closeService) lifecycle.onStop(`service ${definition.name}`, () => closeService());
-    if (instance.ready) health.addReadiness(definition.name, instance.ready);
-    else health.addReadiness(definition.name, () => true);
+    started.push({ definition, db, outbox, instance, logger: serviceLogger });
+    health.addReadiness(definition.name, instance.ready ?? (() => true));
   }
-  const bindings: ServiceBinding[] = spec.services.map((definition, i) => ({
+  const bindings: ServiceBinding[] = started.map(({ definition, instance }) => ({
     contract: definition.contract,
-    handlers: instances[i]!.instance.handlers,
+    handlers: instance.handlers,
   }));
-  local.bind(createInProcessTransport({ services: bindings, clock, logger }));
+  local.bind(bindings);
+
+  // Every consumer is subscribed before any outbox relays: the in-memory broker delivers to the
+  // groups subscribed at publish time, so a relay starting first could deliver to nobody.
+  for (const { definition, db, instance, logger: serviceLogger } of started) {
+    if (!instance.consumers?.length) continue;
+    const runtime = createConsumerRuntime({
+      service: definition.name,
+      db,
+      broker,
+      consumers: instance.consumers,
+      clock,
+      logger: serviceLogger,
+    });
+    await runtime.start();
+    lifecycle.onStop(`consumers ${definition.name}`, () => runtime.close());
+  }
+  for (const { definition, outbox } of started) {
+    await outbox.start();
+    lifecycle.onStop(`outbox ${definition.name}`, () => outbox.close());
+  }
+  for (const { definition, instance } of started) {
+    const closeService = instance.close?.bind(instance);
+    if (closeService) lifecycle.onStop(`service ${definition.name}`, closeService);
+  }
 
   let rpcUrl: string | undefined;
   const rpcPort = config["PLEXUS_RPC_PORT"];
@@ -157,8 +151,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   let url: string | undefined;
   if (spec.edge) {
-    const edge: EdgeApp = await spec.edge({
-      clients: clientsFor("gateway"),
+    const edge = await spec.edge({
+      clients: local.clientsFor("gateway"),
       logger: logger.child({ component: "edge" }),
       clock,
       metrics,
@@ -170,8 +164,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await listen(server, options.port ?? parsePort(config["PORT"] ?? "8080", "PORT"), hostname);
     const address = server.address() as AddressInfo;
     url = `http://${address.address}:${address.port}`;
-    // Registered last so it stops first: refuse new requests, drain in-flight ones.
-    if (edge.close) lifecycle.onStop("edge", () => edge.close?.());
+    const closeEdge = edge.close?.bind(edge);
+    if (closeEdge) lifecycle.onStop("edge", closeEdge);
     lifecycle.onStop("http server", () => closeServer(server));
     logger.info({ url }, "edge listening");
   }
@@ -180,29 +174,4 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await lifecycle.stop("close");
   };
   return { url, rpcUrl, lifecycle, health, close, [Symbol.asyncDispose]: close };
-}
-
-function parsePort(value: string, name: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TypeError(`${name} must be a port number (0-65535), got "${value}"`);
-  }
-  return port;
-}
-
-function listen(server: Server, port: number, hostname: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, hostname, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeIdleConnections();
-  });
 }

@@ -1,3 +1,4 @@
+import { notUsedByTests } from "./fixtures.ts";
 import { Readable } from "node:stream";
 import { toBinary } from "@bufbuild/protobuf";
 import { allCodes, codeToConnectName } from "@plexus/core";
@@ -12,6 +13,9 @@ import {
 
 /** Handlers that never fail: any 5xx would be the server's own fault. */
 const echo = bindService(CatalogService, {
+  getProducts: notUsedByTests,
+  reserveStock: notUsedByTests,
+  releaseStock: notUsedByTests,
   async getProduct(request) {
     return { product: { id: request.id } };
   },

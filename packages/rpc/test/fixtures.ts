@@ -98,11 +98,19 @@ export const cachedProduct: Product = create(ProductSchema, {
  * - `hop`: calls `downstream` (`context`) and returns both contexts as JSON in `name`;
  * - `mutate`: mutates its request, then returns the cached product.
  */
+/** For the catalog methods these tests never call. */
+export async function notUsedByTests(): Promise<never> {
+  throw new PlexusError(Code.Unimplemented, "not used by the rpc tests");
+}
+
 export function catalogHandlers(
   probe: TestProbe,
   downstream?: () => Client<typeof CatalogService>,
 ): ServiceHandlers<typeof CatalogService> {
   return {
+    getProducts: notUsedByTests,
+    reserveStock: notUsedByTests,
+    releaseStock: notUsedByTests,
     async getProduct(request, { context, header, signal }) {
       probe.invocations++;
       probe.contexts.push(context);
