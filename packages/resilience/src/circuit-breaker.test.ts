@@ -25,7 +25,11 @@ function setup(options: Omit<CircuitBreakerOptions, "clock" | "onStateChange"> =
   });
   const ok = () => breaker.execute(async () => "ok");
   const fail = (error: unknown = unavailable()) =>
-    breaker.execute(async () => Promise.reject(error)).catch((e: unknown) => e);
+    breaker
+      .execute(async () => {
+        throw error;
+      })
+      .catch((e: unknown) => e);
   return { clock, breaker, changes, ok, fail };
 }
 
