@@ -97,6 +97,8 @@ export class SagaExecution {
   readonly #env: ExecutionEnv;
   readonly #rec: SagaRecord;
   readonly #logger: Logger;
+  /** Tries logged so far per half-step, loaded once per execution (numbering goes on). */
+  #attempts = new Map<string, number>();
 
   constructor(env: ExecutionEnv, record: SagaRecord) {
     this.#env = env;
@@ -134,6 +136,7 @@ export class SagaExecution {
     if (interrupted > 0) {
       this.#logger.info({ interrupted }, "resuming saga; tries left open were interrupted");
     }
+    this.#attempts = await this.#sql((db) => sagaStore.attemptCounts(db, rec.id));
     const definition = this.#env.definition(rec.type);
     if (!definition) {
       await this.#park(undefined, this.#interruption(`unknown saga type "${rec.type}"`));
@@ -257,10 +260,10 @@ export class SagaExecution {
     const timeoutMs = phase === "action" ? plan.timeoutMs : plan.compensationTimeoutMs;
     const key = idempotencyKeyOf(rec.id, step.name, phase);
     const label = `saga ${rec.type} step "${step.name}" (${phase})`;
-    let attempt = await this.#sql((db) => sagaStore.countAttempts(db, rec.id, index, phase));
+    const countKey = `${index}:${phase}`;
     for (let tries = 1; ; tries++) {
       if (env.stopping.aborted) return { kind: "stopped" };
-      attempt++;
+      const attempt = (this.#attempts.get(countKey) ?? 0) + 1;
       const startedAt = this.#now();
       const attemptId = await this.#transaction(async (tx) => {
         const version = await sagaStore.guard(tx, rec, startedAt, startedAt + env.leaseMs);
@@ -275,13 +278,13 @@ export class SagaExecution {
         });
         return { version, id };
       });
+      this.#attempts.set(countKey, attempt);
       rec.version = attemptId.version;
       rec.leaseUntil = startedAt + env.leaseMs;
       rec.updatedAt = new Date(startedAt);
 
-      const thisAttempt = attempt;
       const result = await runStepAttempt(
-        (signal) => this.#invoke(step, phase, key, thisAttempt, signal, timeoutMs),
+        (signal) => this.#invoke(step, phase, key, attempt, signal, timeoutMs),
         { timeoutMs, clock: env.clock, abandon: env.abandon, label },
       );
       if (env.abandon.aborted) return { kind: "stopped" };

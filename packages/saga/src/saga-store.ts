@@ -334,14 +334,14 @@ export const sagaStore = {
     return result.rowCount > 0;
   },
 
-  /** How many tries of this half of this step were logged (in every execution). */
-  async countAttempts(sql: Sql, id: string, stepIndex: number, phase: StepPhase): Promise<number> {
-    const result = await sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${steps}
-       WHERE saga_id = $1 AND step_index = $2 AND phase = $3`,
-      [id, stepIndex, phase],
+  /** How many tries were logged per half-step (`${stepIndex}:${phase}`), in every execution. */
+  async attemptCounts(sql: Sql, id: string): Promise<Map<string, number>> {
+    const result = await sql.query<{ step_index: number; phase: StepPhase; n: number }>(
+      `SELECT step_index, phase, count(*)::int AS n FROM ${steps}
+       WHERE saga_id = $1 GROUP BY step_index, phase`,
+      [id],
     );
-    return result.rows[0]?.n ?? 0;
+    return new Map(result.rows.map((r) => [`${r.step_index}:${r.phase}`, r.n]));
   },
 
   /** Logs the start of a try; returns its row id. */
