@@ -54,6 +54,7 @@ export {
 export {
   defineService,
   type ClientFactory,
+  type SagaAdmin,
   type ServiceDefinition,
   type ServiceEnv,
   type ServiceInstance,

@@ -24,6 +24,16 @@ export interface ServiceEnv {
   readonly config: Readonly<Record<string, string | undefined>>;
 }
 
+/** What an operator may do with a service's sagas (the admin API serves it as JSON). */
+export interface SagaAdmin {
+  /** Sagas newest first; `cursor` continues a previous page. */
+  list(query: { status?: string; type?: string; limit?: number; cursor?: string }): Promise<unknown>;
+  /** One saga with its step timeline, or undefined. */
+  get(sagaId: string): Promise<unknown>;
+  /** Resumes a saga parked as NEEDS_ATTENTION. */
+  retry(sagaId: string): Promise<void>;
+}
+
 /** A running service: its handlers and its optional lifecycle hooks. */
 export interface ServiceInstance<S extends DescService> {
   readonly handlers: ServiceHandlers<S>;
@@ -31,6 +41,8 @@ export interface ServiceInstance<S extends DescService> {
   readonly ready?: () => Promise<boolean>;
   /** The service's event consumers; the host subscribes them before any event is relayed. */
   readonly consumers?: readonly EventConsumer[];
+  /** The sagas this service orchestrates, for the admin API. */
+  readonly sagas?: SagaAdmin;
   /** Graceful stop of the service's background work (sagas, timers). */
   readonly close?: () => Promise<void>;
 }
