@@ -5,6 +5,7 @@ import {
   createLifecycle,
   createLogger,
   systemClock,
+  type ClientFactory,
   type Clock,
   type HealthRegistry,
   type Lifecycle,
@@ -42,6 +43,8 @@ export interface Host extends AsyncDisposable {
   /** Where the hosted services answer Connect protocol calls (HTTP/1.1 and h2c), when `PLEXUS_RPC_PORT` is set. */
   readonly rpcUrl: string | undefined;
   readonly lifecycle: Lifecycle;
+  /** Typed clients of the hosted services, as `caller` (tools, tests, embedding code). */
+  clientsFor(caller: string): ClientFactory;
   /** Liveness and readiness of the host: storage and every hosted service. */
   readonly health: HealthRegistry;
   /** Graceful stop: refuse new work, drain in-flight calls, close services and storage. */
@@ -173,5 +176,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const close = async (): Promise<void> => {
     await lifecycle.stop("close");
   };
-  return { url, rpcUrl, lifecycle, health, close, [Symbol.asyncDispose]: close };
+  return {
+    url,
+    rpcUrl,
+    lifecycle,
+    health,
+    clientsFor: (caller) => local.clientsFor(caller),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
