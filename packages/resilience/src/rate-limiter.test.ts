@@ -1,4 +1,5 @@
-import { Code, PlexusError } from "@plexus/core";
+import type { PlexusError } from "@plexus/core";
+import { Code } from "@plexus/core";
 import { createFakeClock } from "@plexus/testing";
 import { describe, expect, it } from "vitest";
 import { rejectionKindOf, retryAfterMsOf } from "./errors.ts";
