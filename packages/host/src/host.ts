@@ -10,12 +10,19 @@ import {
   type HealthRegistry,
   type Lifecycle,
   type Logger,
+  type SagaAdmin,
 } from "@plexus/core";
-import { createConsumerRuntime, createMemoryBroker, createOutbox } from "@plexus/messaging";
+import {
+  createConsumerRuntime,
+  createMemoryBroker,
+  createOutbox,
+  type DeadLetterAdmin,
+} from "@plexus/messaging";
 import { createMetrics } from "@plexus/observability";
 import { createRpcServer, type ServiceBinding } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
+import { createAdminApi } from "./admin-api.ts";
 import { createLocalClients } from "./local-clients.ts";
 import type { HostSpec } from "./topology.ts";
 
@@ -112,6 +119,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
   }));
   local.bind(bindings);
 
+  const sagas = new Map<string, SagaAdmin>();
+  for (const { definition, instance } of started) {
+    if (instance.sagas) sagas.set(definition.name, instance.sagas);
+  }
+  const deadLetters = new Map<string, DeadLetterAdmin>();
   // Every consumer is subscribed before any outbox relays: the in-memory broker delivers to the
   // groups subscribed at publish time, so a relay starting first could deliver to nobody.
   for (const { definition, db, instance, logger: serviceLogger } of started) {
@@ -125,6 +137,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       logger: serviceLogger,
     });
     await runtime.start();
+    deadLetters.set(definition.name, runtime.deadLetters);
     lifecycle.onStop(`consumers ${definition.name}`, () => runtime.close());
   }
   for (const { definition, outbox } of started) {
@@ -162,7 +175,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
       config,
       health,
     });
-    const server = createServer({ keepAliveTimeout: 5_000 }, edge.listener);
+    const admin = createAdminApi({
+      token: config["PLEXUS_ADMIN_TOKEN"] || undefined,
+      sagas,
+      deadLetters,
+      health,
+      metrics,
+      logger: logger.child({ component: "admin" }),
+    });
+    const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+      if (req.url?.startsWith("/_plexus/")) admin.listener(req, res);
+      else edge.listener(req, res);
+    });
     if (edge.handleClientError) server.on("clientError", edge.handleClientError);
     await listen(server, options.port ?? parsePort(config["PORT"] ?? "8080", "PORT"), hostname);
     const address = server.address() as AddressInfo;

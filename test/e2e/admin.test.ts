@@ -1,0 +1,57 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import { request } from "../support/http.ts";
+
+const token = "admin-token-for-the-e2e-suite";
+let shop: ShopProcess;
+beforeAll(async () => {
+  shop = await startShop({ env: { PLEXUS_ADMIN_TOKEN: token } });
+});
+afterAll(async () => {
+  await shop.stop();
+  await removeDataDir(shop.dataDir);
+});
+
+describe("the admin API under /_plexus/api/", () => {
+  it("answers 401 without the admin token or with a wrong one, in the error shape", async () => {
+    for (const headers of [{}, { authorization: "Bearer not-the-token-at-all" }]) {
+      const reply = await request(shop.url, "/_plexus/api/health", { headers });
+      expect(reply.status).toBe(401);
+      expect(reply.body.error.code).toBe("UNAUTHENTICATED");
+    }
+  });
+
+  it("reports liveness and readiness of every service with the token", async () => {
+    const reply = await request(shop.url, "/_plexus/api/health", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body.data.ready).toMatchObject({
+      ok: true,
+      checks: { storage: "ok", users: "ok" },
+    });
+  });
+
+  it("answers 404 for a service without sagas or dead letters", async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await request(shop.url, "/_plexus/api/sagas/nope", { headers: auth })).status).toBe(
+      404,
+    );
+    expect(
+      (await request(shop.url, "/_plexus/api/dead-letters/nope", { headers: auth })).status,
+    ).toBe(404);
+  });
+});
+
+describe("without PLEXUS_ADMIN_TOKEN", () => {
+  it("is off (404), never open", async () => {
+    const plain = await startShop();
+    try {
+      const reply = await request(plain.url, "/_plexus/api/health");
+      expect(reply.status).toBe(404);
+    } finally {
+      await plain.stop();
+      await removeDataDir(plain.dataDir);
+    }
+  });
+});
