@@ -466,6 +466,48 @@ describe("saga orchestrator", () => {
     expect(down.trace("h2")).toEqual(["only:action"]); // the step did not run again
   });
 
+  it("parks even when the onNeedsAttention hook itself keeps failing", async () => {
+    const db = await freshDb();
+    let alerts = 0;
+    const saga = defineSaga({
+      name: "noisy",
+      steps: [
+        {
+          name: "a",
+          action: async (ctx) => down.apply(ctx),
+          compensation: async () => {
+            throw new Error("undo broke");
+          },
+        },
+        {
+          name: "b",
+          action: async () => 10n, // not JSON: a fatal failure of the step
+          compensateOnFailure: false,
+        },
+      ],
+      onNeedsAttention: async () => {
+        alerts++;
+        throw new Error("pager down");
+      },
+    });
+    const orchestrator = orchestrate(db, [saga], {
+      compensationRetry: { maxAttempts: 1 },
+      finishRetry: { maxAttempts: 2, initialDelayMs: 0 },
+    });
+    await orchestrator.start("noisy", {}, { id: "n1" });
+    const parked = await orchestrator.settled("n1");
+    expect(parked.status).toBe("NEEDS_ATTENTION");
+    expect(parked.failure).toMatchObject({ step: "b", kind: "fatal", code: "internal" });
+    expect(parked.failure?.message).toContain("non-JSON output");
+    expect(parked.attention).toMatchObject({ step: "a", phase: "compensation" });
+    expect(alerts).toBe(2);
+    expect(timeline(parked)).toEqual([
+      "a:action#1=SUCCEEDED",
+      "b:action#1=FAILED",
+      "a:compensation#1=FAILED",
+    ]);
+  });
+
   it("runs one instance for concurrent starts of the same id, across orchestrators", async () => {
     const db = await freshDb();
     const gate = deferred();

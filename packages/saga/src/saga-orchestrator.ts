@@ -189,9 +189,7 @@ const maxIdLength = 200;
 export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOrchestrator {
   const db = options.db;
   const clock = options.clock ?? systemClock;
-  const logger = (options.logger ?? createLogger({ name: "saga", level: "silent" })).child({
-    component: "saga",
-  });
+  const logger = (options.logger ?? silentLogger()).child({ component: "saga" });
   const leaseMs = positive("leaseMs", options.leaseMs ?? 30_000);
   const pollIntervalMs = options.pollIntervalMs ?? 5_000;
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 0) {
@@ -608,6 +606,11 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
 interface Waiter {
   resolve(view: SagaView): void;
   reject(reason: unknown): void;
+}
+
+/** A logger that writes nothing (and opens no stream). */
+function silentLogger(): Logger {
+  return createLogger({ name: "saga", level: "silent", destination: { write: () => {} } });
 }
 
 function positive(name: string, value: number): number {
