@@ -127,7 +127,9 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     if (stopped) return;
     const now = clock.now();
     let delay = settings.pollIntervalMs;
-    for (const state of failing.values()) delay = Math.min(delay, Math.max(0, state.until - now));
+    for (const state of failing.values()) {
+      if (state.until > now) delay = Math.min(delay, state.until - now);
+    }
     pollTimer = clock.setTimeout(() => {
       pollTimer = undefined;
       scope(requestCycle);
@@ -161,9 +163,9 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     try {
       if (!(await holdLease())) return;
       const now = clock.now();
-      for (const [key, state] of failing)
-        if (state.until <= now && !workers.has(key)) failing.delete(key);
-      const busy = [...workers.keys(), ...failing.keys()];
+      // A failing subject keeps its failure count until it succeeds: that is what grows its backoff.
+      const resting = [...failing].filter(([, state]) => state.until > now).map(([key]) => key);
+      const busy = [...workers.keys(), ...resting];
       const { rows } = await db.query<Row>(
         `SELECT position, ordering_key, event FROM plexus_outbox
          WHERE sent_at IS NULL
@@ -271,34 +273,47 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     return rows[0]?.n ?? 0;
   }
 
+  /** Resolves at the next progress: a subject's batch done, a poll done, or the relay stopping. */
+  function nextProgress(signal: AbortSignal | undefined): {
+    wait: Promise<void>;
+    cancel: () => void;
+  } {
+    let wake!: () => void;
+    const wait = new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        progressWaiters.delete(wake);
+        reject(signal?.reason as Error);
+      };
+      wake = () => {
+        progressWaiters.delete(wake);
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    progressWaiters.add(wake);
+    return { wait, cancel: wake };
+  }
+
   async function flush(signal?: AbortSignal): Promise<void> {
     const { rows } = await db.query<{ max: number | bigint | null }>(
       "SELECT max(position) AS max FROM plexus_outbox WHERE sent_at IS NULL",
     );
     const target = rows[0]?.max;
     if (target === null || target === undefined) return;
+    // One nudge, then wait for real progress between checks. Re-nudging on every check would be
+    // a loop of queries that, on PGlite (which answers in microtasks), never yields to timers/IO.
+    scope(requestCycle);
     for (;;) {
       signal?.throwIfAborted();
-      // Register before checking, so progress between the check and the wait is not missed.
-      let wake!: () => void;
-      const progress = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      progressWaiters.add(wake);
+      // Registered before the check, so progress made during the check is not missed.
+      const progress = nextProgress(signal);
       try {
         if ((await unsentUpTo(target)) === 0) return;
         if (!started || stopped) throw new Error("outbox relay is not running");
-        scope(requestCycle);
-        await new Promise<void>((resolve, reject) => {
-          const onAbort = (): void => reject(signal?.reason as Error);
-          signal?.addEventListener("abort", onAbort, { once: true });
-          void progress.then(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-          });
-        });
+        await progress.wait;
       } finally {
-        progressWaiters.delete(wake);
+        progress.cancel();
       }
     }
   }
