@@ -1,0 +1,54 @@
+import { Code, PlexusError } from "@plexus/core";
+import { failureReasons, type Charge } from "./charge.ts";
+
+/** The card was declined: a definite refusal, no money taken. Not retryable. */
+export function paymentDeclined(message = "the payment was declined"): PlexusError {
+  return new PlexusError(Code.FailedPrecondition, message, { reason: failureReasons.declined });
+}
+
+/** The same idempotency key came with another order, amount, currency or token. */
+export function idempotencyKeyReused(): PlexusError {
+  return new PlexusError(
+    Code.FailedPrecondition,
+    "the idempotency key was used for another charge request",
+    { reason: "IDEMPOTENCY_KEY_REUSED" },
+  );
+}
+
+/** RefundOrder ran for this order: it may not be charged any more. */
+export function orderRefunded(): PlexusError {
+  return new PlexusError(Code.FailedPrecondition, "the order's payments were refunded", {
+    reason: "ORDER_REFUNDED",
+  });
+}
+
+/** The provider did not answer in time; the charge stays PENDING (retry with the same key). */
+export function providerTimedOut(): PlexusError {
+  return new PlexusError(Code.DeadlineExceeded, "the payment provider did not answer in time");
+}
+
+/** The provider is down or failed transiently; the charge stays PENDING (retry, same key). */
+export function providerUnavailable(cause?: unknown): PlexusError {
+  return new PlexusError(Code.Unavailable, "the payment provider is unavailable", { cause });
+}
+
+/**
+ * The error a Charge answers for a charge that ended without money kept. Charge only ever
+ * succeeds with a SUCCEEDED charge, so a caller never mistakes a refunded or voided charge for a
+ * paid order.
+ */
+export function chargeFailure(charge: Charge): PlexusError {
+  if (charge.status === "REFUNDED") {
+    return new PlexusError(Code.FailedPrecondition, "the charge was refunded", {
+      reason: "CHARGE_REFUNDED",
+    });
+  }
+  if (charge.failureReason === failureReasons.voided) {
+    return new PlexusError(
+      Code.FailedPrecondition,
+      "the charge was cancelled before the provider made it",
+      { reason: failureReasons.voided },
+    );
+  }
+  return paymentDeclined();
+}
