@@ -33,6 +33,7 @@ import { isActiveStatus, isSagaStatus, type SagaStatus } from "./saga-status.ts"
 import { sagaStore, toSummary, type SagaRecord } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
 import { Semaphore } from "./semaphore.ts";
+import { SettleWaiters } from "./settle-waiters.ts";
 
 export interface SagaOrchestratorOptions extends SagaHooks {
   /**
@@ -239,7 +240,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   const again = new Set<string>();
   /** Sagas whose lease this orchestrator holds. */
   const held = new Set<string>();
-  const waiters = new Map<string, Set<Waiter>>();
+  const waiters = new SettleWaiters();
   // TimerHandle is `unknown`: undefined means "none".
   let heartbeat: TimerHandle;
   let pollTimer: TimerHandle;
@@ -487,65 +488,38 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   }
 
   function settled(sagaId: string, settleOptions: { signal?: AbortSignal } = {}) {
-    return new Promise<SagaView>((resolve, reject) => {
-      const signal = settleOptions.signal;
-      const set = waiters.get(sagaId) ?? new Set<Waiter>();
-      waiters.set(sagaId, set);
-      const onAbort = (): void => waiter.reject(signal?.reason);
-      const waiter: Waiter = {
-        resolve: (view) => {
-          cleanup();
-          resolve(view);
-        },
-        reject: (reason) => {
-          cleanup();
-          reject(reason instanceof Error ? reason : new Error(String(reason)));
-        },
-      };
-      function cleanup(): void {
-        set.delete(waiter);
-        if (set.size === 0 && waiters.get(sagaId) === set) waiters.delete(sagaId);
-        signal?.removeEventListener("abort", onAbort);
-      }
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
-      if (closing) {
-        reject(new PlexusError(Code.Unavailable, "the saga orchestrator is closed"));
-        return;
-      }
-      set.add(waiter);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      // Registered first, read second: a saga settling in between is not missed.
-      void root(async () => {
-        try {
-          const view = await get(sagaId);
-          if (!view) {
-            waiter.reject(
-              new PlexusError(Code.NotFound, `saga ${sagaId} not found`, {
-                reason: "SAGA_NOT_FOUND",
-              }),
-            );
-          } else if (!isActiveStatus(view.status)) {
-            waiter.resolve(view);
-          }
-        } catch (error) {
-          waiter.reject(error);
-        }
-      });
-    });
-  }
-
-  function notifyWaiters(sagaId: string): void {
-    const set = waiters.get(sagaId);
-    if (!set || set.size === 0) return;
+    if (closing) {
+      return Promise.reject(new PlexusError(Code.Unavailable, "the saga orchestrator is closed"));
+    }
+    const { waiter, settled: done } = waiters.add(sagaId, settleOptions.signal);
+    // Registered first, read second: a saga settling in between is not missed.
     void root(async () => {
       try {
         const view = await get(sagaId);
-        if (view && !isActiveStatus(view.status)) for (const w of [...set]) w.resolve(view);
+        if (!view) {
+          waiter.reject(
+            new PlexusError(Code.NotFound, `saga ${sagaId} not found`, {
+              reason: "SAGA_NOT_FOUND",
+            }),
+          );
+        } else if (!isActiveStatus(view.status)) {
+          waiter.resolve(view);
+        }
       } catch (error) {
-        for (const w of [...set]) w.reject(error);
+        waiter.reject(error);
+      }
+    });
+    return done;
+  }
+
+  function notifyWaiters(sagaId: string): void {
+    if (!waiters.has(sagaId)) return;
+    void root(async () => {
+      try {
+        const view = await get(sagaId);
+        if (view && !isActiveStatus(view.status)) waiters.resolve(sagaId, view);
+      } catch (error) {
+        waiters.reject(sagaId, error);
       }
     });
   }
@@ -571,8 +545,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
       } catch (error) {
         logger.warn({ err: error }, "could not release saga leases at close");
       }
-      const closed = new PlexusError(Code.Unavailable, "the saga orchestrator is closed");
-      for (const set of [...waiters.values()]) for (const w of [...set]) w.reject(closed);
+      waiters.rejectAll(new PlexusError(Code.Unavailable, "the saga orchestrator is closed"));
     })();
     return closing;
   }
@@ -601,11 +574,6 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     },
     [Symbol.asyncDispose]: close,
   };
-}
-
-interface Waiter {
-  resolve(view: SagaView): void;
-  reject(reason: unknown): void;
 }
 
 /** A logger that writes nothing (and opens no stream). */
