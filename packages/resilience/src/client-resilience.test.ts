@@ -35,7 +35,7 @@ function terminal(answer: (request: UnaryRequest, n: number) => Promise<UnaryRes
 
 const ok = (): Promise<UnaryResponse> =>
   Promise.resolve({ message: {} as UnaryResponse["message"], header: new Headers() });
-const fail = (code = Code.Unavailable) => Promise.reject(new PlexusError(code, "x"));
+const fail = (code: Code = Code.Unavailable) => Promise.reject(new PlexusError(code, "x"));
 
 function request(
   method: DescMethod,
