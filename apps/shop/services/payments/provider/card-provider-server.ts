@@ -114,7 +114,7 @@ function readBody(req: IncomingMessage): Promise<unknown> {
       try {
         resolve(size === 0 ? {} : JSON.parse(Buffer.concat(chunks).toString("utf8")));
       } catch (error) {
-        reject(error);
+        reject(error instanceof Error ? error : new Error("invalid JSON"));
       }
     });
     req.on("error", reject);
