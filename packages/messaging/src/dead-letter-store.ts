@@ -55,7 +55,7 @@ interface Row {
   event_id: string | null;
   event_type: string | null;
   event: unknown;
-  raw: string | null;
+  raw: Uint8Array | null;
   error: string;
   attempts: number;
   first_failed_at: Date;
@@ -76,7 +76,7 @@ function toDeadLetter(row: Row): DeadLetter {
     lastFailedAt: row.last_failed_at,
   };
   if (parsed?.ok) letter.event = parsed.event;
-  if (row.raw !== null) letter.raw = row.raw;
+  if (row.raw !== null) letter.raw = Buffer.from(row.raw).toString("utf8");
   if (row.event_id !== null) letter.eventId = row.event_id;
   if (row.event_type !== null) letter.eventType = row.event_type;
   return letter;
@@ -90,6 +90,9 @@ function checkId(id: string): string {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Postgres text cannot hold NUL; an error message that has one must still be storable. */
+const storable = (text: string): string => text.replaceAll("\u0000", "\\u0000").slice(0, 4000);
+
 /**
  * The dead-letter store of a service (`plexus_dead_letters` in its schema). The consumer runtime
  * writes to it; operators list, replay (through the runtime) and discard.
@@ -102,7 +105,7 @@ export function createDeadLetterStore(db: Db): DeadLetterStore {
       await db.query(
         `INSERT INTO plexus_dead_letters
            (group_name, event_id, event_type, event, raw, error, attempts, first_failed_at, last_failed_at)
-         VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8::timestamptz, $9::timestamptz)
+         VALUES ($1, $2, $3, $4::jsonb, $5::bytea, $6, $7, $8::timestamptz, $9::timestamptz)
          ON CONFLICT (group_name, event_id) DO UPDATE SET
            error = EXCLUDED.error,
            attempts = plexus_dead_letters.attempts + EXCLUDED.attempts,
@@ -112,8 +115,9 @@ export function createDeadLetterStore(db: Db): DeadLetterStore {
           letter.event?.id ?? null,
           letter.event?.type ?? null,
           letter.event ? JSON.stringify(letter.event) : null,
-          letter.event ? null : (letter.raw ?? ""),
-          letter.reason,
+          // bytea, not text: a payload may hold NUL, which Postgres text cannot store.
+          letter.event ? null : Buffer.from(letter.raw ?? "", "utf8"),
+          storable(letter.reason),
           letter.attempts,
           iso(letter.firstFailureAt),
           iso(letter.lastFailureAt),
@@ -168,7 +172,7 @@ export function createDeadLetterStore(db: Db): DeadLetterStore {
         `UPDATE plexus_dead_letters
          SET error = $2, attempts = attempts + 1, last_failed_at = $3::timestamptz
          WHERE id = $1::bigint`,
-        [checkId(id), error, iso(at)],
+        [checkId(id), storable(error), iso(at)],
       );
     },
   };

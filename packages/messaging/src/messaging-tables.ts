@@ -41,7 +41,7 @@ const statements: readonly string[] = [
      event_id text,
      event_type text,
      event jsonb,
-     raw text,
+     raw bytea,
      error text NOT NULL,
      attempts integer NOT NULL,
      first_failed_at timestamptz NOT NULL,

@@ -258,7 +258,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     try {
       await db.query(
         "UPDATE plexus_outbox SET attempts = attempts + 1, last_error = $2 WHERE position = $1",
-        [row.position, message.slice(0, 2000)],
+        [row.position, message.replaceAll("\u0000", "\\u0000").slice(0, 2000)],
       );
     } catch (updateError) {
       logger?.warn({ err: updateError }, "could not record an outbox publish failure");

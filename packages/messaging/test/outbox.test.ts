@@ -8,18 +8,8 @@ import {
 import { createFakeClock } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, type OpenedStorage } from "./backends.ts";
+import { eventually, tick as flush } from "./helpers.ts";
 import { OrderPlacedSchema } from "./test-events.ts";
-
-const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Waits (bounded) until `condition` holds: for work that runs on real I/O. */
-async function eventually(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error("condition not reached");
-}
 
 function orderEvent(subject: string, seq: number): CloudEvent {
   return createEvent(
