@@ -1,0 +1,43 @@
+import type { BodyMode } from "./body.ts";
+import type { RouteDefinition } from "./route.ts";
+
+/** A route with the gateway's defaults applied, so the hot path reads settled values only. */
+export interface CompiledRoute {
+  readonly def: RouteDefinition;
+  readonly auth: boolean | "optional";
+  readonly body: BodyMode;
+  readonly maxBodyBytes: number;
+  readonly timeoutMs: number;
+  readonly rateLimit: boolean;
+}
+
+/** The gateway-wide values a route falls back to (see `GatewayOptions`). */
+export interface RouteDefaults {
+  readonly auth: boolean | "optional";
+  readonly maxBodyBytes: number;
+  readonly timeoutMs: number;
+  readonly rateLimitedPrefixes: readonly string[];
+}
+
+/** Applies `defaults` to what `def` leaves unset. */
+export function compileRoute(def: RouteDefinition, defaults: RouteDefaults): CompiledRoute {
+  const method = def.method.toUpperCase();
+  const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
+  return {
+    def,
+    auth: def.auth ?? defaults.auth,
+    body: def.body ?? (takesBody ? "object" : "none"),
+    maxBodyBytes: def.maxBodyBytes ?? defaults.maxBodyBytes,
+    timeoutMs: def.timeoutMs ?? defaults.timeoutMs,
+    rateLimit: def.rateLimit ?? isRateLimitedPath(def.path, defaults.rateLimitedPrefixes),
+  };
+}
+
+/**
+ * Whether a path falls under the rate-limited prefixes: decides a route's default, and whether a
+ * request no route matches is counted (probing unknown paths must not be free).
+ */
+export function isRateLimitedPath(path: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (path.startsWith(prefix)) return true;
+  return false;
+}
