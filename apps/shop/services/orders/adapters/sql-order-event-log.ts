@@ -1,0 +1,39 @@
+import type { CloudEvent, Sql, TransactionalOutbox } from "@plexus/core";
+import type { LoggedEvent, OrderEventLog } from "../app/order-event-log.ts";
+
+interface EventRow {
+  position: number | bigint;
+  event: CloudEvent;
+}
+
+/** Reads a page of the log from any `Sql` (the rebuild reads it outside the service). */
+export async function readOrderEvents(
+  sql: Sql,
+  afterPosition: number,
+  limit: number,
+): Promise<LoggedEvent[]> {
+  const result = await sql.query<EventRow>(
+    "SELECT position, event FROM order_events WHERE position > $1 ORDER BY position LIMIT $2",
+    [afterPosition, limit],
+  );
+  return result.rows.map((row) => ({ position: Number(row.position), event: row.event }));
+}
+
+/**
+ * The order event log (`order_events`) next to the service's outbox: `record` writes both in the
+ * caller's transaction, so an event is in the log exactly when it is (or was) in the outbox.
+ */
+export function createSqlOrderEventLog(db: Sql, outbox: TransactionalOutbox): OrderEventLog {
+  return {
+    async record(tx, event) {
+      await outbox.add(tx, event);
+      await tx.query(
+        `INSERT INTO order_events (event_id, order_id, event_type, event, recorded_at)
+         VALUES ($1, $2, $3, $4::jsonb, $5::timestamptz)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [event.id, event.subject ?? "", event.type, JSON.stringify(event), event.time],
+      );
+    },
+    list: (afterPosition, limit) => readOrderEvents(db, afterPosition, limit),
+  };
+}

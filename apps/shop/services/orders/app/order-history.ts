@@ -1,0 +1,30 @@
+import type { CloudEvent, Sql } from "@plexus/core";
+import type { OrderStatus } from "../domain/order.ts";
+
+/** One order as the history read model shows it. */
+export interface OrderHistoryEntry {
+  readonly id: string;
+  readonly status: OrderStatus;
+  readonly totalCents: bigint;
+  readonly itemCount: number;
+  /** RFC 3339. */
+  readonly createdAt: string;
+}
+
+/** One page of a user's history, newest first, with the count of all their entries. */
+export interface OrderHistoryPage {
+  readonly entries: readonly OrderHistoryEntry[];
+  readonly total: number;
+}
+
+/**
+ * The order-history read model (CQRS): summaries kept from the order events. Every change is
+ * idempotent and monotonic (fields only fill in, status only moves PENDING → settled), so events
+ * applied twice or out of order converge to the same rows.
+ */
+export interface OrderHistory {
+  /** Applies one order event in `tx`; events of other types are ignored. */
+  apply(tx: Sql, event: CloudEvent): Promise<void>;
+  /** A user's entries, newest first. */
+  list(userId: string, limit: number, offset: number): Promise<OrderHistoryPage>;
+}

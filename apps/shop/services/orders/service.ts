@@ -1,0 +1,106 @@
+import { defineService, type SagaAdmin } from "@plexus/core";
+import { ensureMessagingTables } from "@plexus/messaging";
+import { createSagaOrchestrator, type ListSagasQuery } from "@plexus/saga";
+import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
+import { OrdersService } from "../../gen/shop/orders/v1/orders_pb.js";
+import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
+import { createCatalogPriceLookup } from "./adapters/catalog-price-lookup.ts";
+import { createOrdersHandlers } from "./adapters/rpc-handlers.ts";
+import { createSqlOrderEventLog } from "./adapters/sql-order-event-log.ts";
+import { createOrderHistoryConsumer, createSqlOrderHistory } from "./adapters/sql-order-history.ts";
+import { createSqlOrderRepository } from "./adapters/sql-order-repository.ts";
+import { createPlaceOrderSaga } from "./app/place-order-saga.ts";
+import { readOrdersConfig } from "./config.ts";
+import { ordersMigrations } from "./migrations.ts";
+
+/**
+ * Orders and the order saga: PlaceOrder accepts an order at once (PENDING, idempotent per user and
+ * Idempotency-Key) and the `place-order` saga settles it in the background — reserve stock
+ * (catalog) → charge (payments) → confirm, compensated in reverse — to CONFIRMED or CANCELLED.
+ * Publishes OrderPlaced / OrderConfirmed / OrderCancelled through its outbox, keeps every event in
+ * its own log, and keeps a user's order history as a read model fed by those events. See
+ * README.md for the design.
+ *
+ * Config: `PLEXUS_ORDER_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS`
+ * (5), `PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS` (5), `PLEXUS_ORDER_RETRY_DELAY_MS` (200),
+ * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000).
+ *
+ * @example
+ * const host = await startHost({ spec: { name: "shop", services: [catalogService, paymentsService, ordersService] } });
+ * const orders = host.clientsFor("test").client(OrdersService);
+ * const { orderId } = await orders.placeOrder({ userId, idempotencyKey, items, paymentToken: "tok_visa" });
+ */
+export const ordersService = defineService({
+  name: "orders",
+  contract: OrdersService,
+  migrations: ordersMigrations,
+  create: async (env) => {
+    const { db, clock, logger } = env;
+    const config = readOrdersConfig(env.config);
+    // The finish hooks write outbox rows; a saga resumed below may finish before the host
+    // starts the relay (which would create the table).
+    await ensureMessagingTables(db);
+    const catalog = env.clients.client(CatalogService);
+    const payments = env.clients.client(PaymentsService);
+    const orders = createSqlOrderRepository;
+    const events = createSqlOrderEventLog(db, env.outbox);
+    const history = createSqlOrderHistory(db);
+    const sagas = createSagaOrchestrator({
+      db,
+      definitions: [
+        createPlaceOrderSaga({ db, orders, events, catalog, payments, clock, logger, config }),
+      ],
+      clock,
+      logger,
+      serviceName: env.name,
+      closeTimeoutMs: config.sagaCloseTimeoutMs,
+      pollIntervalMs: config.sagaPollIntervalMs,
+    });
+    // Resume unfinished sagas once the host has wired its clients (it does so right after every
+    // service is created); a step that still finds a callee starting gets UNAVAILABLE and retries.
+    const resume = setImmediate(() => {
+      sagas.resumeAll().then(
+        (count) => {
+          if (count > 0) logger.info({ count }, "resumed unfinished order sagas");
+        },
+        (error: unknown) => logger.warn({ err: error }, "could not resume order sagas"),
+      );
+    });
+    resume.unref();
+    const admin: SagaAdmin = {
+      // The orchestrator checks `status` itself (VALIDATION_ERROR for an unknown one).
+      list: (query) => sagas.list(query as ListSagasQuery),
+      get: (sagaId) => sagas.get(sagaId),
+      retry: (sagaId) => sagas.retry(sagaId),
+    };
+    return {
+      handlers: createOrdersHandlers({
+        db,
+        orders,
+        events,
+        history,
+        place: {
+          db,
+          orders,
+          events,
+          prices: createCatalogPriceLookup(catalog),
+          sagas,
+          clock,
+          logger,
+        },
+      }),
+      consumers: [createOrderHistoryConsumer()],
+      sagas: admin,
+      async close() {
+        clearImmediate(resume);
+        await sagas.close();
+      },
+    };
+  },
+});
+
+export {
+  rebuildOrderHistory,
+  type RebuildOrderHistoryOptions,
+  type RebuildReport,
+} from "./adapters/sql-order-history.ts";
