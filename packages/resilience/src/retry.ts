@@ -117,27 +117,44 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
     onGiveUp?.({ reason, attempts, error });
   }
 
-  async function run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  /**
+   * The attempt loop. `firstFailed` says the first attempt already ran (on the fast path) and
+   * failed with `firstError`; the loop then starts by deciding about its retry.
+   */
+  async function loop<T>(
+    next: Next,
+    fn: Operation<T>,
+    context: PolicyContext,
+    firstFailed: boolean,
+    firstError: unknown,
+  ): Promise<T> {
     const { signal } = context;
     let attempt = 1;
     // Retries since the last pushback: A6 resets the backoff to its start after one.
     let backoffRetry = 0;
     let previousDelay = 0;
+    let pending = firstFailed;
     for (;;) {
       const retrying = attempt > 1;
-      const attemptContext = retrying ? { signal, deadline: context.deadline, attempt } : context;
-      budget?.attemptStarted();
       let result: T | undefined;
       let error: unknown;
       let failed = false;
-      try {
-        result = await next.run(fn, attemptContext);
-      } catch (caught) {
-        error = caught;
+      if (pending) {
+        pending = false;
+        error = firstError;
         failed = true;
-      } finally {
-        budget?.attemptEnded();
-        if (retrying) budget?.releaseRetry();
+      } else {
+        const attemptContext = retrying ? { signal, deadline: context.deadline, attempt } : context;
+        budget?.attemptStarted();
+        try {
+          result = await next.run(fn, attemptContext);
+        } catch (caught) {
+          error = caught;
+          failed = true;
+        } finally {
+          budget?.attemptEnded();
+          if (retrying) budget?.releaseRetry();
+        }
       }
 
       let pushback: number | undefined;
@@ -203,11 +220,31 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
     }
   }
 
+  /** The first attempt's success on the fast path: settle its budget accounting. */
+  const firstSucceeded =
+    budget === undefined
+      ? undefined
+      : <T>(value: T): T => {
+          budget.attemptEnded();
+          budget.recordSuccess();
+          return value;
+        };
+
   const policy: Policy = {
     execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
       return executeWith(policy, fn, execOptions);
     },
-    run,
+    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+      if (retryOnResult !== undefined) return loop(next, fn, context, false, undefined);
+      // Fast path: the first attempt without an async frame; the loop only after a failure.
+      budget?.attemptStarted();
+      return next
+        .run(fn, context)
+        .then(firstSucceeded as ((value: T) => T) | undefined, (error: unknown) => {
+          budget?.attemptEnded();
+          return loop(next, fn, context, true, error);
+        });
+    },
   };
   return policy;
 }
