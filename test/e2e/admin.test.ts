@@ -14,7 +14,11 @@ afterAll(async () => {
 
 describe("the admin API under /_plexus/api/", () => {
   it("answers 401 without the admin token or with a wrong one, in the error shape", async () => {
-    for (const headers of [{}, { authorization: "Bearer not-the-token-at-all" }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer not-the-token-at-all" },
+    ];
+    for (const headers of attempts) {
       const reply = await request(shop.url, "/_plexus/api/health", { headers });
       expect(reply.status).toBe(401);
       expect(reply.body.error.code).toBe("UNAUTHENTICATED");
