@@ -238,12 +238,14 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
       if (retryOnResult !== undefined) return loop(next, fn, context, false, undefined);
       // Fast path: the first attempt without an async frame; the loop only after a failure.
       budget?.attemptStarted();
-      return next
-        .run(fn, context)
-        .then(firstSucceeded as ((value: T) => T) | undefined, (error: unknown) => {
-          budget?.attemptEnded();
-          return loop(next, fn, context, true, error);
-        });
+      const onFailure = (error: unknown): Promise<T> => {
+        budget?.attemptEnded();
+        return loop(next, fn, context, true, error);
+      };
+      const attempt = next.run(fn, context);
+      return firstSucceeded === undefined
+        ? attempt.catch(onFailure)
+        : attempt.then(firstSucceeded<T>, onFailure);
     },
   };
   return policy;
