@@ -187,7 +187,8 @@ describe("chaos: a callee that turns slow and erroring under load", () => {
     // with no success in between, and never more than minRetryConcurrency at once.
     const retried = retries - retriesBefore;
     expect(retried).toBeLessThanOrEqual(maxTokens / 2);
-    expect(target.state.retriedCalls).toBe(retried);
+    // A granted retry may still be refused locally (the circuit opened during its backoff).
+    expect(target.state.retriedCalls).toBeLessThanOrEqual(retried);
     expect(target.state.maxInFlightRetries).toBeLessThanOrEqual(minRetryConcurrency);
     expect(rejects).toContain("retry:throttled");
 
