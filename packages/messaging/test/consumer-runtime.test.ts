@@ -3,6 +3,7 @@ import {
   createConsumerRuntime,
   createEvent,
   createMemoryBroker,
+  createOutbox,
   type Consumer,
   type DeadLetterReport,
   type DeliveryReport,
@@ -11,7 +12,7 @@ import { createFakeClock } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, type OpenedStorage } from "./backends.ts";
 import { deferred, driveUntilSettled, eventually, tick } from "./helpers.ts";
-import { OrderPlacedSchema } from "./test-events.ts";
+import { OrderPlacedSchema, OrderShippedSchema } from "./test-events.ts";
 
 function orderEvent(orderId: string): CloudEvent {
   return createEvent(
@@ -330,6 +331,60 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
       await broker.publish(event); // republished after a crash, say
       expect(await runtime.deadLetters.count()).toBe(0);
       expect(await effects(db)).toHaveLength(1);
+      await runtime.close();
+      await broker.close();
+    });
+
+    it("chains: a handler's own outbox event commits with its effect and is relayed once", async () => {
+      const db = await opened.service("consumer_chain");
+      await effectsTable(db);
+      const broker = createMemoryBroker();
+      const outbox = createOutbox({ db, broker });
+      const shipped: string[] = [];
+      const runtime = createConsumerRuntime({
+        service: "shipping",
+        db,
+        broker,
+        consumers: [
+          {
+            name: "placed",
+            types: ["test.orders.v1.OrderPlaced"],
+            handle: async (event, tx, d) => {
+              await tx.query("INSERT INTO effects (group_name, event_id) VALUES ($1, $2)", [
+                d.group,
+                event.id,
+              ]);
+              // Deterministic id: a redelivery that got past the inbox could not add it twice.
+              await outbox.add(
+                tx,
+                createEvent(
+                  OrderShippedSchema,
+                  { orderId: event.subject ?? "" },
+                  {
+                    source: "/shipping",
+                    subject: event.subject ?? "",
+                    id: `shipped-${event.id}`,
+                  },
+                ),
+              );
+            },
+          },
+          {
+            name: "shipped",
+            types: ["test.orders.v1.OrderShipped"],
+            handle: async (event) => void shipped.push(event.id),
+          },
+        ],
+      });
+      await runtime.start();
+      await outbox.start();
+      const placed = orderEvent("o-chain");
+      await broker.publish(placed);
+      await broker.publish(placed); // a duplicate delivery: no second effect, no second event
+      await outbox.flush();
+      expect(shipped).toEqual([`shipped-${placed.id}`]);
+      expect(await effects(db)).toHaveLength(1);
+      await outbox.close();
       await runtime.close();
       await broker.close();
     });
