@@ -53,7 +53,7 @@ async function chargesOf(orderId: string) {
 beforeAll(async () => {
   shop = await startTestShop();
   for (const id of products) seededStock.set(id, await stockOf(shop, id));
-});
+}, 120_000);
 
 afterAll(async () => {
   await shop?.close();

@@ -108,7 +108,7 @@ export async function startTestShop(options: TestShopOptions = {}): Promise<Test
 }
 
 export async function removeDataDir(dataDir: string): Promise<void> {
-  await rm(dataDir, { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 /**
