@@ -60,7 +60,7 @@ export class AttemptGuard implements Policy {
   private async runAttempt<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
     const { breaker, timeout } = this;
     try {
-      const now = this.clock.now();
+      const now = breaker === undefined && timeout === undefined ? 0 : this.clock.now();
       // The timeout first: an attempt past its deadline never takes a half-open permit.
       const inner = timeout === undefined ? context : timeout.enter(context, now);
       let permit = 0;
