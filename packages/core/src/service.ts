@@ -27,7 +27,12 @@ export interface ServiceEnv {
 /** What an operator may do with a service's sagas (the admin API serves it as JSON). */
 export interface SagaAdmin {
   /** Sagas newest first; `cursor` continues a previous page. */
-  list(query: { status?: string; type?: string; limit?: number; cursor?: string }): Promise<unknown>;
+  list(query: {
+    status?: string;
+    type?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<unknown>;
   /** One saga with its step timeline, or undefined. */
   get(sagaId: string): Promise<unknown>;
   /** Resumes a saga parked as NEEDS_ATTENTION. */
