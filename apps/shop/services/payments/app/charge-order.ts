@@ -51,6 +51,8 @@ async function decide(
   bounds: CallBounds,
 ): Promise<Charge> {
   const other = await deps.charges.findSucceeded(charge.orderId);
+  // This very charge, settled by a concurrent duplicate since it was read.
+  if (other?.chargeId === charge.chargeId) return other;
   if (other) {
     // The order is paid under another key: make sure this one never takes money too.
     await settlePending(deps, charge, bounds, failureReasons.duplicate);
