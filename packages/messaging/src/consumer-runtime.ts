@@ -38,7 +38,9 @@ export interface Consumer {
   /**
    * The effect, inside the transaction that records the event in the inbox: it runs at most once
    * per group, however often the event is delivered. Throw to nack (redelivery with backoff;
-   * dead-lettered after `maxDeliveries`). Use only `tx` for database work, and no remote calls.
+   * dead-lettered after `maxDeliveries`); throw a `PlexusError` with `Code.InvalidArgument` (as
+   * `decodeEventData` does) to dead-letter at once, since retrying an unusable event cannot help.
+   * Use only `tx` for database work, and no remote calls.
    */
   readonly handle: (event: CloudEvent, tx: Sql, delivery: Delivery) => Promise<void>;
   /** Deliveries before dead-lettering. Default: the broker's (5 in memory). */
@@ -82,7 +84,9 @@ export interface ConsumerRuntimeOptions {
   service: string;
   /** The service's own database: inbox and dead letters live in its schema. */
   db: Db;
+  /** Where the consumers subscribe (the host's broker: memory, NATS or RabbitMQ). */
   broker: Broker;
+  /** The service's event handlers; each becomes one subscription (one group member). */
   consumers: readonly Consumer[];
   /** Lag and failure times. Default: the system clock. */
   clock?: Clock;
@@ -212,6 +216,20 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
           },
           "event handler failed",
         );
+        if (error instanceof PlexusError && error.code === Code.InvalidArgument) {
+          // The event itself is unusable (e.g. its data does not decode): retrying cannot help,
+          // and in the memory broker it would hold up its subject for the whole backoff.
+          const now = clock.now();
+          await deadLetter({
+            group,
+            event,
+            reason: error.message,
+            attempts: delivery.attempt,
+            firstFailureAt: now,
+            lastFailureAt: now,
+          });
+          return;
+        }
         throw error;
       }
     });

@@ -4,6 +4,7 @@ import {
   createEvent,
   createMemoryBroker,
   createOutbox,
+  decodeEventData,
   type Consumer,
   type DeadLetterReport,
   type DeliveryReport,
@@ -385,6 +386,36 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
       expect(shipped).toEqual([`shipped-${placed.id}`]);
       expect(await effects(db)).toHaveLength(1);
       await outbox.close();
+      await runtime.close();
+      await broker.close();
+    });
+
+    it("dead-letters an event its handler cannot decode at once, without retries", async () => {
+      const db = await opened.service("consumer_poison");
+      const broker = createMemoryBroker();
+      const attempts: number[] = [];
+      const runtime = createConsumerRuntime({
+        service: "shipping",
+        db,
+        broker,
+        consumers: [
+          {
+            name: "placed",
+            types: ["*"],
+            maxDeliveries: 5,
+            handle: async (event, _tx, d) => {
+              attempts.push(d.attempt);
+              decodeEventData(OrderShippedSchema, event); // an OrderPlaced: InvalidArgument
+            },
+          },
+        ],
+      });
+      await runtime.start();
+      await broker.publish(orderEvent("o-poison"));
+      expect(attempts).toEqual([1]);
+      const [letter] = await runtime.deadLetters.list();
+      expect(letter).toMatchObject({ attempts: 1, group: "shipping.placed" });
+      expect(letter?.error).toMatch(/not a test.orders.v1.OrderShipped/);
       await runtime.close();
       await broker.close();
     });
