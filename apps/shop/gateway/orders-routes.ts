@@ -15,8 +15,8 @@ import { presentCharge, presentOrder, presentOrderSummary } from "./present.ts";
 
 const maxLines = 100;
 const maxQuantity = 1000;
-/** Ids are opaque to clients, but no id the shop makes is anywhere near this long. */
-const maxIdLength = 200;
+/** Product ids, order ids and card tokens are short; the orders service bounds them the same. */
+const maxIdLength = 255;
 
 const PlaceOrderBody = z.strictObject({
   items: z
