@@ -95,7 +95,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
     contracts: spec.services.map((s) => s.contract),
     clock,
     metrics,
+    ...(spec.resilience ? { resilience: spec.resilience } : {}),
   });
+  lifecycle.onStop("clients", () => local.dispose());
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });

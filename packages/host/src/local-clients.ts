@@ -1,13 +1,29 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, PlexusError, type ClientFactory, type Clock, type Transport } from "@plexus/core";
 import { rpcMetricsInterceptor, type Metrics } from "@plexus/observability";
+import {
+  createClientResilience,
+  type CircuitState,
+  type ClientResilienceOptions,
+} from "@plexus/resilience";
 import { createClient, createInProcessTransport, type ServiceBinding } from "@plexus/rpc";
+
+const gaugeState = {
+  closed: "closed",
+  "half-open": "half-open",
+  open: "open",
+  "forced-open": "open",
+  disabled: "closed",
+  "metrics-only": "closed",
+} as const satisfies Record<CircuitState, string>;
 
 export interface LocalClients {
   /** Typed clients for `caller`, reaching the co-hosted services in-process. */
   clientsFor(caller: string): ClientFactory;
   /** Makes the clients live once every co-hosted service has its handlers. */
   bind(bindings: readonly ServiceBinding[]): void;
+  /** Releases the policies' timers. */
+  dispose(): void;
 }
 
 /**
@@ -19,8 +35,20 @@ export function createLocalClients(options: {
   contracts: readonly DescService[];
   clock: Clock;
   metrics: Metrics;
+  /** Per-callee and per-method policies over Plexus's defaults. */
+  resilience?: ClientResilienceOptions;
 }): LocalClients {
   const hosted = new Set(options.contracts.map((c) => c.typeName));
+  // One policy state per callee for the whole host: every caller shares a callee's breaker and
+  // retry budget, as they share its capacity.
+  const resilience = createClientResilience({
+    ...options.resilience,
+    clock: options.clock,
+    onStateChange(event) {
+      options.metrics.setCircuitState(event.callee, gaugeState[event.to]);
+      options.resilience?.onStateChange?.(event);
+    },
+  });
   let target: Transport | undefined;
   const transport: Transport = {
     unary(request) {
@@ -30,7 +58,11 @@ export function createLocalClients(options: {
   };
   return {
     clientsFor(caller) {
-      const interceptors = [rpcMetricsInterceptor(options.metrics, caller)];
+      // Metrics outermost: a call is counted once, whatever its retries and rejections.
+      const interceptors = [
+        rpcMetricsInterceptor(options.metrics, caller),
+        ...resilience.interceptors,
+      ];
       return {
         client<S extends DescService>(contract: S) {
           if (!hosted.has(contract.typeName)) {
@@ -44,6 +76,9 @@ export function createLocalClients(options: {
     },
     bind(bindings) {
       target = createInProcessTransport({ services: bindings, clock: options.clock });
+    },
+    dispose() {
+      resilience[Symbol.dispose]();
     },
   };
 }

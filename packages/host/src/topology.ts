@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ClientFactory, Clock, HealthRegistry, Logger, ServiceDefinition } from "@plexus/core";
 import type { Metrics } from "@plexus/observability";
+import type { ClientResilienceOptions } from "@plexus/resilience";
 
 /** What a host gives its edge (the public HTTP app, e.g. the shop's gateway). */
 export interface EdgeEnv {
@@ -30,6 +31,11 @@ export interface HostSpec {
   readonly name: string;
   readonly services: readonly ServiceDefinition<DescService>[];
   readonly edge?: EdgeFactory;
+  /**
+   * Resilience policies of this host's outgoing calls, per callee (fully-qualified service name)
+   * and per method, over Plexus's defaults (`@plexus/resilience`'s `defaultCalleePolicies`).
+   */
+  readonly resilience?: ClientResilienceOptions;
 }
 
 /** Which services run in which hosts. Moving a service between hosts changes no service code. */
