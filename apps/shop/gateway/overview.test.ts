@@ -1,0 +1,162 @@
+/**
+ * `GET /api/v1/me/overview` when parts fail or hang: the real shop services and gateway in one
+ * real host (PGlite), with faults injected around the real orders and notifications services —
+ * the public process offers no way to make a service slow, and it should not.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, createLogger, defineService, PlexusError, type HandlerContext } from "@plexus/core";
+import { startHost, type Host } from "@plexus/host";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { request, signUp } from "../../../test/support/http.ts";
+import { catalogService } from "../services/catalog/service.ts";
+import { notificationsService } from "../services/notifications/service.ts";
+import { ordersService } from "../services/orders/service.ts";
+import { paymentsService } from "../services/payments/service.ts";
+import { usersService } from "../services/users/service.ts";
+import { createShopGateway } from "./create-shop-gateway.ts";
+
+type Fault = "none" | "fail" | "hang";
+const faults: { orders: Fault; notifications: Fault } = { orders: "none", notifications: "none" };
+
+/** Runs `call` unless a fault is set: then fails at once, or hangs until the caller gives up. */
+function faulty<T>(fault: Fault, ctx: HandlerContext, call: () => Promise<T>): Promise<T> {
+  if (fault === "fail") {
+    return Promise.reject(new PlexusError(Code.Unavailable, "injected failure"));
+  }
+  if (fault === "hang") {
+    // Never answers on its own: only the composition's timeout can end this.
+    return new Promise<T>((_, reject) => {
+      ctx.signal.addEventListener("abort", () => reject(new Error("abandoned")), { once: true });
+    });
+  }
+  return call();
+}
+
+const ordersWithFaults = defineService({
+  ...ordersService,
+  create: async (env) => {
+    const instance = await ordersService.create(env);
+    const { listOrderHistory } = instance.handlers;
+    return {
+      ...instance,
+      handlers: {
+        ...instance.handlers,
+        listOrderHistory: (req, ctx) =>
+          faulty(faults.orders, ctx, () => listOrderHistory(req, ctx)),
+      },
+    };
+  },
+});
+
+const notificationsWithFaults = defineService({
+  ...notificationsService,
+  create: async (env) => {
+    const instance = await notificationsService.create(env);
+    const { listNotifications } = instance.handlers;
+    return {
+      ...instance,
+      handlers: {
+        listNotifications: (req, ctx) =>
+          faulty(faults.notifications, ctx, () => listNotifications(req, ctx)),
+      },
+    };
+  },
+});
+
+let host: Host;
+let dataDir: string;
+let url: string;
+let user: Awaited<ReturnType<typeof signUp>>;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "plexus-overview-"));
+  host = await startHost({
+    spec: {
+      name: "shop",
+      services: [
+        usersService,
+        catalogService,
+        paymentsService,
+        ordersWithFaults,
+        notificationsWithFaults,
+      ],
+      edge: createShopGateway,
+    },
+    config: {
+      PLEXUS_DATA_DIR: dataDir,
+      PLEXUS_OVERVIEW_PART_TIMEOUT_MS: "200",
+      PLEXUS_RATE_LIMIT: "100000",
+    },
+    port: 0,
+    logger: createLogger({ name: "overview-test", level: "silent" }),
+    exit: () => undefined,
+  });
+  url = host.url!;
+  user = await signUp(url, "Overview");
+}, 120_000);
+
+afterAll(async () => {
+  await host?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+beforeEach(() => {
+  faults.orders = "none";
+  faults.notifications = "none";
+});
+
+async function overview() {
+  const reply = await request(url, "/api/v1/me/overview", { token: user.token });
+  expect(reply.status).toBe(200);
+  return reply.body;
+}
+
+const expectedUser = () => ({
+  id: user.id,
+  email: user.email,
+  name: "Overview",
+  createdAt: expect.any(String),
+});
+
+describe("GET /api/v1/me/overview with faults", () => {
+  it("is whole when every part answers", async () => {
+    expect(await overview()).toEqual({
+      data: { user: expectedUser(), recentOrders: [], notifications: [] },
+      meta: { degraded: [] },
+    });
+  });
+
+  it("nulls a failing part and names its service", async () => {
+    faults.orders = "fail";
+    expect(await overview()).toEqual({
+      data: { user: expectedUser(), recentOrders: null, notifications: [] },
+      meta: { degraded: ["orders"] },
+    });
+  });
+
+  it("does not wait for a part that never answers", async () => {
+    faults.notifications = "hang";
+    expect(await overview()).toEqual({
+      data: { user: expectedUser(), recentOrders: [], notifications: null },
+      meta: { degraded: ["notifications"] },
+    });
+  });
+
+  it("degrades several parts at once and still answers 200", async () => {
+    faults.orders = "hang";
+    faults.notifications = "fail";
+    expect(await overview()).toEqual({
+      data: { user: expectedUser(), recentOrders: null, notifications: null },
+      meta: { degraded: ["orders", "notifications"] },
+    });
+  });
+
+  it("keeps the routes of a degraded part honest: they fail, they do not fabricate", async () => {
+    faults.notifications = "fail";
+    const reply = await request(url, "/api/v1/me/notifications", { token: user.token });
+    expect(reply.status).toBe(503);
+    expect(reply.body.error.code).toBe("SERVICE_UNAVAILABLE");
+  });
+});
