@@ -114,7 +114,7 @@ async function orderStream(
 }
 
 it("settles every order exactly once across repeated SIGKILLs", async () => {
-  shop = await startShop({ env });
+  shop = await startShop({ env, startTimeoutMs: 110_000 });
   dataDir = shop.dataDir;
   const seeded = await stockLevels(shop.url);
   const users = await Promise.all([0, 1, 2].map((i) => signUp(shop!.url, `Crash ${i}`)));
@@ -129,7 +129,7 @@ it("settles every order exactly once across repeated SIGKILLs", async () => {
     await sleep(300 + Math.random() * 1700);
     await shop.stop("SIGKILL");
     await Promise.all(streams);
-    shop = await startShop({ env, dataDir });
+    shop = await startShop({ env, dataDir, startTimeoutMs: 60_000 });
     // Clients retry the requests whose answers were lost, with the same key and body.
     for (const attempt of attempts) {
       if (attempt.id === undefined) await send(shop.url, tokenOf, attempt);
@@ -167,4 +167,4 @@ it("settles every order exactly once across repeated SIGKILLs", async () => {
       .sort();
     expect(actual).toEqual(expected);
   }
-}, 150_000);
+}, 240_000);

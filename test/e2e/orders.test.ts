@@ -36,6 +36,7 @@ let bob: User;
 
 beforeAll(async () => {
   shop = await startShop({
+    startTimeoutMs: 110_000,
     env: {
       PLEXUS_RATE_LIMIT: "100000",
       PLEXUS_PAYMENT_SLOW_MS: "1500",
@@ -50,7 +51,8 @@ beforeAll(async () => {
     (products.body.data as { id: string; priceCents: number }[]).map((p) => [p.id, p.priceCents]),
   );
   [alice, bob] = await Promise.all([signUp(shop.url, "Alice"), signUp(shop.url, "Bob")]);
-});
+  // A fresh data directory runs initdb and every migration: slow on a busy machine.
+}, 120_000);
 
 afterAll(async () => {
   await shop?.stop();
