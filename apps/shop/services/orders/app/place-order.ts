@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Code, PlexusError, type Clock, type Db, type Logger } from "@plexus/core";
+import { Code, PlexusError, type Clock, type Db, type Logger, type Sql } from "@plexus/core";
 import { isUniqueViolation } from "@plexus/storage";
 import type { Order, OrderStatus } from "../domain/order.ts";
 import { totalOf } from "../domain/order.ts";
@@ -18,7 +18,7 @@ export interface SagaStarter {
   start(
     type: string,
     input: PlaceOrderSagaInput,
-    options: { id: string; tx: Parameters<OrderRepositoryFactory>[0] },
+    options: { id: string; tx: Sql },
   ): Promise<unknown>;
 }
 
