@@ -32,5 +32,5 @@ describe("npm start on the same data directory", () => {
     } finally {
       expect(await second.stop("SIGINT")).toBe(0);
     }
-  });
+  }, 180_000);
 });
