@@ -46,6 +46,11 @@ export interface ServiceInstance<S extends DescService> {
   readonly ready?: () => Promise<boolean>;
   /** The service's event consumers; the host subscribes them before any event is relayed. */
   readonly consumers?: readonly EventConsumer[];
+  /**
+   * Starts the service's background work (e.g. resuming unfinished sagas). The host calls it once
+   * every co-hosted service has its clients, consumers and outbox relay running.
+   */
+  readonly start?: () => Promise<void>;
   /** The sagas this service orchestrates, for the admin API. */
   readonly sagas?: SagaAdmin;
   /** Graceful stop of the service's background work (sagas, timers). */

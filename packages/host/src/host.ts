@@ -147,6 +147,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     lifecycle.onStop(`outbox ${definition.name}`, () => outbox.close());
   }
   for (const { definition, instance } of started) {
+    await instance.start?.();
     const closeService = instance.close?.bind(instance);
     if (closeService) lifecycle.onStop(`service ${definition.name}`, closeService);
   }

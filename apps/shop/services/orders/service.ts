@@ -1,5 +1,4 @@
 import { defineService, type SagaAdmin } from "@plexus/core";
-import { ensureMessagingTables } from "@plexus/messaging";
 import { createSagaOrchestrator, type ListSagasQuery } from "@plexus/saga";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { OrdersService } from "../../gen/shop/orders/v1/orders_pb.js";
@@ -37,9 +36,6 @@ export const ordersService = defineService({
   create: async (env) => {
     const { db, clock, logger } = env;
     const config = readOrdersConfig(env.config);
-    // The finish hooks write outbox rows; a saga resumed below may finish before the host
-    // starts the relay (which would create the table).
-    await ensureMessagingTables(db);
     const catalog = env.clients.client(CatalogService);
     const payments = env.clients.client(PaymentsService);
     const orders = createSqlOrderRepository;
@@ -56,17 +52,6 @@ export const ordersService = defineService({
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
     });
-    // Resume unfinished sagas once the host has wired its clients (it does so right after every
-    // service is created); a step that still finds a callee starting gets UNAVAILABLE and retries.
-    const resume = setImmediate(() => {
-      sagas.resumeAll().then(
-        (count) => {
-          if (count > 0) logger.info({ count }, "resumed unfinished order sagas");
-        },
-        (error: unknown) => logger.warn({ err: error }, "could not resume order sagas"),
-      );
-    });
-    resume.unref();
     const admin: SagaAdmin = {
       // The orchestrator checks `status` itself (VALIDATION_ERROR for an unknown one).
       list: (query) => sagas.list(query as ListSagasQuery),
@@ -91,10 +76,12 @@ export const ordersService = defineService({
       }),
       consumers: [createOrderHistoryConsumer()],
       sagas: admin,
-      async close() {
-        clearImmediate(resume);
-        await sagas.close();
+      // Called by the host once clients, consumers and relays run: resumed sagas find them all.
+      async start() {
+        const count = await sagas.resumeAll();
+        if (count > 0) logger.info({ count }, "resumed unfinished order sagas");
       },
+      close: () => sagas.close(),
     };
   },
 });
