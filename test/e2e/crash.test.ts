@@ -142,9 +142,11 @@ it("settles every order exactly once across repeated SIGKILLs", async () => {
     lines: a.lines,
   }));
   expect(placed.length).toBeGreaterThan(0);
+  // Sagas the killed process was running stay leased to it until their lease (30 s) runs out;
+  // the restarted process then takes them over. Hence the long bound.
   const settled = new Map<string, OrderView>();
   for (const order of placed) {
-    settled.set(order.id, await waitSettled(shop.url, order.token, order.id, 30_000));
+    settled.set(order.id, await waitSettled(shop.url, order.token, order.id, 60_000));
   }
   // One order per key: retries after the crashes made no second order.
   expect(new Set(placed.map((o) => o.id)).size).toBe(attempts.length);
