@@ -89,3 +89,4 @@ export type {
   SubscriptionHandle,
 } from "./broker.ts";
 export type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
+export { integerSetting, stringSetting, type Settings } from "./settings.ts";

@@ -1,3 +1,4 @@
+import { integerSetting } from "@plexus/core";
 /** The orders service's settings, read from its environment. */
 export interface OrdersConfig {
   /**
@@ -44,20 +45,6 @@ export const defaultOrdersConfig: OrdersConfig = {
   sagaPollIntervalMs: 5000,
 };
 
-function integer(
-  config: Readonly<Record<string, string | undefined>>,
-  name: string,
-  min: number,
-): number | undefined {
-  const raw = config[name]?.trim();
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
-  }
-  return value;
-}
-
 /**
  * Reads the settings.
  *
@@ -69,14 +56,16 @@ export function readOrdersConfig(
 ): OrdersConfig {
   const d = defaultOrdersConfig;
   return {
-    chargeTimeoutMs: integer(config, "PLEXUS_ORDER_CHARGE_TIMEOUT_MS", 1) ?? d.chargeTimeoutMs,
+    chargeTimeoutMs:
+      integerSetting(config, "PLEXUS_ORDER_CHARGE_TIMEOUT_MS", 1) ?? d.chargeTimeoutMs,
     chargeMaxAttempts:
-      integer(config, "PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS", 1) ?? d.chargeMaxAttempts,
+      integerSetting(config, "PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS", 1) ?? d.chargeMaxAttempts,
     reserveMaxAttempts:
-      integer(config, "PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS", 1) ?? d.reserveMaxAttempts,
-    retryDelayMs: integer(config, "PLEXUS_ORDER_RETRY_DELAY_MS", 0) ?? d.retryDelayMs,
+      integerSetting(config, "PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS", 1) ?? d.reserveMaxAttempts,
+    retryDelayMs: integerSetting(config, "PLEXUS_ORDER_RETRY_DELAY_MS", 0) ?? d.retryDelayMs,
     sagaCloseTimeoutMs:
-      integer(config, "PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS", 0) ?? d.sagaCloseTimeoutMs,
-    sagaPollIntervalMs: integer(config, "PLEXUS_ORDER_SAGA_POLL_MS", 0) ?? d.sagaPollIntervalMs,
+      integerSetting(config, "PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS", 0) ?? d.sagaCloseTimeoutMs,
+    sagaPollIntervalMs:
+      integerSetting(config, "PLEXUS_ORDER_SAGA_POLL_MS", 0) ?? d.sagaPollIntervalMs,
   };
 }

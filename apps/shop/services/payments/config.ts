@@ -1,3 +1,4 @@
+import { integerSetting } from "@plexus/core";
 /** The payments service's settings, read from its environment. */
 export interface PaymentsConfig {
   /**
@@ -18,20 +19,6 @@ export interface PaymentsConfig {
 export const defaultChargeTimeoutMs = 2000;
 export const defaultSlowMs = 3000;
 
-function integer(
-  config: Readonly<Record<string, string | undefined>>,
-  name: string,
-  min: number,
-): number | undefined {
-  const raw = config[name]?.trim();
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
-  }
-  return value;
-}
-
 /**
  * Reads the settings.
  *
@@ -43,8 +30,8 @@ export function readPaymentsConfig(
 ): PaymentsConfig {
   return {
     chargeTimeoutMs:
-      integer(config, "PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS", 1) ?? defaultChargeTimeoutMs,
-    slowMs: integer(config, "PLEXUS_PAYMENT_SLOW_MS", 0) ?? defaultSlowMs,
-    flakySeed: integer(config, "PLEXUS_PAYMENT_FLAKY_SEED", 0),
+      integerSetting(config, "PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS", 1) ?? defaultChargeTimeoutMs,
+    slowMs: integerSetting(config, "PLEXUS_PAYMENT_SLOW_MS", 0) ?? defaultSlowMs,
+    flakySeed: integerSetting(config, "PLEXUS_PAYMENT_FLAKY_SEED", 0),
   };
 }

@@ -1,3 +1,5 @@
+import { stringSetting } from "@plexus/core";
+
 /** The users service's settings, read from its environment. */
 export interface UsersConfig {
   /** `iss` of issued tokens (`PLEXUS_JWT_ISSUER`, default `plexus-shop`). */
@@ -9,15 +11,10 @@ export interface UsersConfig {
 export const defaultIssuer = "plexus-shop";
 export const defaultAudience = "plexus-shop-api";
 
-function setting(value: string | undefined, fallback: string): string {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : fallback;
-}
-
 /** Reads the settings; the defaults match the gateway's, so a bare environment just works. */
 export function readUsersConfig(config: Readonly<Record<string, string | undefined>>): UsersConfig {
   return {
-    issuer: setting(config["PLEXUS_JWT_ISSUER"], defaultIssuer),
-    audience: setting(config["PLEXUS_JWT_AUDIENCE"], defaultAudience),
+    issuer: stringSetting(config, "PLEXUS_JWT_ISSUER", defaultIssuer),
+    audience: stringSetting(config, "PLEXUS_JWT_AUDIENCE", defaultAudience),
   };
 }
