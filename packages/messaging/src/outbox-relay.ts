@@ -127,8 +127,11 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     if (stopped) return;
     const now = clock.now();
     let delay = settings.pollIntervalMs;
-    for (const state of failing.values()) {
-      if (state.until > now) delay = Math.min(delay, state.until - now);
+    // Wake up when the next resting subject may be retried. One whose rest already ended while
+    // this cycle ran (time moved between its query and now) is due at once, but never sooner than
+    // minRetryMs, so a subject that cannot start (every worker slot busy) is not a hot loop.
+    for (const [key, state] of failing) {
+      if (!workers.has(key)) delay = Math.min(delay, Math.max(minRetryMs, state.until - now));
     }
     pollTimer = clock.setTimeout(() => {
       pollTimer = undefined;
@@ -220,6 +223,13 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
         return;
       }
       failing.delete(key);
+      // Reported before the row is marked, so whoever sees it marked knows it was reported.
+      const report = {
+        eventId: event.id,
+        eventType: event.type,
+        lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
+      };
+      hook(() => hooks.onPublished?.(report));
       try {
         await db.query("UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = $1", [
           row.position,
@@ -230,12 +240,6 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
         logger?.error({ err: error, eventId: event.id }, "could not mark an outbox row sent");
         return;
       }
-      const report = {
-        eventId: event.id,
-        eventType: event.type,
-        lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
-      };
-      hook(() => hooks.onPublished?.(report));
     }
   }
 

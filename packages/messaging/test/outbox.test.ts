@@ -205,6 +205,7 @@ describe.each(all)("outbox on $kind", (backend) => {
         [Symbol.asyncDispose]: () => inner.close(),
       };
       const failures: number[] = [];
+      const failedAt: number[] = [];
       const outbox = createOutbox({
         db,
         broker: flaky,
@@ -212,7 +213,12 @@ describe.each(all)("outbox on $kind", (backend) => {
         random: () => 0.5,
         backoff: { initialMs: 1_000, maxMs: 60_000 },
         pollIntervalMs: 100_000,
-        hooks: { onPublishFailed: (r) => failures.push(r.failures) },
+        hooks: {
+          onPublishFailed: (r) => {
+            failures.push(r.failures);
+            failedAt.push(clock.now());
+          },
+        },
       });
       await outbox.start();
       const failuresRecorded = async (n: number): Promise<boolean> => {
@@ -221,16 +227,33 @@ describe.each(all)("outbox on $kind", (backend) => {
       };
       await outbox.transaction((tx) => outbox.add(tx, orderEvent("s", 1)));
       await eventually(() => failuresRecorded(1));
+      const advanceTo = (at: number): Promise<void> => clock.advanceAsync(at - clock.now());
+      const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+      /**
+       * Moves the clock to `due` and waits for the n-th failure. If the relay scheduled its wake-up
+       * only after the clock had passed the due time (its poll raced the test's advance), it wakes
+       * up at most minRetryMs (10 ms) later: one more small step covers that.
+       */
+      const failureAtDue = async (n: number, due: number): Promise<void> => {
+        await advanceTo(due);
+        for (let i = 0; i < 100 && failedAt.length < n; i++) await settle();
+        if (failedAt.length < n) await clock.advanceAsync(10);
+        await eventually(() => failuresRecorded(n));
+      };
+
       // The fake clock does not move by itself: no retry can happen before it is advanced.
-      await clock.advanceAsync(499); // first retry after 0.5 × 1000 ms
+      await advanceTo(failedAt[0]! + 499); // first retry 0.5 × 1000 ms after the first failure
+      await settle();
       expect(attempts).toBe(1);
-      await clock.advanceAsync(1);
-      await eventually(() => failuresRecorded(2));
+      await failureAtDue(2, failedAt[0]! + 500);
+      expect(failedAt[1]! - failedAt[0]!).toBeGreaterThanOrEqual(500);
+      expect(failedAt[1]! - failedAt[0]!).toBeLessThanOrEqual(510);
+      await advanceTo(failedAt[1]! + 999); // second retry 0.5 × 2000 ms after the second
+      await settle();
       expect(attempts).toBe(2);
-      await clock.advanceAsync(999); // second retry after 0.5 × 2000 ms
-      expect(attempts).toBe(2);
-      await clock.advanceAsync(1);
-      await eventually(() => failuresRecorded(3));
+      await failureAtDue(3, failedAt[1]! + 1000);
+      expect(failedAt[2]! - failedAt[1]!).toBeGreaterThanOrEqual(1000);
+      expect(failedAt[2]! - failedAt[1]!).toBeLessThanOrEqual(1010);
       expect(attempts).toBe(3);
       expect(failures).toEqual([1, 2, 3]);
       const { rows } = await db.query<{ attempts: number; last_error: string }>(
