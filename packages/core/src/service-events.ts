@@ -24,7 +24,11 @@ export interface EventConsumer {
   readonly types: readonly string[];
   /** Consumer group. Default `<service>.<name>`: replicas compete, other services get their own copy. */
   readonly group?: string;
-  /** The effect. Use only `tx` for database work, and no remote calls. Throw to nack. */
+  /**
+   * The effect, inside the transaction that records the event in the inbox: it runs at most once
+   * per group, however often the event is delivered. Use only `tx` for database work, and no
+   * remote calls. Throw to nack (redelivery with backoff, dead-lettered after `maxDeliveries`).
+   */
   readonly handle: (event: CloudEvent, tx: Sql, delivery: Delivery) => Promise<void>;
   /** Deliveries before dead-lettering. Default: the broker's. */
   readonly maxDeliveries?: number;

@@ -137,6 +137,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
       consumers: instance.consumers,
       clock,
       logger: serviceLogger,
+      hooks: {
+        onDelivery: (report) => metrics.observeDelivery(report),
+        onDeadLetter: (report) => metrics.countDeadLetter(report.group),
+      },
     });
     await runtime.start();
     deadLetters.set(definition.name, runtime.deadLetters);

@@ -3,15 +3,14 @@ import {
   PlexusError,
   runInContext,
   systemClock,
-  type BackoffOptions,
   type Broker,
   type Clock,
   type CloudEvent,
   type DeadLetterInput,
   type Db,
   type Delivery,
+  type EventConsumer,
   type Logger,
-  type Sql,
   type SubscriptionHandle,
 } from "@plexus/core";
 import {
@@ -24,32 +23,12 @@ import { compileTypeFilter } from "./event-type-filter.ts";
 import { handleOnce } from "./inbox.ts";
 import { ensureMessagingTables } from "./messaging-tables.ts";
 
-/** One event handler of a service. */
-export interface Consumer {
-  /** Unique within the service (lowercase letters, digits, `_`, `-`); names the default group. */
-  readonly name: string;
-  /** Event types: exact, or a prefix ending in `*`. */
-  readonly types: readonly string[];
-  /**
-   * Consumer group. Default: `<service>.<name>`, so every replica of the service competes for the
-   * events and every other service or consumer gets its own copy.
-   */
-  readonly group?: string;
-  /**
-   * The effect, inside the transaction that records the event in the inbox: it runs at most once
-   * per group, however often the event is delivered. Throw to nack (redelivery with backoff;
-   * dead-lettered after `maxDeliveries`); throw a `PlexusError` with `Code.InvalidArgument` (as
-   * `decodeEventData` does) to dead-letter at once, since retrying an unusable event cannot help.
-   * Use only `tx` for database work, and no remote calls.
-   */
-  readonly handle: (event: CloudEvent, tx: Sql, delivery: Delivery) => Promise<void>;
-  /** Deliveries before dead-lettering. Default: the broker's (5 in memory). */
-  readonly maxDeliveries?: number;
-  /** Redelivery backoff. Default: the broker's (0.5 s doubling up to 30 s, full jitter). */
-  readonly backoff?: BackoffOptions;
-  /** Handlers running at once in this process. Default: the broker's (4 in memory). */
-  readonly concurrency?: number;
-}
+/**
+ * One event handler of a service: core's `EventConsumer` (a service declares its consumers
+ * without depending on this package). Throw a `PlexusError` with `Code.InvalidArgument` (as
+ * `decodeEventData` does) to dead-letter at once: retrying an unusable event cannot help.
+ */
+export type Consumer = EventConsumer;
 
 /** One finished delivery, for metrics. */
 export interface DeliveryReport {

@@ -3,6 +3,7 @@ export {
   circuitStateValues,
   createMetrics,
   type CircuitStateName,
+  type DeliveryObservation,
   type HttpRequestObservation,
   type Metrics,
   type MetricsOptions,

@@ -72,3 +72,28 @@ describe("createMetrics", () => {
     ]);
   });
 });
+
+describe("event metrics", () => {
+  it("counts deliveries by group and outcome, their lag, and dead letters", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.observeDelivery({
+      group: "notifications.order-outcomes",
+      outcome: "processed",
+      lagMs: 12,
+    });
+    metrics.observeDelivery({
+      group: "notifications.order-outcomes",
+      outcome: "duplicate",
+      lagMs: -5,
+    });
+    metrics.countDeadLetter("notifications.order-outcomes");
+    const { body } = await metrics.render();
+    expect(body).toContain(
+      'plexus_event_deliveries_total{group="notifications.order-outcomes",outcome="processed"} 1',
+    );
+    expect(body).toContain(
+      'plexus_event_lag_seconds_count{group="notifications.order-outcomes"} 2',
+    );
+    expect(body).toContain('plexus_dead_letters_total{group="notifications.order-outcomes"} 1');
+  });
+});

@@ -55,6 +55,15 @@ export interface RpcClientCallObservation {
   durationMs: number;
 }
 
+export interface DeliveryObservation {
+  /** Consumer group (`notifications.order-outcomes`). */
+  group: string;
+  /** `processed`, `duplicate` (the inbox had it) or `failed` (nacked). */
+  outcome: string;
+  /** Delivery start minus the event's time. */
+  lagMs: number;
+}
+
 /** One process's metrics, on its own Registry (several hosts and tests may coexist). */
 export interface Metrics {
   readonly registry: Registry;
@@ -69,6 +78,10 @@ export interface Metrics {
   /** Records one outgoing RPC (bounded labels applied here). */
   observeRpcClientCall(observation: RpcClientCallObservation): void;
   setCircuitState(callee: string, state: CircuitStateName): void;
+  /** Records one event delivery to a consumer group: its outcome and its queue lag. */
+  observeDelivery(observation: DeliveryObservation): void;
+  /** Counts one event moved to a dead-letter store. */
+  countDeadLetter(group: string): void;
   /** The registry in Prometheus text format, ready to serve on `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -125,7 +138,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const eventDeliveries = new Counter({
+    name: `${prefix}event_deliveries_total`,
+    help: "Event deliveries to consumer groups, by group and outcome.",
+    labelNames: ["group", "outcome"] as const,
+    registers: [registry],
+  });
+  const eventLag = new Histogram({
+    name: `${prefix}event_lag_seconds`,
+    help: "Queue lag of delivered events (delivery start minus event time), by consumer group.",
+    labelNames: ["group"] as const,
+    buckets,
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: `${prefix}dead_letters_total`,
+    help: "Events moved to a dead-letter store, by consumer group.",
+    labelNames: ["group"] as const,
+    registers: [registry],
+  });
+
   const route = createBoundedLabel(maxLabelValues);
+  const group = createBoundedLabel(maxLabelValues);
   const caller = createBoundedLabel(maxLabelValues);
   const callee = createBoundedLabel(maxLabelValues);
   const rpcMethod = createBoundedLabel(maxLabelValues);
@@ -160,6 +194,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setCircuitState(name, state) {
       circuitState.set({ callee: callee(name) }, circuitStateValues[state]);
+    },
+    observeDelivery(o) {
+      const label = group(o.group);
+      eventDeliveries.inc({ group: label, outcome: code(o.outcome) });
+      eventLag.observe({ group: label }, Math.max(0, o.lagMs) / 1000);
+    },
+    countDeadLetter(name) {
+      deadLetters.inc({ group: group(name) });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
