@@ -1,6 +1,7 @@
 import { Code, PlexusError, type Client } from "@plexus/core";
 import { parseWith, type Gateway, type GatewayRequest } from "@plexus/gateway";
 import { z } from "zod";
+import { presentUser } from "./present.ts";
 import type { User, UsersService } from "../gen/shop/users/v1/users_pb.js";
 
 const CreateUserBody = z.strictObject({
@@ -17,10 +18,6 @@ const v1Deprecation = {
   successor: (params: Readonly<Record<string, string>>) =>
     `/api/v2/users/${encodeURIComponent(params["id"] ?? "")}`,
 };
-
-function presentV1(user: User) {
-  return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt };
-}
 
 function presentV2(user: User) {
   return { id: user.id, fullName: user.name, emailAddress: user.email, createdAt: user.createdAt };
@@ -53,7 +50,7 @@ export function addUsersRoutes(gateway: Gateway, users: Client<typeof UsersServi
       return {
         status: 201,
         headers: { location: `/api/v1/users/${encodeURIComponent(user.id)}` },
-        body: { data: presentV1(user) },
+        body: { data: presentUser(user) },
       };
     },
   });
@@ -81,7 +78,7 @@ export function addUsersRoutes(gateway: Gateway, users: Client<typeof UsersServi
     handler: async (req) => {
       const user = await readSelf(users, req);
       const self = `/api/v1/users/${encodeURIComponent(user.id)}`;
-      return { body: { data: presentV1(user), _links: { self, orders: "/api/v1/me/orders" } } };
+      return { body: { data: presentUser(user), _links: { self, orders: "/api/v1/me/orders" } } };
     },
   });
 
