@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { removeDataDir, startShop } from "../support/shop-process.ts";
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { request, signUp } from "../support/http.ts";
+import { placeOrder, waitSettled } from "../support/orders.ts";
+
+const root = resolve(import.meta.dirname, "../..");
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -8,12 +14,31 @@ afterAll(async () => {
 });
 
 describe("npm start on the same data directory", () => {
-  it("stops with exit code 0 on SIGTERM and keeps users, keys and products across a restart", async () => {
+  it("stops with exit code 0 on SIGTERM, keeps users, keys, products and orders across a restart, and rebuilds the order history by command", async () => {
     const first = await startShop();
     dirs.push(first.dataDir);
     const user = await signUp(first.url, "Persistent Pat");
     const products = await request(first.url, "/api/v1/products?limit=100");
+    const [product] = products.body.data as { id: string }[];
+    const order = await placeOrder(
+      first.url,
+      user.token,
+      [{ productId: product!.id, quantity: 1 }],
+      "tok_visa",
+    );
+    expect((await waitSettled(first.url, user.token, order.id)).status).toBe("CONFIRMED");
     expect(await first.stop("SIGTERM")).toBe(0);
+
+    // The read model is rebuilt from the orders event log by a command, on the stopped shop's data.
+    const rebuilt = await promisify(execFile)(
+      process.execPath,
+      ["apps/shop/scripts/rebuild-order-history.ts"],
+      {
+        cwd: root,
+        env: { ...process.env, PLEXUS_DATA_DIR: first.dataDir, PLEXUS_LOG_LEVEL: "warn" },
+      },
+    );
+    expect(JSON.parse(rebuilt.stdout)).toMatchObject({ events: 2, resumed: false });
 
     const second = await startShop({ dataDir: first.dataDir });
     try {
@@ -26,7 +51,15 @@ describe("npm start on the same data directory", () => {
       });
       expect(login.status).toBe(200);
       const again = await request(second.url, "/api/v1/products?limit=100");
-      expect(again.body.data).toEqual(products.body.data);
+      expect(again.body.data).toEqual(
+        products.body.data.map((p: { id: string; stock: number }) =>
+          p.id === product!.id ? { ...p, stock: p.stock - 1 } : p,
+        ),
+      );
+      const history = await request(second.url, "/api/v1/me/orders", { token: user.token });
+      expect(history.body.data).toMatchObject([
+        { id: order.id, status: "CONFIRMED", itemCount: 1 },
+      ]);
       const ready = await request(second.url, "/health/ready");
       expect(ready.status).toBe(200);
     } finally {
