@@ -22,7 +22,9 @@ import {
 } from "../support/orders.ts";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
 
+const adminToken = "crash-test-admin-token";
 const env = {
+  PLEXUS_ADMIN_TOKEN: adminToken,
   PLEXUS_RATE_LIMIT: "100000",
   PLEXUS_PAYMENT_SLOW_MS: "1500",
   PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS: "1000",
@@ -143,10 +145,18 @@ it("settles every order exactly once across repeated SIGKILLs", async () => {
   }));
   expect(placed.length).toBeGreaterThan(0);
   // Sagas the killed process was running stay leased to it until their lease (30 s) runs out;
-  // the restarted process then takes them over. Hence the long bound.
+  // the restarted process then takes them over. Hence the long bound (a loaded CI machine too).
   const settled = new Map<string, OrderView>();
   for (const order of placed) {
-    settled.set(order.id, await waitSettled(shop.url, order.token, order.id, 60_000));
+    try {
+      settled.set(order.id, await waitSettled(shop.url, order.token, order.id, 120_000));
+    } catch (error) {
+      // Show the saga behind a stuck order: its status and step timeline say why.
+      const saga = await request(shop.url, `/_plexus/api/sagas/orders/${order.id}`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      throw new Error(`${String(error)}\nsaga: ${saga.text}`, { cause: error });
+    }
   }
   // One order per key: retries after the crashes made no second order.
   expect(new Set(placed.map((o) => o.id)).size).toBe(attempts.length);
@@ -169,4 +179,4 @@ it("settles every order exactly once across repeated SIGKILLs", async () => {
       .sort();
     expect(actual).toEqual(expected);
   }
-}, 240_000);
+}, 360_000);
