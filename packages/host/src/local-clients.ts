@@ -48,6 +48,14 @@ export function createLocalClients(options: {
       options.metrics.setCircuitState(event.callee, gaugeState[event.to]);
       options.resilience?.onStateChange?.(event);
     },
+    onRetry(event) {
+      options.metrics.countRetry(event.callee, event.hedge ? "hedge" : "retry");
+      options.resilience?.onRetry?.(event);
+    },
+    onReject(event) {
+      options.metrics.countRejection(event.callee, event.policy, event.reason);
+      options.resilience?.onReject?.(event);
+    },
   });
   let target: Transport | undefined;
   const transport: Transport = {

@@ -97,3 +97,18 @@ describe("event metrics", () => {
     expect(body).toContain('plexus_dead_letters_total{group="notifications.order-outcomes"} 1');
   });
 });
+
+describe("resilience metrics", () => {
+  it("counts retries and rejections per callee", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.countRetry("shop.payments.v1.PaymentsService", "retry");
+    metrics.countRejection("shop.payments.v1.PaymentsService", "circuit-breaker", "open");
+    const { body } = await metrics.render();
+    expect(body).toContain(
+      'plexus_rpc_client_retries_total{callee="shop.payments.v1.PaymentsService",kind="retry"} 1',
+    );
+    expect(body).toContain(
+      'plexus_rpc_client_rejections_total{callee="shop.payments.v1.PaymentsService",policy="circuit-breaker",reason="open"} 1',
+    );
+  });
+});

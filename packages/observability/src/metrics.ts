@@ -78,6 +78,10 @@ export interface Metrics {
   /** Records one outgoing RPC (bounded labels applied here). */
   observeRpcClientCall(observation: RpcClientCallObservation): void;
   setCircuitState(callee: string, state: CircuitStateName): void;
+  /** Counts one retry (or hedge) the client pipeline scheduled towards `callee`. */
+  countRetry(callee: string, kind: "retry" | "hedge"): void;
+  /** Counts one call a policy refused (open circuit, full bulkhead, exhausted budget …). */
+  countRejection(callee: string, policy: string, reason: string): void;
   /** Records one event delivery to a consumer group: its outcome and its queue lag. */
   observeDelivery(observation: DeliveryObservation): void;
   /** Counts one event moved to a dead-letter store. */
@@ -138,6 +142,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const retries = new Counter({
+    name: `${prefix}rpc_client_retries_total`,
+    help: "Retries and hedges scheduled by the client pipeline, by callee and kind.",
+    labelNames: ["callee", "kind"] as const,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: `${prefix}rpc_client_rejections_total`,
+    help: "Calls refused by a resilience policy before reaching the callee, by callee, policy and reason.",
+    labelNames: ["callee", "policy", "reason"] as const,
+    registers: [registry],
+  });
   const eventDeliveries = new Counter({
     name: `${prefix}event_deliveries_total`,
     help: "Event deliveries to consumer groups, by group and outcome.",
@@ -194,6 +210,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setCircuitState(name, state) {
       circuitState.set({ callee: callee(name) }, circuitStateValues[state]);
+    },
+    countRetry(name, kind) {
+      retries.inc({ callee: callee(name), kind });
+    },
+    countRejection(name, policy, reason) {
+      rejections.inc({ callee: callee(name), policy: code(policy), reason: code(reason) });
     },
     observeDelivery(o) {
       const label = group(o.group);
