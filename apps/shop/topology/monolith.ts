@@ -1,4 +1,5 @@
 import { defineTopology } from "@plexus/host";
+import { shopResilience } from "./shop-resilience.ts";
 import { createShopGateway } from "../gateway/create-shop-gateway.ts";
 import { catalogService } from "../services/catalog/service.ts";
 import { notificationsService } from "../services/notifications/service.ts";
@@ -24,6 +25,7 @@ export default defineTopology({
         notificationsService,
       ],
       edge: createShopGateway,
+      resilience: shopResilience,
     },
   ],
 });
