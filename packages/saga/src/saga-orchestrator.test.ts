@@ -1,57 +1,10 @@
-import { Code, PlexusError, runInContext, type Db } from "@plexus/core";
-import type { Storage } from "@plexus/storage";
-import { createFakeClock, type FakeClock } from "@plexus/testing";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Code, PlexusError, runInContext } from "@plexus/core";
+import { describe, expect, it } from "vitest";
 import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
-import {
-  createSagaOrchestrator,
-  type SagaOrchestrator,
-  type SagaOrchestratorOptions,
-} from "./saga-orchestrator.ts";
-import {
-  deferred,
-  eventually,
-  FakeDownstream,
-  openTestStorage,
-  realTick,
-} from "./saga-test-kit.ts";
+import { deferred, eventually, realTick, useSagaTestEnv } from "./saga-test-kit.ts";
 
-const epoch = Date.UTC(2030, 0, 1);
-let storage: Storage;
-let freshDb: (extraSql?: string) => Promise<Db>;
-let clock: FakeClock;
-let down: FakeDownstream;
-const open: SagaOrchestrator[] = [];
-
-beforeAll(async () => {
-  ({ storage, freshDb } = await openTestStorage());
-});
-afterAll(() => storage.close());
-beforeEach(() => {
-  clock = createFakeClock(epoch);
-  down = new FakeDownstream();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((o) => o.destroy()));
-});
-
-function orchestrate(
-  db: Db,
-  definitions: readonly SagaDefinition[],
-  extra: Partial<SagaOrchestratorOptions> = {},
-): SagaOrchestrator {
-  const orchestrator = createSagaOrchestrator({
-    db,
-    definitions,
-    clock,
-    pollIntervalMs: 0,
-    actionRetry: { initialDelayMs: 0 },
-    compensationRetry: { initialDelayMs: 0 },
-    ...extra,
-  });
-  open.push(orchestrator);
-  return orchestrator;
-}
+const env = useSagaTestEnv();
+const { freshDb, orchestrate } = env;
 
 const outcomeTable =
   "CREATE TABLE outcome (saga_id text PRIMARY KEY, status text NOT NULL, reason text)";
@@ -70,23 +23,23 @@ function orderSaga(
     steps: [
       {
         name: "reserve",
-        action: async (ctx) => down.apply(ctx, { reservation: `res-${ctx.input.orderId}` }),
+        action: async (ctx) => env.down.apply(ctx, { reservation: `res-${ctx.input.orderId}` }),
         compensation: async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
         },
       },
       {
         name: "charge",
         action: charge,
         compensation: async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
         },
         isBusinessFailure: (error) => error.reason === "PAYMENT_DECLINED",
       },
       {
         name: "confirm",
         action: async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
         },
       },
     ],
@@ -105,7 +58,7 @@ describe("saga orchestrator", () => {
     const saga = orderSaga(
       async (ctx) => {
         seenOutputs.push(ctx.outputs);
-        return down.apply(ctx, { chargeId: "ch_1" });
+        return env.down.apply(ctx, { chargeId: "ch_1" });
       },
       {
         onCompleted: async ({ saga: view, tx, failure }) => {
@@ -134,8 +87,8 @@ describe("saga orchestrator", () => {
     expect(seenOutputs).toEqual([{ reserve: { reservation: "res-o1" } }]);
     expect(view.correlationId).toBe("corr-1");
     expect(view.finishedAt).not.toBeNull();
-    expect(down.trace("o1")).toEqual(["reserve:action", "charge:action", "confirm:action"]);
-    for (const call of down.calls) {
+    expect(env.down.trace("o1")).toEqual(["reserve:action", "charge:action", "confirm:action"]);
+    for (const call of env.down.calls) {
       expect(call.key).toBe(`o1:${call.step}:action`);
       expect(call.contextKey).toBe(call.key);
     }
@@ -154,7 +107,7 @@ describe("saga orchestrator", () => {
     const hookFailures: unknown[] = [];
     const saga = orderSaga(
       async (ctx) => {
-        down.record(ctx);
+        env.down.record(ctx);
         throw declined();
       },
       {
@@ -176,8 +129,12 @@ describe("saga orchestrator", () => {
     expect(view.stepIndex).toBe(-1);
     expect(view.failureReason).toBe("PAYMENT_DECLINED");
     expect(view.failure).toMatchObject({ step: "charge", kind: "business", phase: "action" });
-    expect(down.trace("o2")).toEqual(["reserve:action", "charge:action", "reserve:compensation"]);
-    expect(down.calls.at(-1)?.key).toBe("o2:reserve:compensation");
+    expect(env.down.trace("o2")).toEqual([
+      "reserve:action",
+      "charge:action",
+      "reserve:compensation",
+    ]);
+    expect(env.down.calls.at(-1)?.key).toBe("o2:reserve:compensation");
     expect(timeline(view)).toEqual([
       "reserve:action#1=SUCCEEDED",
       "charge:action#1=FAILED",
@@ -197,11 +154,11 @@ describe("saga orchestrator", () => {
     const step = (name: string, fail?: "fatal" | "fatal-no-effect") => ({
       name,
       action: async (ctx: StepContext) => {
-        down.apply(ctx);
+        env.down.apply(ctx);
         if (fail) throw new PlexusError(Code.InvalidArgument, "rejected");
       },
       compensation: async (ctx: StepContext) => {
-        down.apply(ctx);
+        env.down.apply(ctx);
       },
       ...(fail === "fatal-no-effect" ? { compensateOnFailure: false } : {}),
     });
@@ -220,7 +177,7 @@ describe("saga orchestrator", () => {
 
     expect(one.status).toBe("COMPENSATED");
     expect(one.failure?.kind).toBe("fatal");
-    expect(down.trace("s1")).toEqual([
+    expect(env.down.trace("s1")).toEqual([
       "a:action",
       "b:action",
       "c:action",
@@ -229,7 +186,7 @@ describe("saga orchestrator", () => {
       "a:compensation",
     ]);
     expect(two.status).toBe("COMPENSATED");
-    expect(down.trace("s2")).toEqual([
+    expect(env.down.trace("s2")).toEqual([
       "a:action",
       "b:action",
       "c:action",
@@ -243,7 +200,7 @@ describe("saga orchestrator", () => {
   it("when retries run out on a transient failure, undoes that step too (the charge may have happened)", async () => {
     const db = await freshDb();
     const saga = orderSaga(async (ctx) => {
-      down.apply(ctx, { chargeId: "ch" }); // the provider charged, but the answer was lost
+      env.down.apply(ctx, { chargeId: "ch" }); // the provider charged, but the answer was lost
       throw unavailable();
     });
     const orchestrator = orchestrate(db, [saga]);
@@ -252,7 +209,7 @@ describe("saga orchestrator", () => {
 
     expect(view.status).toBe("COMPENSATED");
     expect(view.failure).toMatchObject({ step: "charge", kind: "exhausted", code: "unavailable" });
-    expect(down.trace("o3")).toEqual([
+    expect(env.down.trace("o3")).toEqual([
       "reserve:action",
       "charge:action",
       "charge:action",
@@ -262,7 +219,7 @@ describe("saga orchestrator", () => {
     ]);
     expect(
       new Set(
-        down.calls.filter((c) => c.step === "charge" && c.phase === "action").map((c) => c.key),
+        env.down.calls.filter((c) => c.step === "charge" && c.phase === "action").map((c) => c.key),
       ),
     ).toEqual(new Set(["o3:charge:action"]));
     expect(timeline(view)).toEqual([
@@ -278,7 +235,7 @@ describe("saga orchestrator", () => {
   it("retries a transient failure after a jittered backoff on the clock, with one effect downstream", async () => {
     const db = await freshDb();
     const saga = orderSaga(async (ctx) => {
-      const result = down.apply(ctx, { chargeId: "ch_once" });
+      const result = env.down.apply(ctx, { chargeId: "ch_once" });
       if (ctx.attempt === 1) throw unavailable(); // applied, but the caller saw a failure
       return result;
     });
@@ -289,19 +246,21 @@ describe("saga orchestrator", () => {
     await orchestrator.start("order", { orderId: "o4" }, { id: "o4" });
 
     // heartbeat + the backoff sleep (0.5 × 1000 ms)
-    await eventually(() => clock.pendingTimers() === 2, "the backoff sleep");
-    expect(down.trace("o4")).toEqual(["reserve:action", "charge:action"]);
-    clock.advance(499);
+    await eventually(() => env.clock.pendingTimers() === 2, "the backoff sleep");
+    expect(env.down.trace("o4")).toEqual(["reserve:action", "charge:action"]);
+    env.clock.advance(499);
     await realTick(20);
-    expect(down.trace("o4")).toEqual(["reserve:action", "charge:action"]);
-    clock.advance(1);
+    expect(env.down.trace("o4")).toEqual(["reserve:action", "charge:action"]);
+    env.clock.advance(1);
     const view = await orchestrator.settled("o4");
 
     expect(view.status).toBe("COMPLETED");
     expect(view.outputs["charge"]).toEqual({ chargeId: "ch_once" });
-    const charges = down.calls.filter((c) => c.step === "charge");
+    const charges = env.down.calls.filter((c) => c.step === "charge");
     expect(charges.map((c) => c.key)).toEqual(["o4:charge:action", "o4:charge:action"]);
-    expect(down.effects("o4").filter((k) => k.includes(":charge:"))).toEqual(["o4:charge:action"]);
+    expect(env.down.effects("o4").filter((k) => k.includes(":charge:"))).toEqual([
+      "o4:charge:action",
+    ]);
     expect(timeline(view).slice(1, 3)).toEqual([
       "charge:action#1=RETRYING",
       "charge:action#2=SUCCEEDED",
@@ -321,7 +280,7 @@ describe("saga orchestrator", () => {
           timeoutMs: 1_000,
           action: async (ctx) => {
             signals.push(ctx.signal);
-            const result = down.apply(ctx, { chargeId: "ch_slow" });
+            const result = env.down.apply(ctx, { chargeId: "ch_slow" });
             if (ctx.attempt === 1) return slow.promise; // ignores its signal, answers too late
             return result;
           },
@@ -330,12 +289,12 @@ describe("saga orchestrator", () => {
     });
     const orchestrator = orchestrate(db, [saga]);
     await orchestrator.start("slow", {}, { id: "t1" });
-    await eventually(() => down.calls.length === 1, "the first try");
+    await eventually(() => env.down.calls.length === 1, "the first try");
     expect(signals[0]?.aborted).toBe(false);
-    clock.advance(999);
+    env.clock.advance(999);
     await realTick(20);
-    expect(down.calls).toHaveLength(1);
-    clock.advance(1);
+    expect(env.down.calls).toHaveLength(1);
+    env.clock.advance(1);
     const view = await orchestrator.settled("t1");
     slow.resolve({ chargeId: "late" });
 
@@ -343,8 +302,8 @@ describe("saga orchestrator", () => {
     expect(view.outputs).toEqual({ charge: { chargeId: "ch_slow" } });
     expect(signals[0]?.aborted).toBe(true);
     expect(PlexusError.from(signals[0]?.reason).code).toBe(Code.DeadlineExceeded);
-    expect(down.calls.map((c) => c.key)).toEqual(["t1:charge:action", "t1:charge:action"]);
-    expect(down.effects("t1")).toHaveLength(1);
+    expect(env.down.calls.map((c) => c.key)).toEqual(["t1:charge:action", "t1:charge:action"]);
+    expect(env.down.effects("t1")).toHaveLength(1);
     expect(timeline(view)).toEqual(["charge:action#1=RETRYING", "charge:action#2=SUCCEEDED"]);
     expect(view.steps[0]?.error?.code).toBe("deadline_exceeded");
   });
@@ -359,13 +318,13 @@ describe("saga orchestrator", () => {
       steps: [
         {
           name: "reserve",
-          action: async (ctx) => down.apply(ctx),
+          action: async (ctx) => env.down.apply(ctx),
           compensation: async (ctx) => {
             if (!catalogUp) {
-              down.record(ctx);
+              env.down.record(ctx);
               throw new Error("catalog down");
             }
-            down.apply(ctx);
+            env.down.apply(ctx);
           },
         },
         {
@@ -420,7 +379,7 @@ describe("saga orchestrator", () => {
     expect(done.status).toBe("COMPENSATED");
     expect(done.resumeStatus).toBeNull();
     expect(timeline(done).at(-1)).toBe("reserve:compensation#4=SUCCEEDED");
-    expect(down.effects("o5")).toEqual(["o5:reserve:action", "o5:reserve:compensation"]);
+    expect(env.down.effects("o5")).toEqual(["o5:reserve:action", "o5:reserve:compensation"]);
     expect(compensated).toEqual(["o5"]);
     expect((await db.query("SELECT status FROM outcome")).rows).toEqual([
       { status: "COMPENSATED" },
@@ -436,7 +395,7 @@ describe("saga orchestrator", () => {
     let hookBroken = 1; // fails once, then works
     const saga = defineSaga({
       name: "hooked",
-      steps: [{ name: "only", action: async (ctx) => down.apply(ctx) }],
+      steps: [{ name: "only", action: async (ctx) => env.down.apply(ctx) }],
       onCompleted: async ({ saga: view, tx }) => {
         hookCalls++;
         await tx.query("INSERT INTO outcome VALUES ($1, $2, NULL)", [view.id, view.status]);
@@ -463,7 +422,7 @@ describe("saga orchestrator", () => {
     await orchestrator.retry("h2");
     const done = await orchestrator.settled("h2");
     expect(done.status).toBe("COMPLETED");
-    expect(down.trace("h2")).toEqual(["only:action"]); // the step did not run again
+    expect(env.down.trace("h2")).toEqual(["only:action"]); // the step did not run again
   });
 
   it("parks even when the onNeedsAttention hook itself keeps failing", async () => {
@@ -474,7 +433,7 @@ describe("saga orchestrator", () => {
       steps: [
         {
           name: "a",
-          action: async (ctx) => down.apply(ctx),
+          action: async (ctx) => env.down.apply(ctx),
           compensation: async () => {
             throw new Error("undo broke");
           },
@@ -517,11 +476,11 @@ describe("saga orchestrator", () => {
         {
           name: "a",
           action: async (ctx) => {
-            down.apply(ctx);
+            env.down.apply(ctx);
             await gate.promise;
           },
         },
-        { name: "b", action: async (ctx) => down.apply(ctx) },
+        { name: "b", action: async (ctx) => env.down.apply(ctx) },
       ],
     });
     const first = orchestrate(db, [saga], { owner: "first" });
@@ -534,14 +493,14 @@ describe("saga orchestrator", () => {
     ]);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.id))).toEqual(new Set(["same"]));
-    await eventually(() => down.calls.length === 1, "step a");
+    await eventually(() => env.down.calls.length === 1, "step a");
     // Starting again while it runs neither duplicates nor disturbs it.
     await first.start("once", { n: 1 }, { id: "same" });
     await second.resumeAll();
     await realTick(20);
     gate.resolve();
     await eventually(async () => (await first.get("same"))?.status === "COMPLETED", "completion");
-    expect(down.trace("same")).toEqual(["a:action", "b:action"]);
+    expect(env.down.trace("same")).toEqual(["a:action", "b:action"]);
 
     await expect(first.start("once", { n: 2 }, { id: "same" })).rejects.toMatchObject({
       code: Code.AlreadyExists,
@@ -558,7 +517,7 @@ describe("saga orchestrator", () => {
     const db = await freshDb("CREATE TABLE orders (id text PRIMARY KEY)");
     const saga = defineSaga({
       name: "tx",
-      steps: [{ name: "a", action: async (ctx) => down.apply(ctx) }],
+      steps: [{ name: "a", action: async (ctx) => env.down.apply(ctx) }],
     });
     const orchestrator = orchestrate(db, [saga]);
     await db.transaction(async (tx) => {
@@ -566,7 +525,7 @@ describe("saga orchestrator", () => {
       const started = await orchestrator.start("tx", {}, { id: "committed", tx });
       expect(started.created).toBe(true);
       await realTick(20);
-      expect(down.calls).toHaveLength(0);
+      expect(env.down.calls).toHaveLength(0);
     });
     expect((await orchestrator.settled("committed")).status).toBe("COMPLETED");
 
@@ -580,7 +539,7 @@ describe("saga orchestrator", () => {
     await orchestrator.start("tx", {}, { id: "after" });
     await orchestrator.settled("after");
     expect(await orchestrator.get("rolled-back")).toBeUndefined();
-    expect(down.trace("rolled-back")).toEqual([]);
+    expect(env.down.trace("rolled-back")).toEqual([]);
     expect((await db.query("SELECT id FROM orders")).rows).toEqual([{ id: "committed" }]);
   });
 
@@ -588,15 +547,15 @@ describe("saga orchestrator", () => {
     const db = await freshDb();
     const ok = defineSaga({
       name: "ok",
-      steps: [{ name: "a", action: async (ctx) => down.apply(ctx) }],
+      steps: [{ name: "a", action: async (ctx) => env.down.apply(ctx) }],
     });
     const bad = defineSaga({
       name: "bad",
       steps: [
         {
           name: "a",
-          action: async (ctx) => down.apply(ctx),
-          compensation: async (ctx) => void down.apply(ctx),
+          action: async (ctx) => env.down.apply(ctx),
+          compensation: async (ctx) => void env.down.apply(ctx),
         },
         {
           name: "b",
@@ -610,7 +569,7 @@ describe("saga orchestrator", () => {
     const orchestrator = orchestrate(db, [ok, bad]);
     const ids = ["s1", "s2", "s3", "s4", "s5"];
     for (const [i, id] of ids.entries()) {
-      clock.advance(1);
+      env.clock.advance(1);
       await orchestrator.start(i % 2 === 0 ? "ok" : "bad", { i }, { id });
       await orchestrator.settled(id);
     }
@@ -692,18 +651,18 @@ describe("saga orchestrator", () => {
         {
           name: "a",
           action: async (ctx) => {
-            down.apply(ctx);
+            env.down.apply(ctx);
             await gate.promise;
             return "a-done";
           },
         },
-        { name: "b", action: async (ctx) => down.apply(ctx) },
+        { name: "b", action: async (ctx) => env.down.apply(ctx) },
       ],
     });
     const orchestrator = orchestrate(db, [saga]);
     await orchestrator.start("closing", {}, { id: "c1" });
     const waiting = orchestrator.settled("c1");
-    await eventually(() => down.calls.length === 1, "step a");
+    await eventually(() => env.down.calls.length === 1, "step a");
     let closed = false;
     const closing = orchestrator.close().then(() => (closed = true));
     await realTick(20);
@@ -715,7 +674,7 @@ describe("saga orchestrator", () => {
     await expect(orchestrator.start("closing", {}, { id: "c2" })).rejects.toMatchObject({
       code: Code.Unavailable,
     });
-    expect(down.trace("c1")).toEqual(["a:action"]);
+    expect(env.down.trace("c1")).toEqual(["a:action"]);
     const row = await db.query(
       "SELECT status, step_index, outputs, lease_owner FROM plexus_saga_instances WHERE id = 'c1'",
     );

@@ -1,20 +1,8 @@
 import { Code, PlexusError, type Db } from "@plexus/core";
-import type { Storage } from "@plexus/storage";
-import { createFakeClock, type FakeClock } from "@plexus/testing";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
-import {
-  createSagaOrchestrator,
-  type SagaOrchestrator,
-  type SagaOrchestratorOptions,
-} from "./saga-orchestrator.ts";
-import {
-  deferred,
-  eventually,
-  FakeDownstream,
-  openTestStorage,
-  realTick,
-} from "./saga-test-kit.ts";
+import type { SagaOrchestrator, SagaOrchestratorOptions } from "./saga-orchestrator.ts";
+import { deferred, eventually, realTick, useSagaTestEnv } from "./saga-test-kit.ts";
 import type { SagaView } from "./saga-view.ts";
 
 /*
@@ -24,24 +12,8 @@ import type { SagaView } from "./saga-view.ts";
  * database.
  */
 
-const epoch = Date.UTC(2030, 0, 1);
-let storage: Storage;
-let freshDb: (extraSql?: string) => Promise<Db>;
-let clock: FakeClock;
-let down: FakeDownstream;
-const open: SagaOrchestrator[] = [];
-
-beforeAll(async () => {
-  ({ storage, freshDb } = await openTestStorage());
-});
-afterAll(() => storage.close());
-beforeEach(() => {
-  clock = createFakeClock(epoch);
-  down = new FakeDownstream();
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((o) => o.destroy()));
-});
+const env = useSagaTestEnv({ closeTimeoutMs: 1_000 });
+const { epoch, freshDb } = env;
 
 function orchestrate(
   db: Db,
@@ -49,25 +21,13 @@ function orchestrate(
   owner: string,
   extra: Partial<SagaOrchestratorOptions> = {},
 ): SagaOrchestrator {
-  const orchestrator = createSagaOrchestrator({
-    db,
-    definitions,
-    clock,
-    owner,
-    pollIntervalMs: 0,
-    closeTimeoutMs: 1_000,
-    actionRetry: { initialDelayMs: 0 },
-    compensationRetry: { initialDelayMs: 0 },
-    ...extra,
-  });
-  open.push(orchestrator);
-  return orchestrator;
+  return env.orchestrate(db, definitions, { owner, ...extra });
 }
 
 /** Closes `orchestrator` while a try hangs: the close bound passes on the clock, the try is abandoned. */
 async function crash(orchestrator: SagaOrchestrator): Promise<void> {
   const closing = orchestrator.close(); // registers its bound on the clock synchronously
-  clock.advance(1_000);
+  env.clock.advance(1_000);
   await closing;
 }
 
@@ -84,9 +44,9 @@ async function row(db: Db, id: string) {
 
 const step = (
   name: string,
-  action: (ctx: StepContext) => Promise<unknown> = async (ctx) => down.apply(ctx),
+  action: (ctx: StepContext) => Promise<unknown> = async (ctx) => env.down.apply(ctx),
   compensation: ((ctx: StepContext) => Promise<void>) | null = async (ctx) => {
-    down.apply(ctx);
+    env.down.apply(ctx);
   },
 ) => ({
   name,
@@ -106,14 +66,14 @@ describe("resuming sagas", () => {
       steps: [
         step("a"),
         step("b", async (ctx) => {
-          const result = down.apply(ctx, "b-out");
+          const result = env.down.apply(ctx, "b-out");
           return ctx.attempt === 1 ? hang.promise : result;
         }),
       ],
     });
     const first = orchestrate(db, [saga], "first");
     await first.start("s", {}, { id: "r1" });
-    await eventually(() => down.calls.length === 2, "step b's first try");
+    await eventually(() => env.down.calls.length === 2, "step b's first try");
     await crash(first);
 
     expect(await row(db, "r1")).toMatchObject({
@@ -133,9 +93,9 @@ describe("resuming sagas", () => {
       "b:action#1=INTERRUPTED",
       "b:action#2=SUCCEEDED",
     ]);
-    expect(down.trace("r1")).toEqual(["a:action", "b:action", "b:action"]);
-    expect(down.calls.slice(1).map((c) => c.key)).toEqual(["r1:b:action", "r1:b:action"]);
-    expect(down.effects("r1")).toEqual(["r1:a:action", "r1:b:action"]);
+    expect(env.down.trace("r1")).toEqual(["a:action", "b:action", "b:action"]);
+    expect(env.down.calls.slice(1).map((c) => c.key)).toEqual(["r1:b:action", "r1:b:action"]);
+    expect(env.down.effects("r1")).toEqual(["r1:a:action", "r1:b:action"]);
 
     // The abandoned try answering late changes nothing.
     hang.resolve("late");
@@ -150,7 +110,7 @@ describe("resuming sagas", () => {
       name: "s",
       steps: [
         step("a", async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
           await gate.promise;
         }),
         step("b"),
@@ -158,7 +118,7 @@ describe("resuming sagas", () => {
     });
     const first = orchestrate(db, [saga], "first");
     await first.start("s", {}, { id: "r2" });
-    await eventually(() => down.calls.length === 1, "step a");
+    await eventually(() => env.down.calls.length === 1, "step a");
     const closing = first.close();
     gate.resolve(); // finishes within the close bound: its outcome is persisted
     await closing;
@@ -172,7 +132,7 @@ describe("resuming sagas", () => {
     await second.resumeAll();
     const view = await second.settled("r2");
     expect(view.status).toBe("COMPLETED");
-    expect(down.trace("r2")).toEqual(["a:action", "b:action"]);
+    expect(env.down.trace("r2")).toEqual(["a:action", "b:action"]);
     expect(timeline(view)).toEqual(["a:action#1=SUCCEEDED", "b:action#1=SUCCEEDED"]);
   });
 
@@ -182,7 +142,7 @@ describe("resuming sagas", () => {
       name: "s",
       steps: [
         step("a", async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
           if (ctx.attempt === 1) throw new PlexusError(Code.Unavailable, "down");
         }),
       ],
@@ -192,7 +152,7 @@ describe("resuming sagas", () => {
       random: () => 0.5,
     });
     await first.start("s", {}, { id: "r3" });
-    await eventually(() => clock.pendingTimers() === 2, "the backoff sleep"); // + heartbeat
+    await eventually(() => env.clock.pendingTimers() === 2, "the backoff sleep"); // + heartbeat
     await first.close(); // the sleep is cut short; nothing is in flight
     expect(await row(db, "r3")).toMatchObject({
       status: "RUNNING",
@@ -205,7 +165,7 @@ describe("resuming sagas", () => {
     const view = await second.settled("r3");
     expect(view.status).toBe("COMPLETED");
     expect(timeline(view)).toEqual(["a:action#1=RETRYING", "a:action#2=SUCCEEDED"]);
-    expect(new Set(down.calls.map((c) => c.key))).toEqual(new Set(["r3:a:action"]));
+    expect(new Set(env.down.calls.map((c) => c.key))).toEqual(new Set(["r3:a:action"]));
   });
 
   it("re-runs an interrupted compensation with the same key and finishes compensating", async () => {
@@ -215,13 +175,13 @@ describe("resuming sagas", () => {
       name: "s",
       steps: [
         step("a", undefined, async (ctx) => {
-          down.apply(ctx);
+          env.down.apply(ctx);
           if (ctx.attempt === 1) await hang.promise;
         }),
         step(
           "b",
           async (ctx) => {
-            down.record(ctx);
+            env.down.record(ctx);
             throw declined();
           },
           null,
@@ -230,7 +190,7 @@ describe("resuming sagas", () => {
     });
     const first = orchestrate(db, [saga], "first");
     await first.start("s", {}, { id: "r4" });
-    await eventually(() => down.calls.length === 3, "a's compensation");
+    await eventually(() => env.down.calls.length === 3, "a's compensation");
     await crash(first);
     expect(await row(db, "r4")).toMatchObject({ status: "COMPENSATING", step_index: 0 });
 
@@ -245,11 +205,11 @@ describe("resuming sagas", () => {
       "a:compensation#1=INTERRUPTED",
       "a:compensation#2=SUCCEEDED",
     ]);
-    expect(down.calls.filter((c) => c.phase === "compensation").map((c) => c.key)).toEqual([
+    expect(env.down.calls.filter((c) => c.phase === "compensation").map((c) => c.key)).toEqual([
       "r4:a:compensation",
       "r4:a:compensation",
     ]);
-    expect(down.effects("r4")).toEqual(["r4:a:action", "r4:a:compensation"]);
+    expect(env.down.effects("r4")).toEqual(["r4:a:action", "r4:a:compensation"]);
   });
 
   describe("rows left by a dead process", () => {
@@ -298,7 +258,7 @@ describe("resuming sagas", () => {
       const view = await orchestrator.settled("d1");
       expect(view.status).toBe("COMPENSATED");
       expect(view.correlationId).toBe("corr-dead");
-      expect(down.trace("d1")).toEqual(["b:compensation", "a:compensation"]);
+      expect(env.down.trace("d1")).toEqual(["b:compensation", "a:compensation"]);
     });
 
     it("finishes a saga whose steps all ran but whose completion was not written", async () => {
@@ -307,7 +267,7 @@ describe("resuming sagas", () => {
       const orchestrator = orchestrate(db, [three], "new");
       await orchestrator.resumeAll();
       expect((await orchestrator.settled("d2")).status).toBe("COMPLETED");
-      expect(down.trace("d2")).toEqual([]);
+      expect(env.down.trace("d2")).toEqual([]);
       expect((await db.query("SELECT id FROM finished")).rows).toEqual([{ id: "d2" }]);
     });
 
@@ -317,13 +277,13 @@ describe("resuming sagas", () => {
       const orchestrator = orchestrate(db, [three], "new", { pollIntervalMs: 5_000 });
       expect(await orchestrator.resumeAll()).toBe(0);
       await realTick(20);
-      expect(down.trace("d3")).toEqual([]);
+      expect(env.down.trace("d3")).toEqual([]);
       await eventually(async () => {
-        clock.advance(1_000); // polls every 5 s; the lease runs out at +30 s
+        env.clock.advance(1_000); // polls every 5 s; the lease runs out at +30 s
         return (await row(db, "d3"))?.["status"] === "COMPLETED";
       }, "the takeover");
-      expect(clock.now()).toBeGreaterThan(epoch + 30_000);
-      expect(down.trace("d3")).toEqual(["b:action", "c:action"]);
+      expect(env.clock.now()).toBeGreaterThan(epoch + 30_000);
+      expect(env.down.trace("d3")).toEqual(["b:action", "c:action"]);
     });
 
     it("does not resume terminal or parked sagas, and parks one of an unknown type", async () => {
@@ -341,7 +301,7 @@ describe("resuming sagas", () => {
       for (const id of ["done", "undone", "parked"]) {
         expect(await row(db, id)).toMatchObject({ version: 7 });
       }
-      expect(down.calls).toEqual([]);
+      expect(env.down.calls).toEqual([]);
     });
   });
 
@@ -352,7 +312,7 @@ describe("resuming sagas", () => {
       name: "s",
       steps: [
         step("a", async (ctx) => {
-          const result = down.apply(ctx, "a-out");
+          const result = env.down.apply(ctx, "a-out");
           return ctx.attempt === 1 ? hang.promise : result;
         }),
         step("b"),
@@ -360,7 +320,7 @@ describe("resuming sagas", () => {
     });
     const stalled = orchestrate(db, [saga], "stalled");
     await stalled.start("s", {}, { id: "r9" });
-    await eventually(() => down.calls.length === 1, "the first try");
+    await eventually(() => env.down.calls.length === 1, "the first try");
     // The stalled process missed its renewals: its lease ran out.
     await db.query("UPDATE plexus_saga_instances SET lease_until = 0 WHERE id = 'r9'");
 
@@ -378,6 +338,6 @@ describe("resuming sagas", () => {
       "b:action#1=SUCCEEDED",
     ]);
     expect(view.outputs).toEqual({ a: "a-out", b: "b-result" });
-    expect(down.effects("r9")).toEqual(["r9:a:action", "r9:b:action"]);
+    expect(env.down.effects("r9")).toEqual(["r9:a:action", "r9:b:action"]);
   });
 });

@@ -1,9 +1,18 @@
 /*
  * Test support for this package's tests (not exported): a downstream service that applies each
- * idempotency key once, deferred promises, and real-time polling for conditions.
+ * idempotency key once, deferred promises, real-time polling for conditions, and the per-file
+ * orchestrator environment the orchestrator tests share.
  */
 import { currentContext, type Db } from "@plexus/core";
 import { openStorage, type Storage } from "@plexus/storage";
+import { createFakeClock, type FakeClock } from "@plexus/testing";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import type { SagaDefinition } from "./saga-definition.ts";
+import {
+  createSagaOrchestrator,
+  type SagaOrchestrator,
+  type SagaOrchestratorOptions,
+} from "./saga-orchestrator.ts";
 import { sagaMigrations } from "./saga-migrations.ts";
 
 /** One call a step made to the fake downstream. */
@@ -126,5 +135,78 @@ export async function openTestStorage(): Promise<{
         ...sagaMigrations(1),
         ...(extraSql ? [{ id: 2, name: "business", sql: extraSql }] : []),
       ]),
+  };
+}
+
+/** What {@link useSagaTestEnv} gives a test file. */
+export interface SagaTestEnv {
+  /** Where every test's fake clock starts. */
+  readonly epoch: number;
+  /** A fresh service schema with the saga tables (and `extraSql` as a later migration). */
+  readonly freshDb: (extraSql?: string) => Promise<Db>;
+  /** This test's fake clock (a new one per test, starting at the same epoch). */
+  readonly clock: FakeClock;
+  /** This test's fake downstream (a new one per test). */
+  readonly down: FakeDownstream;
+  /**
+   * An orchestrator on this test's clock, polling and retrying without delay unless `extra` says
+   * otherwise; destroyed after the test.
+   */
+  readonly orchestrate: (
+    db: Db,
+    definitions: readonly SagaDefinition[],
+    extra?: Partial<SagaOrchestratorOptions>,
+  ) => SagaOrchestrator;
+}
+
+/**
+ * Registers the hooks of an orchestrator test file: one storage for the file, a fresh clock and
+ * downstream per test, every orchestrator the test made destroyed after it.
+ *
+ * @param defaults Options every orchestrator of the file gets (before the call's own `extra`).
+ */
+export function useSagaTestEnv(defaults: Partial<SagaOrchestratorOptions> = {}): SagaTestEnv {
+  const epoch = Date.UTC(2030, 0, 1);
+  let storage: Storage;
+  let freshDb: (extraSql?: string) => Promise<Db>;
+  let clock: FakeClock;
+  let down: FakeDownstream;
+  const open: SagaOrchestrator[] = [];
+
+  beforeAll(async () => {
+    ({ storage, freshDb } = await openTestStorage());
+  });
+  afterAll(() => storage.close());
+  beforeEach(() => {
+    clock = createFakeClock(epoch);
+    down = new FakeDownstream();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((o) => o.destroy()));
+  });
+
+  return {
+    epoch,
+    freshDb: (extraSql) => freshDb(extraSql),
+    get clock() {
+      return clock;
+    },
+    get down() {
+      return down;
+    },
+    orchestrate: (db, definitions, extra = {}) => {
+      const orchestrator = createSagaOrchestrator({
+        db,
+        definitions,
+        clock,
+        pollIntervalMs: 0,
+        actionRetry: { initialDelayMs: 0 },
+        compensationRetry: { initialDelayMs: 0 },
+        ...defaults,
+        ...extra,
+      });
+      open.push(orchestrator);
+      return orchestrator;
+    },
   };
 }
