@@ -1,6 +1,5 @@
 import type { CloudEvent, Db } from "@plexus/core";
 import {
-  createConsumerRuntime,
   createEvent,
   createMemoryBroker,
   createOutbox,
@@ -10,6 +9,7 @@ import {
 } from "@plexus/messaging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, type OpenedStorage } from "./backends.ts";
+import { startOrderConsumers } from "./fixtures/shop-messaging.ts";
 import { eventually } from "./helpers.ts";
 import { OrderPlacedSchema } from "./test-events.ts";
 
@@ -67,31 +67,20 @@ describe.each(all)("memory broker durability on $kind", (backend) => {
       /** Starts the messaging side of every service, as a process start would. */
       async function startLife(): Promise<Life> {
         const broker = createMemoryBroker({ random });
-        const runtimes = Object.entries(consumers).map(([service, db]) =>
-          createConsumerRuntime({
-            service,
-            db,
-            broker,
-            consumers: [
-              {
-                name: "orders",
-                types: ["test.orders.v1.*"],
-                maxDeliveries: 50,
-                backoff: { initialMs: 2, maxMs: 10 },
-                handle: async (event, tx) => {
-                  await tx.query(
-                    "INSERT INTO effects (event_id, subject, seq) VALUES ($1, $2, $3)",
-                    [event.id, event.subject, Number(event.data["totalCents"])],
-                  );
-                  // Transient failures after the write: it must roll back with the inbox record.
-                  if (random() < 0.25) throw new Error("transient");
-                },
-              },
-            ],
-          }),
-        );
         // Consumers first, then the relay: no group may miss what the relay publishes.
-        for (const runtime of runtimes) await runtime.start();
+        const runtimes = await startOrderConsumers(consumers, broker, {
+          maxDeliveries: 50,
+          backoff: { initialMs: 2, maxMs: 10 },
+          handle: async (event, tx) => {
+            await tx.query("INSERT INTO effects (event_id, subject, seq) VALUES ($1, $2, $3)", [
+              event.id,
+              event.subject,
+              Number(event.data["totalCents"]),
+            ]);
+            // Transient failures after the write: it must roll back with the inbox record.
+            if (random() < 0.25) throw new Error("transient");
+          },
+        });
         const outbox = createOutbox({
           db: orders,
           broker,
