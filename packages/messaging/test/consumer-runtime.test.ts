@@ -6,8 +6,10 @@ import {
   createOutbox,
   decodeEventData,
   type Consumer,
+  type ConsumerRuntime,
   type DeadLetterReport,
   type DeliveryReport,
+  type MemoryBroker,
 } from "@plexus/messaging";
 import { createFakeClock } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +71,28 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     afterAll(async () => {
       await opened?.close();
     });
+
+    /** A fresh service schema (with the effects table unless told not to) and a memory broker. */
+    async function freshService(
+      schema: string,
+      withEffects = true,
+    ): Promise<{ db: Db; broker: MemoryBroker }> {
+      const db = await opened.service(schema);
+      if (withEffects) await effectsTable(db);
+      return { db, broker: createMemoryBroker() };
+    }
+
+    /** Creates and starts `service`'s consumer runtime. */
+    async function startRuntime(
+      service: string,
+      db: Db,
+      broker: MemoryBroker,
+      consumers: Consumer[],
+    ): Promise<ConsumerRuntime> {
+      const runtime = createConsumerRuntime({ service, db, broker, consumers });
+      await runtime.start();
+      return runtime;
+    }
 
     it("retries, dead-letters, lists, replays, and processes once", async () => {
       const db = await opened.service("consumer_dlq");
@@ -162,16 +186,8 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("dead-letters malformed envelopes; they cannot be replayed, only discarded", async () => {
-      const db = await opened.service("consumer_bad");
-      await effectsTable(db);
-      const broker = createMemoryBroker();
-      const runtime = createConsumerRuntime({
-        service: "billing",
-        db,
-        broker,
-        consumers: [recordingConsumer("charge", "w")],
-      });
-      await runtime.start();
+      const { db, broker } = await freshService("consumer_bad");
+      const runtime = await startRuntime("billing", db, broker, [recordingConsumer("charge", "w")]);
       await broker.publishRaw("test.orders.v1.OrderPlaced", '{"specversion":"1.0","id":"x"}');
       await broker.publishRaw("test.orders.v1.OrderPlaced", "\u0000garbage");
       const letters = await runtime.deadLetters.list({ group: "billing.charge" });
@@ -194,29 +210,22 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("restores the publisher's context around the handler", async () => {
-      const db = await opened.service("consumer_ctx");
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_ctx", false);
       const seen: { correlationId?: string; traceId?: string; caller?: string }[] = [];
-      const runtime = createConsumerRuntime({
-        service: "audit",
-        db,
-        broker,
-        consumers: [
-          {
-            name: "log",
-            types: ["*"],
-            handle: async () => {
-              const ctx = currentContext();
-              seen.push({
-                correlationId: ctx?.correlationId,
-                traceId: ctx?.trace?.traceId,
-                caller: ctx?.caller,
-              });
-            },
+      const runtime = await startRuntime("audit", db, broker, [
+        {
+          name: "log",
+          types: ["*"],
+          handle: async () => {
+            const ctx = currentContext();
+            seen.push({
+              correlationId: ctx?.correlationId,
+              traceId: ctx?.trace?.traceId,
+              caller: ctx?.caller,
+            });
           },
-        ],
-      });
-      await runtime.start();
+        },
+      ]);
       const event = orderEvent("o-ctx");
       await broker.publish(event);
       expect(seen).toEqual([
@@ -231,9 +240,7 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("shares a group's work between replicas; every group gets every event", async () => {
-      const db = await opened.service("consumer_groups");
-      await effectsTable(db);
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_groups");
       // Two replicas of the notifications service (same group), and one other service.
       const replicas = ["r1", "r2"].map((worker) =>
         createConsumerRuntime({
@@ -265,30 +272,22 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("closes gracefully: handlers in flight finish and commit", async () => {
-      const db = await opened.service("consumer_close");
-      await effectsTable(db);
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_close");
       const gate = deferred();
       let started = 0;
-      const runtime = createConsumerRuntime({
-        service: "billing",
-        db,
-        broker,
-        consumers: [
-          {
-            name: "slow",
-            types: ["*"],
-            handle: async (event, tx) => {
-              started += 1;
-              await gate.promise;
-              await tx.query("INSERT INTO effects (group_name, event_id) VALUES ('slow', $1)", [
-                event.id,
-              ]);
-            },
+      const runtime = await startRuntime("billing", db, broker, [
+        {
+          name: "slow",
+          types: ["*"],
+          handle: async (event, tx) => {
+            started += 1;
+            await gate.promise;
+            await tx.query("INSERT INTO effects (group_name, event_id) VALUES ('slow', $1)", [
+              event.id,
+            ]);
           },
-        ],
-      });
-      await runtime.start();
+        },
+      ]);
       const event = orderEvent("o-slow");
       const publishing = broker.publish(event);
       await eventually(() => started === 1);
@@ -303,28 +302,20 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("removes a stale dead letter when the event is later processed", async () => {
-      const db = await opened.service("consumer_stale");
-      await effectsTable(db);
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_stale");
       let failing = true;
-      const runtime = createConsumerRuntime({
-        service: "billing",
-        db,
-        broker,
-        consumers: [
-          recordingConsumer("charge", "w", {
-            maxDeliveries: 1,
-            handle: async (event, tx, d) => {
-              if (failing) throw new Error("down");
-              await tx.query("INSERT INTO effects (group_name, event_id) VALUES ($1, $2)", [
-                d.group,
-                event.id,
-              ]);
-            },
-          }),
-        ],
-      });
-      await runtime.start();
+      const runtime = await startRuntime("billing", db, broker, [
+        recordingConsumer("charge", "w", {
+          maxDeliveries: 1,
+          handle: async (event, tx, d) => {
+            if (failing) throw new Error("down");
+            await tx.query("INSERT INTO effects (group_name, event_id) VALUES ($1, $2)", [
+              d.group,
+              event.id,
+            ]);
+          },
+        }),
+      ]);
       const event = orderEvent("o-stale");
       await broker.publish(event);
       expect(await runtime.deadLetters.count()).toBe(1);
@@ -337,47 +328,39 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("chains: a handler's own outbox event commits with its effect and is relayed once", async () => {
-      const db = await opened.service("consumer_chain");
-      await effectsTable(db);
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_chain");
       const outbox = createOutbox({ db, broker });
       const shipped: string[] = [];
-      const runtime = createConsumerRuntime({
-        service: "shipping",
-        db,
-        broker,
-        consumers: [
-          {
-            name: "placed",
-            types: ["test.orders.v1.OrderPlaced"],
-            handle: async (event, tx, d) => {
-              await tx.query("INSERT INTO effects (group_name, event_id) VALUES ($1, $2)", [
-                d.group,
-                event.id,
-              ]);
-              // Deterministic id: a redelivery that got past the inbox could not add it twice.
-              await outbox.add(
-                tx,
-                createEvent(
-                  OrderShippedSchema,
-                  { orderId: event.subject ?? "" },
-                  {
-                    source: "/shipping",
-                    subject: event.subject ?? "",
-                    id: `shipped-${event.id}`,
-                  },
-                ),
-              );
-            },
+      const runtime = await startRuntime("shipping", db, broker, [
+        {
+          name: "placed",
+          types: ["test.orders.v1.OrderPlaced"],
+          handle: async (event, tx, d) => {
+            await tx.query("INSERT INTO effects (group_name, event_id) VALUES ($1, $2)", [
+              d.group,
+              event.id,
+            ]);
+            // Deterministic id: a redelivery that got past the inbox could not add it twice.
+            await outbox.add(
+              tx,
+              createEvent(
+                OrderShippedSchema,
+                { orderId: event.subject ?? "" },
+                {
+                  source: "/shipping",
+                  subject: event.subject ?? "",
+                  id: `shipped-${event.id}`,
+                },
+              ),
+            );
           },
-          {
-            name: "shipped",
-            types: ["test.orders.v1.OrderShipped"],
-            handle: async (event) => void shipped.push(event.id),
-          },
-        ],
-      });
-      await runtime.start();
+        },
+        {
+          name: "shipped",
+          types: ["test.orders.v1.OrderShipped"],
+          handle: async (event) => void shipped.push(event.id),
+        },
+      ]);
       await outbox.start();
       const placed = orderEvent("o-chain");
       await broker.publish(placed);
@@ -391,26 +374,19 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
     });
 
     it("dead-letters an event its handler cannot decode at once, without retries", async () => {
-      const db = await opened.service("consumer_poison");
-      const broker = createMemoryBroker();
+      const { db, broker } = await freshService("consumer_poison", false);
       const attempts: number[] = [];
-      const runtime = createConsumerRuntime({
-        service: "shipping",
-        db,
-        broker,
-        consumers: [
-          {
-            name: "placed",
-            types: ["*"],
-            maxDeliveries: 5,
-            handle: async (event, _tx, d) => {
-              attempts.push(d.attempt);
-              decodeEventData(OrderShippedSchema, event); // an OrderPlaced: InvalidArgument
-            },
+      const runtime = await startRuntime("shipping", db, broker, [
+        {
+          name: "placed",
+          types: ["*"],
+          maxDeliveries: 5,
+          handle: async (event, _tx, d) => {
+            attempts.push(d.attempt);
+            decodeEventData(OrderShippedSchema, event); // an OrderPlaced: InvalidArgument
           },
-        ],
-      });
-      await runtime.start();
+        },
+      ]);
       await broker.publish(orderEvent("o-poison"));
       expect(attempts).toEqual([1]);
       const [letter] = await runtime.deadLetters.list();
