@@ -8,8 +8,6 @@ import {
   type HandlerContext,
   type ServiceEnv,
 } from "@plexus/core";
-import { openStorage, type Storage } from "@plexus/storage";
-import { createTestDatabase, requireServer, type TestDatabase } from "@plexus/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -22,6 +20,11 @@ import {
 } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { catalogService } from "./service.ts";
 import { createServiceTestEnv } from "../service-test-env.ts";
+import {
+  openServiceTestStorage,
+  storageBackends,
+  type ServiceTestStorage,
+} from "../test-storage.ts";
 
 type Handlers = Awaited<ReturnType<typeof catalogService.create>>["handlers"];
 interface Line {
@@ -46,28 +49,18 @@ async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
 }
 
 // PGlite always; Postgres (real concurrency: row locks, blocked primary-key inserts) when it runs.
-const postgresUp = await requireServer("postgres");
-const backends = [
-  { kind: "pglite", available: true },
-  { kind: "postgres", available: postgresUp },
-] as const;
+const backends = await storageBackends();
 
 describe.each(backends)("catalog stock on $kind", ({ kind, available }) => {
-  let storage: Storage;
-  let database: TestDatabase | undefined;
+  let opened: ServiceTestStorage | undefined;
   let db: Db;
   let handlers: Handlers;
   let counter = 0;
 
   beforeAll(async () => {
     if (!available) return;
-    if (kind === "postgres") {
-      database = await createTestDatabase({ prefix: "plexus_catalog" });
-      storage = await openStorage({ databaseUrl: database.url, poolMax: 8 });
-    } else {
-      storage = await openStorage({});
-    }
-    db = await storage.forService(catalogService.name, catalogService.migrations);
+    opened = await openServiceTestStorage(kind, "plexus_catalog", catalogService);
+    ({ db } = opened);
     const env: ServiceEnv = createServiceTestEnv({
       name: catalogService.name,
       db,
@@ -79,8 +72,7 @@ describe.each(backends)("catalog stock on $kind", ({ kind, available }) => {
   });
 
   afterAll(async () => {
-    await storage?.close();
-    await database?.drop();
+    await opened?.close();
   });
 
   /** A product of this test alone, with the given stock. */

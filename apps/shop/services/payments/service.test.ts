@@ -10,8 +10,6 @@ import {
   type HandlerContext,
   type ServiceHandlers,
 } from "@plexus/core";
-import { openStorage, type Storage } from "@plexus/storage";
-import { createTestDatabase, requireServer, type TestDatabase } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ChargeRequestSchema,
@@ -23,6 +21,11 @@ import {
   type PaymentsService,
 } from "../../gen/shop/payments/v1/payments_pb.js";
 import { createServiceTestEnv } from "../service-test-env.ts";
+import {
+  openServiceTestStorage,
+  storageBackends,
+  type ServiceTestStorage,
+} from "../test-storage.ts";
 import { createHttpCardProvider } from "./adapters/http-card-provider.ts";
 import { createPaymentsHandlers } from "./adapters/rpc-handlers.ts";
 import { createSqlChargeRepository } from "./adapters/sql-charge-repository.ts";
@@ -40,16 +43,11 @@ interface Replica {
 }
 
 // PGlite always; Postgres (real concurrency: blocked unique inserts, row locks) when it runs.
-const postgresUp = await requireServer("postgres");
-const backends = [
-  { kind: "pglite", available: true },
-  { kind: "postgres", available: postgresUp },
-] as const;
+const backends = await storageBackends();
 
 describe.each(backends)("payments on $kind", ({ kind, available }) => {
   const slowMs = 400;
-  let storage: Storage;
-  let database: TestDatabase | undefined;
+  let opened: ServiceTestStorage | undefined;
   let db: Db;
   /** Charge timeout well over tok_slow: only a call's own deadline cuts it short. */
   let patient: Replica;
@@ -79,13 +77,8 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
 
   beforeAll(async () => {
     if (!available) return;
-    if (kind === "postgres") {
-      database = await createTestDatabase({ prefix: "plexus_payments" });
-      storage = await openStorage({ databaseUrl: database.url, poolMax: 8 });
-    } else {
-      storage = await openStorage({});
-    }
-    db = await storage.forService(paymentsService.name, paymentsService.migrations);
+    opened = await openServiceTestStorage(kind, "plexus_payments", paymentsService);
+    ({ db } = opened);
     patient = await startReplica(10_000);
     hasty = await startReplica(100);
   });
@@ -93,8 +86,7 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
   afterAll(async () => {
     await patient?.close();
     await hasty?.close();
-    await storage?.close();
-    await database?.drop();
+    await opened?.close();
   });
 
   function ctxOf(idempotencyKey?: string, deadlineInMs?: number): HandlerContext {
