@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import {
   Code,
   createLogger,
-  PlexusError,
   systemClock,
   type HandlerContext,
   type ServiceEnv,
@@ -18,6 +17,7 @@ import {
 } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { catalogService } from "./service.ts";
 import { createServiceTestEnv } from "../service-test-env.ts";
+import { errorOf } from "../test-errors.ts";
 
 type Handlers = Awaited<ReturnType<typeof catalogService.create>>["handlers"];
 
@@ -50,16 +50,6 @@ async function list(page: number, limit: number, category = "", on: Handlers = h
 async function get(id: string) {
   const request = create(GetProductRequestSchema, { id });
   return create(GetProductResponseSchema, await handlers.getProduct(request, ctx));
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    return error as PlexusError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 async function everything(): Promise<Product[]> {

@@ -2,9 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import {
   Code,
   createLogger,
-  PlexusError,
   systemClock,
   type Db,
+  type PlexusError,
   type HandlerContext,
   type ServiceEnv,
 } from "@plexus/core";
@@ -25,6 +25,7 @@ import {
   storageBackends,
   type ServiceTestStorage,
 } from "../test-storage.ts";
+import { errorOf } from "../test-errors.ts";
 
 type Handlers = Awaited<ReturnType<typeof catalogService.create>>["handlers"];
 interface Line {
@@ -37,16 +38,6 @@ const ctx: HandlerContext = {
   header: new Headers(),
   signal: new AbortController().signal,
 };
-
-async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    return error as PlexusError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 // PGlite always; Postgres (real concurrency: row locks, blocked primary-key inserts) when it runs.
 const backends = await storageBackends();

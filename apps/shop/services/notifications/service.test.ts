@@ -1,11 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import {
-  Code,
-  PlexusError,
-  type CloudEvent,
-  type EventConsumer,
-  type HandlerContext,
-} from "@plexus/core";
+import { Code, type CloudEvent, type EventConsumer, type HandlerContext } from "@plexus/core";
 import {
   createConsumerRuntime,
   createEvent,
@@ -26,6 +20,7 @@ import {
 } from "../../gen/shop/orders/v1/orders_pb.js";
 import { createServiceTestEnv } from "../service-test-env.ts";
 import { notificationsService } from "./service.ts";
+import { errorOf } from "../test-errors.ts";
 
 type Instance = Awaited<ReturnType<typeof notificationsService.create>>;
 
@@ -97,16 +92,6 @@ async function list(userId: string, limit = 0) {
   const request = create(ListNotificationsRequestSchema, { userId, limit });
   const response = await instance.handlers.listNotifications(request, ctx);
   return create(ListNotificationsResponseSchema, response).notifications;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    return error as PlexusError;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("order outcomes become notifications", () => {

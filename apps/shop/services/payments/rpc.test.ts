@@ -1,4 +1,4 @@
-import { Code, createLogger, PlexusError, type Client } from "@plexus/core";
+import { Code, createLogger, type Client } from "@plexus/core";
 import {
   bindService,
   createClient,
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
 import { createServiceTestEnv } from "../service-test-env.ts";
 import { paymentsService } from "./service.ts";
+import { errorOf } from "../test-errors.ts";
 
 // Over the real RPC stack: the idempotency key travels as the caller's `idempotencyKey` option
 // (header `idempotency-key`), reasons and deadlines cross the wire.
@@ -45,16 +46,6 @@ afterAll(async () => {
   await instance?.close?.();
   await storage?.close();
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    return error as PlexusError;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const request = (orderId: string, paymentToken: string) => ({
   orderId,

@@ -31,6 +31,7 @@ import { createPaymentsHandlers } from "./adapters/rpc-handlers.ts";
 import { createSqlChargeRepository } from "./adapters/sql-charge-repository.ts";
 import { createCardProviderServer } from "./provider/card-provider-server.ts";
 import { paymentsService } from "./service.ts";
+import { errorOf } from "../test-errors.ts";
 
 type Handlers = ServiceHandlers<typeof PaymentsService>;
 
@@ -152,16 +153,6 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
     const request = create(ListChargesRequestSchema, { orderId });
     return create(ListChargesResponseSchema, await patient.handlers.listCharges(request, ctxOf()))
       .charges;
-  }
-
-  async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-    try {
-      await promise;
-    } catch (error) {
-      expect(error).toBeInstanceOf(PlexusError);
-      return error as PlexusError;
-    }
-    throw new Error("expected the call to fail");
   }
 
   /** The provider's records for an order, by status (what money actually moved). */

@@ -25,6 +25,7 @@ import {
 import { createSqlUserRepository } from "./adapters/sql-user-repository.ts";
 import { usersService } from "./service.ts";
 import { createServiceTestEnv } from "../service-test-env.ts";
+import { errorOf } from "../test-errors.ts";
 
 type Handlers = Awaited<ReturnType<typeof usersService.create>>["handlers"];
 
@@ -84,16 +85,6 @@ async function getUser(id: string, principal?: Principal) {
 async function jwksOf(on: Handlers = handlers): Promise<JSONWebKeySet> {
   const response = await on.getJwks(create(GetJwksRequestSchema), ctxOf());
   return JSON.parse(response.jwksJson ?? "") as JSONWebKeySet;
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    return error as PlexusError;
-  }
-  throw new Error("expected the call to fail");
 }
 
 let counter = 0;
