@@ -8,24 +8,18 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { createFakeClock } from "@plexus/testing";
 import { Pool } from "undici";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GetProductRequestSchema } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
-import { CatalogService, catalogBinding, createProbe, type TestProbe } from "./fixtures.ts";
+import {
+  CatalogService,
+  catalogBinding,
+  createProbe,
+  failure,
+  useCleanups,
+  type TestProbe,
+} from "./fixtures.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function failure(promise: Promise<unknown>): Promise<PlexusError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PlexusError);
-  return error as PlexusError;
-}
+const cleanups = useCleanups();
 
 /** A real transport that counts the calls it is asked to carry. */
 function counted(transport: Transport): Transport & { calls: number } {

@@ -9,6 +9,7 @@ import {
   type ServiceHandlers,
 } from "@plexus/core";
 import { bindService, type ServiceBinding } from "@plexus/rpc";
+import { afterEach, expect } from "vitest";
 import {
   CatalogService,
   ProductSchema,
@@ -187,3 +188,34 @@ export function catalogBinding(
 
 /** Every code, for exhaustive round-trip tests. */
 export { allCodes };
+
+/** Registers an `afterEach` that runs, last first, every cleanup the test pushed. */
+export function useCleanups(): (() => Promise<void>)[] {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+  return cleanups;
+}
+
+/** The PlexusError `promise` rejects with (the test fails if it resolves or rejects otherwise). */
+export async function failure(promise: Promise<unknown>): Promise<PlexusError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PlexusError);
+  return error as PlexusError;
+}
+
+/** Asserts that `error` carries all that the `error:<code>` handler threw with. */
+export function expectErrorOfCode(error: PlexusError, code: Code): void {
+  expect(error.code).toBe(code);
+  expect(error.message).toBe(`failure ${code}`);
+  expect(error.reason).toBe(`REASON_${code}`);
+  expect(error.metadata).toEqual({ retryAfterMs: "250" });
+  expect(error.details).toEqual([
+    { field: "items[0].quantity", message: "must be at least 1" },
+    { field: "email", message: "is not an email" },
+  ]);
+}

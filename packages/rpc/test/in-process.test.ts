@@ -2,7 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import {
   allCodes,
   Code,
-  PlexusError,
   runInContext,
   type CallContext,
   type Client,
@@ -14,30 +13,20 @@ import {
   createNetworkTransport,
   createRpcServer,
 } from "@plexus/rpc";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GetProductRequestSchema } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
 import {
   cachedProduct,
   CatalogService,
   catalogBinding,
   createProbe,
+  expectErrorOfCode,
+  failure,
+  useCleanups,
   type SeenContext,
 } from "./fixtures.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
-
-async function failure(promise: Promise<unknown>): Promise<PlexusError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PlexusError);
-  return error as PlexusError;
-}
+const cleanups = useCleanups();
 
 function inProcessClient(probe = createProbe(), interceptors: Interceptor[] = []) {
   const transport = createInProcessTransport({ services: [catalogBinding(probe)], interceptors });
@@ -62,14 +51,7 @@ describe("in-process transport", () => {
     const catalog = inProcessClient();
     for (const code of allCodes) {
       const error = await failure(catalog.getProduct({ id: `error:${code}` }));
-      expect(error.code).toBe(code);
-      expect(error.message).toBe(`failure ${code}`);
-      expect(error.reason).toBe(`REASON_${code}`);
-      expect(error.metadata).toEqual({ retryAfterMs: "250" });
-      expect(error.details).toEqual([
-        { field: "items[0].quantity", message: "must be at least 1" },
-        { field: "email", message: "is not an email" },
-      ]);
+      expectErrorOfCode(error, code);
       expect(error.cause).toBeUndefined();
     }
   });

@@ -9,7 +9,13 @@ import {
   type RpcServer,
 } from "@plexus/rpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { CatalogService, catalogBinding, createProbe, type SeenContext } from "./fixtures.ts";
+import {
+  CatalogService,
+  catalogBinding,
+  createProbe,
+  expectErrorOfCode,
+  type SeenContext,
+} from "./fixtures.ts";
 
 const resources: { close(): Promise<void> }[] = [];
 
@@ -65,14 +71,7 @@ describe.each(variants)("network transport ($codec, HTTP/$httpVersion)", (varian
     const catalog = createClient(CatalogService, transportTo(server, variant));
     for (const code of allCodes) {
       const error = await failure(catalog.getProduct({ id: `error:${code}` }));
-      expect(error.code).toBe(code);
-      expect(error.message).toBe(`failure ${code}`);
-      expect(error.reason).toBe(`REASON_${code}`);
-      expect(error.metadata).toEqual({ retryAfterMs: "250" });
-      expect(error.details).toEqual([
-        { field: "items[0].quantity", message: "must be at least 1" },
-        { field: "email", message: "is not an email" },
-      ]);
+      expectErrorOfCode(error, code);
     }
   });
 

@@ -1,7 +1,7 @@
 import { request as httpRequest, type ServerResponse } from "node:http";
 import { connect as http2Connect } from "node:http2";
 import { connect as netConnect } from "node:net";
-import { Code, PlexusError } from "@plexus/core";
+import { Code } from "@plexus/core";
 import {
   createClient,
   createNetworkTransport,
@@ -9,14 +9,17 @@ import {
   type RpcServer,
   type RpcServerOptions,
 } from "@plexus/rpc";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { CatalogService, catalogBinding, createProbe, type TestProbe } from "./fixtures.ts";
+import { describe, expect, it, vi } from "vitest";
+import {
+  CatalogService,
+  catalogBinding,
+  createProbe,
+  failure,
+  useCleanups,
+  type TestProbe,
+} from "./fixtures.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = useCleanups();
 
 async function start(
   probe: TestProbe,
@@ -35,15 +38,6 @@ function client(server: RpcServer, httpVersion: "1.1" | "2", keepAliveTimeoutMs 
   });
   cleanups.push(() => transport.destroy());
   return createClient(CatalogService, transport);
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlexusError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PlexusError);
-  return error as PlexusError;
 }
 
 function connectionRefused(port: number): Promise<boolean> {
