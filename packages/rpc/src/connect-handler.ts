@@ -45,6 +45,7 @@ import {
 } from "./propagation.ts";
 import { canceledByClient, deadlineExceeded } from "./abort.ts";
 import { ServerCall } from "./server-call.ts";
+import { serviceLogger } from "./service-logger.ts";
 
 /** A request as both `node:http` and `node:http2` (compatibility API) deliver it. */
 export type ConnectRequest = IncomingMessage | Http2ServerRequest;
@@ -302,10 +303,7 @@ function answer(res: Res, status: number, headers: OutgoingHttpHeaders, error?: 
 export function createConnectHandler(options: ConnectHandlerOptions): ConnectRequestListener {
   const table = createMethodTable(options.services, options.interceptors ?? []);
   const clock = options.clock ?? systemClock;
-  const logger =
-    options.serviceName !== undefined && options.logger !== undefined
-      ? options.logger.child({ service: options.serviceName })
-      : options.logger;
+  const logger = serviceLogger(options.logger, options.serviceName);
   const callOptions = {
     clock,
     logger,

@@ -21,6 +21,7 @@ import {
   type PropagatedContext,
 } from "./propagation.ts";
 import { ServerCall } from "./server-call.ts";
+import { serviceLogger } from "./service-logger.ts";
 
 export interface InProcessTransportOptions {
   /** The services hosted in this process that calls may reach. */
@@ -122,10 +123,7 @@ class InProcessCall extends ServerCall {
 export function createInProcessTransport(options: InProcessTransportOptions): Transport {
   const table = createMethodTable(options.services, options.interceptors ?? []);
   const clock = options.clock ?? systemClock;
-  const logger =
-    options.serviceName !== undefined && options.logger !== undefined
-      ? options.logger.child({ service: options.serviceName })
-      : options.logger;
+  const logger = serviceLogger(options.logger, options.serviceName);
 
   return {
     unary(request: UnaryRequest): Promise<UnaryResponse> {

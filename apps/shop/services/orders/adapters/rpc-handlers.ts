@@ -43,11 +43,8 @@ function toMessage(order: Order): MessageInitShape<typeof OrderSchema> {
     id: order.id,
     userId: order.userId,
     status: order.status,
-    items: order.lines.map((l) => ({
-      productId: l.productId,
-      quantity: l.quantity,
-      unitPriceCents: l.unitPriceCents,
-    })),
+    // A domain line has exactly the contract line's fields.
+    items: [...order.lines],
     totalCents: order.totalCents,
     currency: order.currency,
     failureReason: order.failureReason ?? "",

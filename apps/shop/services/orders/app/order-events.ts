@@ -40,11 +40,8 @@ export function orderPlacedEvent(order: Order): CloudEvent {
     {
       orderId: order.id,
       userId: order.userId,
-      items: order.lines.map((l) => ({
-        productId: l.productId,
-        quantity: l.quantity,
-        unitPriceCents: l.unitPriceCents,
-      })),
+      // A domain line has exactly the contract line's fields.
+      items: [...order.lines],
       totalCents: order.totalCents,
       currency: order.currency,
       createdAt: order.createdAt,
