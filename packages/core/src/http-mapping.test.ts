@@ -90,6 +90,7 @@ describe("code → HTTP → error body", () => {
       ["IDEMPOTENCY_KEY_REUSED", Code.FailedPrecondition, 422],
       ["METHOD_NOT_ALLOWED", Code.Unimplemented, 405],
       ["URI_TOO_LONG", Code.InvalidArgument, 414],
+      ["REQUEST_TIMEOUT", Code.DeadlineExceeded, 408],
       ["BAD_GATEWAY", Code.Unavailable, 502],
     ];
     for (const [reason, code, status] of cases) {

@@ -32,7 +32,7 @@ const byCode: Record<Code, HttpMapping> = {
 
 /**
  * Reasons whose HTTP status differs from their code's: API.md separates malformed requests (400)
- * from well-formed but invalid ones (422), and names 413/415 which gRPC has no code for.
+ * from well-formed but invalid ones (422), and names 408/413/415 which gRPC has no code for.
  */
 const statusByReason: Readonly<Record<string, number>> = {
   VALIDATION_ERROR: 422,
@@ -41,6 +41,7 @@ const statusByReason: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   METHOD_NOT_ALLOWED: 405,
   URI_TOO_LONG: 414,
+  REQUEST_TIMEOUT: 408,
   BAD_GATEWAY: 502,
 };
 

@@ -206,7 +206,17 @@ function readBounded(
       fail(new PlexusError(Code.Canceled, "client closed request"));
     }
     function onAbort(): void {
-      fail(PlexusError.from(signal?.reason ?? new DOMException("aborted", "AbortError")));
+      const reason = PlexusError.from(signal?.reason ?? new DOMException("aborted", "AbortError"));
+      // The deadline passed while the client was still sending: its request was too slow to
+      // arrive (408), not our answer too slow to leave (504).
+      fail(
+        reason.code === Code.DeadlineExceeded
+          ? new PlexusError(Code.DeadlineExceeded, "request body not received in time", {
+              reason: "REQUEST_TIMEOUT",
+              cause: reason,
+            })
+          : reason,
+      );
     }
 
     if (signal?.aborted) {

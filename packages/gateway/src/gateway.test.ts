@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import {
   Code,
@@ -501,6 +502,24 @@ describe("createGateway over real HTTP", () => {
       await started;
       clock.advance(5_000);
       expectError(await pending, 504, "GATEWAY_TIMEOUT");
+    });
+
+    it("408 REQUEST_TIMEOUT when the body is still arriving at the deadline; the connection closes", async () => {
+      const socket = connect(port, "127.0.0.1");
+      const chunks: Buffer[] = [];
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      const timers = clock.pendingTimers();
+      socket.write(
+        'POST /api/v1/json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+      );
+      await vi.waitFor(() => expect(clock.pendingTimers()).toBeGreaterThan(timers));
+      clock.advance(10_000);
+      await closed;
+      const answer = Buffer.concat(chunks).toString("latin1");
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+      expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
     });
 
     it("aborts the handler's signal when the client disconnects", async () => {
