@@ -19,6 +19,7 @@ export {
   toErrorBody,
   type ErrorBody,
 } from "./http-mapping.ts";
+export { parsePushbackMs, parseRetryAfter, retryAfterKey } from "./retry-pushback.ts";
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
 export {
   assertDeadline,
