@@ -41,6 +41,13 @@ export {
   type ResilienceRejectEvent,
 } from "./client-resilience.ts";
 export {
+  composeWithFallbacks,
+  type ComposeWithFallbacksOptions,
+  type Composition,
+  type DegradedPartEvent,
+  type CompositionParts,
+} from "./compose-with-fallbacks.ts";
+export {
   deadlineFromHeaders,
   formatGrpcTimeout,
   headerConnectTimeout,
