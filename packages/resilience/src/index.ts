@@ -44,8 +44,8 @@ export {
   composeWithFallbacks,
   type ComposeWithFallbacksOptions,
   type Composition,
-  type DegradedPartEvent,
   type CompositionParts,
+  type DegradedPartEvent,
 } from "./compose-with-fallbacks.ts";
 export {
   deadlineFromHeaders,
