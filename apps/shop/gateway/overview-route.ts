@@ -1,9 +1,9 @@
 import type { Client, Clock, Logger } from "@plexus/core";
 import type { Gateway } from "@plexus/gateway";
+import { composeWithFallbacks, createTimeout } from "@plexus/resilience";
 import type { NotificationsService } from "../gen/shop/notifications/v1/notifications_pb.js";
 import type { OrdersService } from "../gen/shop/orders/v1/orders_pb.js";
 import type { UsersService } from "../gen/shop/users/v1/users_pb.js";
-import { composeParts } from "./compose-parts.ts";
 import { presentNotification, presentOrderSummary, presentUser } from "./present.ts";
 import { subjectOf } from "./principal.ts";
 
@@ -13,7 +13,9 @@ export interface OverviewRouteOptions {
   readonly notifications: Client<typeof NotificationsService>;
   /** Budget of each part (see `ShopGatewayConfig.overviewPartTimeoutMs`). */
   readonly partTimeoutMs: number;
+  /** Runs the parts' timeouts. */
   readonly clock: Clock;
+  /** Why a part degraded goes here, at warn: the response only names the part. */
   readonly logger: Logger;
 }
 
@@ -28,6 +30,9 @@ const recentNotificationsLimit = 10;
  */
 export function addOverviewRoute(gateway: Gateway, options: OverviewRouteOptions): void {
   const { users, orders, notifications, partTimeoutMs, clock, logger } = options;
+  // Aggressive (the default): a part whose service ignores its signal still cannot hold the
+  // response past its budget. One policy for every request: its timers are shared.
+  const partTimeout = createTimeout({ timeoutMs: partTimeoutMs, clock });
   gateway.route({
     method: "GET",
     path: "/api/v1/me/overview",
@@ -37,7 +42,7 @@ export function addOverviewRoute(gateway: Gateway, options: OverviewRouteOptions
       // Each call also carries the budget as its own timeout, so the services stop working on
       // an answer nobody will read.
       const call = (signal: AbortSignal) => ({ signal, timeoutMs: partTimeoutMs });
-      const { values, degraded } = await composeParts(
+      const { values, degraded } = await composeWithFallbacks(
         {
           users: async (signal) => {
             const { user } = await users.getUser({ id: userId }, call(signal));
@@ -58,7 +63,12 @@ export function addOverviewRoute(gateway: Gateway, options: OverviewRouteOptions
             return list.notifications.map(presentNotification);
           },
         },
-        { timeoutMs: partTimeoutMs, signal: req.signal, clock, logger },
+        {
+          policy: partTimeout,
+          signal: req.signal,
+          onDegraded: ({ part, error }) =>
+            logger.warn({ err: error, part }, "overview part degraded"),
+        },
       );
       return {
         // A degraded answer must not be served later from a cache as if it were whole.

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { Code, createLogger, defineService, PlexusError, type HandlerContext } from "@plexus/core";
 import { startHost, type Host } from "@plexus/host";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -69,6 +70,8 @@ let host: Host;
 let dataDir: string;
 let url: string;
 let user: Awaited<ReturnType<typeof signUp>>;
+/** What the host logged at warn and above, parsed. */
+const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "plexus-overview-"));
@@ -90,7 +93,16 @@ beforeAll(async () => {
       PLEXUS_RATE_LIMIT: "100000",
     },
     port: 0,
-    logger: createLogger({ name: "overview-test", level: "silent" }),
+    logger: createLogger({
+      name: "overview-test",
+      level: "warn",
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      }),
+    }),
     exit: () => undefined,
   });
   url = host.url!;
@@ -105,13 +117,22 @@ afterAll(async () => {
 beforeEach(() => {
   faults.orders = "none";
   faults.notifications = "none";
+  logLines.length = 0;
 });
 
 async function overview() {
   const reply = await request(url, "/api/v1/me/overview", { token: user.token });
   expect(reply.status).toBe(200);
+  // Whole or degraded, never cached: a degraded answer must not come back later as whole.
+  expect(reply.headers.get("cache-control")).toBe("no-store");
   return reply.body;
 }
+
+/** The degraded parts the gateway logged, with the code of their failure. */
+const loggedDegradations = () =>
+  logLines
+    .filter((line) => line["msg"] === "overview part degraded")
+    .map((line) => [line["level"], line["part"], (line["err"] as { code?: string }).code]);
 
 const expectedUser = () => ({
   id: user.id,
@@ -126,6 +147,7 @@ describe("GET /api/v1/me/overview with faults", () => {
       data: { user: expectedUser(), recentOrders: [], notifications: [] },
       meta: { degraded: [] },
     });
+    expect(loggedDegradations()).toEqual([]);
   });
 
   it("nulls a failing part and names its service", async () => {
@@ -134,6 +156,8 @@ describe("GET /api/v1/me/overview with faults", () => {
       data: { user: expectedUser(), recentOrders: null, notifications: [] },
       meta: { degraded: ["orders"] },
     });
+    // Why is logged at warn (40), not shown to the client.
+    expect(loggedDegradations()).toEqual([[40, "orders", Code.Unavailable]]);
   });
 
   it("does not wait for a part that never answers", async () => {
@@ -142,6 +166,7 @@ describe("GET /api/v1/me/overview with faults", () => {
       data: { user: expectedUser(), recentOrders: [], notifications: null },
       meta: { degraded: ["notifications"] },
     });
+    expect(loggedDegradations()).toEqual([[40, "notifications", Code.DeadlineExceeded]]);
   });
 
   it("degrades several parts at once and still answers 200", async () => {
@@ -151,6 +176,14 @@ describe("GET /api/v1/me/overview with faults", () => {
       data: { user: expectedUser(), recentOrders: null, notifications: null },
       meta: { degraded: ["orders", "notifications"] },
     });
+    // Each with its own reason; logged as each part degrades, so in no set order.
+    expect(loggedDegradations()).toHaveLength(2);
+    expect(loggedDegradations()).toEqual(
+      expect.arrayContaining([
+        [40, "orders", Code.DeadlineExceeded],
+        [40, "notifications", Code.Unavailable],
+      ]),
+    );
   });
 
   it("keeps the routes of a degraded part honest: they fail, they do not fabricate", async () => {
