@@ -23,6 +23,13 @@ export interface Sql {
 export interface Db extends Sql {
   /** The schema this handle is bound to (the service's name). */
   readonly schema: string;
+  /**
+   * Whether this process has the database to itself: true for the embedded PGlite (in memory, or
+   * on a data directory this process holds locked), false for Postgres (several processes may
+   * share it). When true, a lease found in it whose owner is not alive in this process was left
+   * by a dead process, so it can be taken over at once rather than after it expires.
+   */
+  readonly exclusive: boolean;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
 }

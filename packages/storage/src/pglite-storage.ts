@@ -249,7 +249,8 @@ class PgliteStorage implements Storage {
         }
       });
     };
-    return { schema, query, transaction };
+    // No other process can reach it: in memory, or on a data directory this process has locked.
+    return { schema, exclusive: true, query, transaction };
   }
 
   async #run<R>(

@@ -241,7 +241,8 @@ class PostgresStorage implements Storage {
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => inTransaction(pool, schema, this, fn));
     };
-    return { schema, query, transaction };
+    // Other processes may use the same database (and hold leases in it) at any time.
+    return { schema, exclusive: false, query, transaction };
   }
 }
 

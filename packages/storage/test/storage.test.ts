@@ -86,6 +86,11 @@ describe.each(backends)("storage on $kind", (backend) => {
       await storage.ping();
     });
 
+    it("tells whether this process has the database to itself (PGlite) or shares it (Postgres)", async () => {
+      const db = await storage.forService("exclusive_probe", []);
+      expect(db.exclusive).toBe(backend.kind === "pglite");
+    });
+
     it("applies migrations once, in id order, and only the new ones on a later open", async () => {
       const migrations: Migration[] = [
         createLog,
