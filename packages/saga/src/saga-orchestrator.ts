@@ -29,8 +29,9 @@ import {
   type SagaHooks,
   type StepPlan,
 } from "./saga-execution.ts";
+import { liveOwners } from "./live-owners.ts";
 import { isActiveStatus, isSagaStatus, type SagaStatus } from "./saga-status.ts";
-import { sagaStore, toSummary, type SagaRecord } from "./saga-store.ts";
+import { sagaStore, toSummary, type Alive, type SagaRecord } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
 import { Semaphore } from "./semaphore.ts";
 import { SettleWaiters } from "./settle-waiters.ts";
@@ -71,6 +72,13 @@ export interface SagaOrchestratorOptions extends SagaHooks {
    * while it executes; another process takes a saga over only once its lease ran out. Default:
    * 30 000 ms — long enough to ride out a GC pause or a slow statement, short enough that a
    * crashed process's sagas resume within a minute. Holders' clocks must agree to well within it.
+   *
+   * On an exclusive database (`db.exclusive`: the embedded PGlite) the wait is skipped: the
+   * data-directory lock keeps every other process out, so a lease held by an owner that is not an
+   * open orchestrator of this process can only be a dead process's (one SIGKILLed before this
+   * restart), and its sagas are claimed at once, still one claim per saga, re-running an
+   * interrupted try with the same idempotency key. On Postgres, where another live process may
+   * hold it, a lease is only taken over once it ran out.
    */
   leaseMs?: number;
   /**
@@ -139,7 +147,7 @@ export interface SagaOrchestrator extends AsyncDisposable {
    */
   start<I>(type: string, input: I, options?: StartSagaOptions): Promise<StartedSaga>;
   /**
-   * Claims and runs every active saga nobody holds (host start-up: RUNNING continues with its
+   * Claims and runs every active saga nobody alive holds (host start-up: RUNNING continues with its
    * persisted step, re-running an interrupted try with the same idempotency key; COMPENSATING
    * continues compensating), then keeps polling every `pollIntervalMs`. Resolves with how many
    * were scheduled (up to 1 000 per scan; the rest come with the next polls).
@@ -292,7 +300,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     try {
       if (stopping.signal.aborted) return;
       const now = clock.now();
-      const record = await sagaStore.claim(db, id, owner, now, now + leaseMs);
+      const record = await sagaStore.claim(db, id, owner, now, now + leaseMs, alive());
       if (!record) return; // finished, parked, gone, or held by another live executor
       held.add(id);
       execution = new SagaExecution(env, record);
@@ -308,6 +316,11 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
         });
       }
     }
+  }
+
+  /** Holders whose leases count until they run out: all of them unless the db is exclusive. */
+  function alive(): Alive {
+    return db.exclusive ? liveOwners.besides(owner) : null;
   }
 
   function scheduleHeartbeat(): void {
@@ -347,7 +360,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   }
 
   async function scan(): Promise<number> {
-    const ids = await sagaStore.findClaimable(db, clock.now(), scanBatch);
+    const ids = await sagaStore.findClaimable(db, clock.now(), scanBatch, alive());
     let scheduled = 0;
     for (const id of ids) {
       if (running.has(id)) continue;
@@ -545,11 +558,13 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
       } catch (error) {
         logger.warn({ err: error }, "could not release saga leases at close");
       }
+      liveOwners.delete(owner);
       waiters.rejectAll(new PlexusError(Code.Unavailable, "the saga orchestrator is closed"));
     })();
     return closing;
   }
 
+  liveOwners.add(owner);
   scheduleHeartbeat();
 
   return {

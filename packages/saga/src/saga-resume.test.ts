@@ -271,8 +271,46 @@ describe("resuming sagas", () => {
       expect((await db.query("SELECT id FROM finished")).rows).toEqual([{ id: "d2" }]);
     });
 
-    it("leaves a saga alone while its holder's lease lasts, and takes it over after", async () => {
+    it("on an exclusive database, takes over a dead process's saga at once, lease or not", async () => {
       const db = await freshDb("CREATE TABLE finished (id text)");
+      expect(db.exclusive).toBe(true); // PGlite: no other process can hold a lease in it
+      await leave(db, "d5", "RUNNING", 1, epoch + 30_000);
+      const orchestrator = orchestrate(db, [three], "new");
+      expect(await orchestrator.resumeAll()).toBe(1);
+      expect((await orchestrator.settled("d5")).status).toBe("COMPLETED");
+      expect(env.clock.now()).toBe(epoch);
+      expect(env.down.trace("d5")).toEqual(["b:action", "c:action"]);
+    });
+
+    it("on an exclusive database, still leaves alone a saga a live orchestrator here holds", async () => {
+      const db = await freshDb("CREATE TABLE finished (id text)");
+      const gate = deferred();
+      const gated = defineSaga({
+        ...three,
+        steps: [
+          step("a", async (ctx) => {
+            env.down.apply(ctx);
+            await gate.promise;
+          }),
+          step("b"),
+        ],
+      });
+      const holder = orchestrate(db, [gated], "holder");
+      await holder.start("three", {}, { id: "d6" });
+      await eventually(() => env.down.calls.length === 1, "step a");
+      const other = orchestrate(db, [gated], "other");
+      expect(await other.resumeAll()).toBe(0);
+      expect(await other.start("three", {}, { id: "d6" })).toEqual({ id: "d6", created: false });
+      await realTick(20);
+      expect(await row(db, "d6")).toMatchObject({ status: "RUNNING", lease_owner: "holder" });
+      gate.resolve();
+      expect((await holder.settled("d6")).status).toBe("COMPLETED");
+      expect(env.down.trace("d6")).toEqual(["a:action", "b:action"]);
+    });
+
+    it("on a shared database, leaves a saga alone while its holder's lease lasts, and takes it over after", async () => {
+      // What Postgres reports: another live process may hold the lease.
+      const db: Db = { ...(await freshDb("CREATE TABLE finished (id text)")), exclusive: false };
       await leave(db, "d3", "RUNNING", 1, epoch + 30_000);
       const orchestrator = orchestrate(db, [three], "new", { pollIntervalMs: 5_000 });
       expect(await orchestrator.resumeAll()).toBe(0);

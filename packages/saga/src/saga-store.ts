@@ -160,6 +160,13 @@ export interface NewSaga {
   readonly now: number;
 }
 
+/**
+ * Which lease holders are known to be alive. On an exclusive database: the other orchestrators
+ * of this process, so any other holder's lease counts as run out. On a shared one: null, the
+ * holders are unknown and only a lease's expiry counts (`x <> ALL(NULL)` is never true).
+ */
+export type Alive = readonly string[] | null;
+
 /** Filters and page of `list`. */
 export interface ListFilter {
   readonly status: SagaStatus | undefined;
@@ -219,9 +226,9 @@ export const sagaStore = {
 
   /**
    * Takes (or renews) the lease of an active saga: only when nobody holds it, `owner` already
-   * does, or the holder's lease ran out. Atomic on Postgres (a concurrent claim waits for this
-   * row and re-checks the condition), trivially on PGlite. Bumps the version, so a previous
-   * holder's next write fails.
+   * does, the holder's lease ran out, or the holder is not among `alive` (see {@link Alive}).
+   * Atomic on Postgres (a concurrent claim waits for this row and re-checks the condition),
+   * trivially on PGlite. Bumps the version, so a previous holder's next write fails.
    */
   async claim(
     sql: Sql,
@@ -229,26 +236,32 @@ export const sagaStore = {
     owner: string,
     now: number,
     leaseUntil: number,
+    alive: Alive,
   ): Promise<SagaRecord | undefined> {
     const result = await sql.query<InstanceRow>(
       `UPDATE ${instances} SET lease_owner = $2, lease_until = $3, version = version + 1
        WHERE id = $1 AND status IN ('RUNNING', 'COMPENSATING')
-         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until IS NULL OR lease_until < $4)
+         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until IS NULL OR lease_until < $4
+           OR lease_owner <> ALL($5::text[]))
        RETURNING ${columns}`,
-      [id, owner, leaseUntil, now],
+      [id, owner, leaseUntil, now, alive],
     );
     const row = result.rows[0];
     return row ? toRecord(row) : undefined;
   },
 
-  /** Active sagas nobody holds (or whose holder's lease ran out), least recently touched first. */
-  async findClaimable(sql: Sql, now: number, limit: number): Promise<string[]> {
+  /**
+   * Active sagas nobody holds (or whose holder's lease ran out, or whose holder is not among
+   * `alive`), least recently touched first.
+   */
+  async findClaimable(sql: Sql, now: number, limit: number, alive: Alive): Promise<string[]> {
     const result = await sql.query<{ id: string }>(
       `SELECT id FROM ${instances}
        WHERE status IN ('RUNNING', 'COMPENSATING')
-         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < $1)
+         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < $1
+           OR lease_owner <> ALL($3::text[]))
        ORDER BY updated_at, id LIMIT $2`,
-      [now, limit],
+      [now, limit, alive],
     );
     return result.rows.map((r) => r.id);
   },

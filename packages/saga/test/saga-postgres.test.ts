@@ -111,6 +111,23 @@ describe.runIf(postgresUp)("sagas on Postgres, several processes", () => {
     }
   });
 
+  it("leaves a saga leased by a process it cannot see alone until the lease runs out", async () => {
+    expect(db1.exclusive).toBe(false); // another live process may hold the lease
+    await db1.query(
+      `INSERT INTO plexus_saga_instances (id, type, status, input, step_index, correlation_id,
+         lease_owner, lease_until, created_at, updated_at)
+       VALUES ('leased', 'pg', 'RUNNING', '{}'::jsonb, 0, 'c', 'elsewhere', $1, now(), now())`,
+      [clock.now() + 30_000],
+    );
+    expect(await one.resumeAll()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(runs.has("leased:a")).toBe(false);
+    clock.advance(30_001);
+    expect(await one.resumeAll()).toBe(1);
+    await completed(db1, ["leased"]);
+    expect(runs.get("leased:a")).toEqual(["one"]);
+  });
+
   it("runs one instance when two processes start the same id at once", async () => {
     const results = await Promise.all([
       one.start("pg", { n: 1 }, { id: "dup" }),
