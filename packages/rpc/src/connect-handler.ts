@@ -44,6 +44,7 @@ import {
   type PropagatedContext,
 } from "./propagation.ts";
 import { canceledByClient, deadlineExceeded } from "./abort.ts";
+import { writePushbackHeaders } from "./pushback-headers.ts";
 import { ServerCall } from "./server-call.ts";
 import { serviceLogger } from "./service-logger.ts";
 
@@ -239,12 +240,14 @@ class HttpCall extends ServerCall {
     const res = this.res;
     if (res.headersSent || res.writableEnded || res.destroyed) return;
     const body = encodeConnectError(error);
-    res.writeHead(connectHttpStatus(error.code), {
+    const headers: OutgoingHttpHeaders = {
       [headerContentType]: contentTypeJson,
       [headerContentLength]: body.byteLength,
       [headerRequestId]: this.context.requestId,
       [headerCorrelationId]: this.context.correlationId,
-    });
+    };
+    writePushbackHeaders(error, headers);
+    res.writeHead(connectHttpStatus(error.code), headers);
     res.end(body);
   }
 }
@@ -290,8 +293,9 @@ function answer(res: Res, status: number, headers: OutgoingHttpHeaders, error?: 
 /**
  * A Node request listener that serves unary calls with the Connect protocol: `POST
  * /<package.Service>/<Method>`, `application/proto` or `application/json` bodies,
- * `Connect-Timeout-Ms` deadlines, Connect error JSON with the standard HTTP status mapping. Works
- * for `http.createServer` and `http2.createServer` alike. Each handler runs inside its
+ * `Connect-Timeout-Ms` deadlines, Connect error JSON with the standard HTTP status mapping (and
+ * an error's `retryAfterMs` as `grpc-retry-pushback-ms` and `Retry-After`). Works for
+ * `http.createServer` and `http2.createServer` alike. Each handler runs inside its
  * CallContext (correlation id, new request id, child span, deadline, principal) with a signal that
  * aborts when the deadline passes or the client goes away.
  *

@@ -30,6 +30,7 @@ import {
 } from "./connect-protocol.ts";
 import { decodeConnectError } from "./error-wire.ts";
 import { writeContextHeaders } from "./propagation.ts";
+import { withHeaderPushback } from "./pushback-headers.ts";
 
 export interface NetworkTransportOptions {
   /**
@@ -68,7 +69,7 @@ export interface NetworkTransportOptions {
   connectTimeoutMs?: number;
   /** Largest response body accepted. Default 4 MiB, matching the server's request limit. */
   maxResponseBytes?: number;
-  /** Time source for `connect-timeout-ms`. Default `systemClock`. */
+  /** Time source for `connect-timeout-ms` and for a `Retry-After` date. Default `systemClock`. */
   clock?: Clock;
 }
 
@@ -162,8 +163,9 @@ function toHeaders(raw: Record<string, string | string[] | undefined>): Headers 
  * HTTP/2 (h2c prior knowledge), `connect-timeout-ms` from the call's absolute deadline and the
  * context's propagation headers. A Connect error comes back as the PlexusError the server threw
  * (code, message, reason, field details); a non-Connect HTTP error maps by Connect's status
- * table; an unreachable callee is `Unavailable`; an abort is `DeadlineExceeded` or `Canceled`
- * after its reason.
+ * table; either carries the response's `grpc-retry-pushback-ms` or `Retry-After` as
+ * `metadata.retryAfterMs`, so retries wait what the server asked; an unreachable callee is
+ * `Unavailable`; an abort is `DeadlineExceeded` or `Canceled` after its reason.
  *
  * @example
  * const transport = createNetworkTransport({ baseUrl: "http://127.0.0.1:8081" });
@@ -268,8 +270,11 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
       typeof responseType === "string" ? responseType : responseType?.[0],
     );
     if (statusCode !== 200) {
-      if (responseCodec === "json") throw decodeConnectError(statusCode, bytes);
-      throw new PlexusError(codeFromConnectHttpStatus(statusCode), `HTTP ${statusCode}`);
+      const error =
+        responseCodec === "json"
+          ? decodeConnectError(statusCode, bytes)
+          : new PlexusError(codeFromConnectHttpStatus(statusCode), `HTTP ${statusCode}`);
+      throw withHeaderPushback(error, responseHeaders, clock.now());
     }
     if (responseCodec !== codec) {
       throw new PlexusError(
