@@ -61,6 +61,13 @@ export {
   type ServiceInstance,
 } from "./service.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
+export type {
+  HttpClientFactory,
+  HttpUpstream,
+  HttpUpstreamRequest,
+  HttpUpstreamResponse,
+  HttpUpstreamTarget,
+} from "./http-upstream.ts";
 export {
   createLifecycle,
   type Lifecycle,

@@ -19,12 +19,12 @@ import {
   type Client,
   type Clock,
   type Interceptor,
-  type TimerHandle,
   type Transport,
   type UnaryFn,
   type UnaryRequest,
 } from "@plexus/core";
 import { abortReason, deadlineExceeded, neverAborted } from "./abort.ts";
+import { CallSignal } from "./call-signal.ts";
 
 export interface ClientOptions {
   /**
@@ -39,38 +39,6 @@ export interface ClientOptions {
   caller?: string;
   /** Time source for deadlines. Default: `systemClock`; tests inject a fake one. */
   clock?: Clock;
-}
-
-/**
- * The signal of one call when it has a deadline or more than one reason to abort: it aborts
- * when the deadline passes or when any source signal (the caller's, the parent call's) aborts.
- * It listens as an EventListener object rather than through per-call closures.
- */
-class CallSignal {
-  readonly controller = new AbortController();
-  private readonly clock: Clock;
-  private readonly sources: readonly AbortSignal[];
-  private readonly timer: TimerHandle;
-  private readonly timed: boolean;
-
-  constructor(clock: Clock, timeoutMs: number | undefined, sources: readonly AbortSignal[]) {
-    this.clock = clock;
-    this.sources = sources;
-    for (const source of sources) source.addEventListener("abort", this, { once: true });
-    this.timed = timeoutMs !== undefined;
-    this.timer = this.timed
-      ? clock.setTimeout(() => this.controller.abort(deadlineExceeded()), timeoutMs!)
-      : undefined;
-  }
-
-  handleEvent(event: Event): void {
-    this.controller.abort((event.target as AbortSignal).reason);
-  }
-
-  release(): void {
-    if (this.timed) this.clock.clearTimeout(this.timer);
-    for (const source of this.sources) source.removeEventListener("abort", this);
-  }
 }
 
 /**

@@ -17,6 +17,13 @@ export {
   createInProcessTransport,
   type InProcessTransportOptions,
 } from "./in-process-transport.ts";
+export { createHttpClients, type HttpClients, type HttpClientsOptions } from "./http-clients.ts";
+export {
+  createHttpUpstream,
+  isHttpFailureStatus,
+  type HttpCallObservation,
+  type HttpUpstreamOptions,
+} from "./http-upstream.ts";
 export { bindService, type ServiceBinding } from "./method-table.ts";
 export {
   createNetworkTransport,
