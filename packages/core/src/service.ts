@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { Clock } from "./clock.ts";
+import type { HttpClientFactory } from "./http-upstream.ts";
 import type { Logger } from "./logger.ts";
 import type { Client, ServiceHandlers } from "./rpc.ts";
 import type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
@@ -18,6 +19,11 @@ export interface ServiceEnv {
   /** Where the service writes the events it publishes, in its own transactions. */
   readonly outbox: TransactionalOutbox;
   readonly clients: ClientFactory;
+  /**
+   * HTTP upstreams outside the toolkit (a card provider). The host wires them into the same
+   * pipeline as `clients` and closes them when it stops, after the service's own `close`.
+   */
+  readonly http: HttpClientFactory;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Process environment (or a topology's overrides), read-only. */

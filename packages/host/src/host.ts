@@ -19,10 +19,11 @@ import {
   type DeadLetterAdmin,
 } from "@plexus/messaging";
 import { createMetrics } from "@plexus/observability";
-import { createRpcServer, type ServiceBinding } from "@plexus/rpc";
+import { createHttpClients, createRpcServer, type ServiceBinding } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
+import { createHostResilience } from "./host-resilience.ts";
 import { createLocalClients } from "./local-clients.ts";
 import type { HostSpec } from "./topology.ts";
 
@@ -63,9 +64,13 @@ export interface Host extends AsyncDisposable {
  * and starts each service with its outbox and consumers, wires typed clients (in-process for
  * co-hosted services), serves the services over Connect (`PLEXUS_RPC_PORT`) and the edge on `PORT`.
  *
+ * Every outgoing call — RPC clients and the services' HTTP upstreams (`env.http`) — runs through
+ * one client pipeline state per host (per-callee breaker, retry budget, bulkhead; `spec.resilience`)
+ * and is measured per (caller, callee).
+ *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the consumers, close
- * the broker, close storage.
+ * the services' HTTP upstreams, close the broker, close storage.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
   const { spec } = options;
@@ -91,23 +96,38 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const broker = createMemoryBroker({ clock, logger });
   lifecycle.onStop("broker", () => broker.close());
 
+  // One pipeline state for every outgoing call of the host, RPC and HTTP.
+  const resilience = createHostResilience({
+    clock,
+    metrics,
+    ...(spec.resilience ? { policies: spec.resilience } : {}),
+  });
+  lifecycle.onStop("client policies", () => resilience[Symbol.dispose]());
   const local = createLocalClients({
     contracts: spec.services.map((s) => s.contract),
     clock,
     metrics,
-    ...(spec.resilience ? { resilience: spec.resilience } : {}),
+    resilience,
   });
-  lifecycle.onStop("clients", () => local.dispose());
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
     const db = await storage.forService(definition.name, definition.migrations);
     const outbox = createOutbox({ db, broker, clock, logger: serviceLogger });
+    const caller = definition.name;
+    const http = createHttpClients({
+      resilience,
+      clock,
+      onCall: (call) => metrics.observeRpcClientCall({ caller, ...call }),
+    });
+    // Registered before the service's own close, so it runs after it (reverse order).
+    lifecycle.onStop(`http ${definition.name}`, () => http.close());
     const instance = await definition.create({
       name: definition.name,
       db,
       outbox,
       clients: local.clientsFor(definition.name),
+      http,
       logger: serviceLogger,
       clock,
       config,

@@ -1,29 +1,14 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, PlexusError, type ClientFactory, type Clock, type Transport } from "@plexus/core";
 import { rpcMetricsInterceptor, type Metrics } from "@plexus/observability";
-import {
-  createClientResilience,
-  type CircuitState,
-  type ClientResilienceOptions,
-} from "@plexus/resilience";
+import type { ClientResilience } from "@plexus/resilience";
 import { createClient, createInProcessTransport, type ServiceBinding } from "@plexus/rpc";
-
-const gaugeState = {
-  closed: "closed",
-  "half-open": "half-open",
-  open: "open",
-  "forced-open": "open",
-  disabled: "closed",
-  "metrics-only": "closed",
-} as const satisfies Record<CircuitState, string>;
 
 export interface LocalClients {
   /** Typed clients for `caller`, reaching the co-hosted services in-process. */
   clientsFor(caller: string): ClientFactory;
   /** Makes the clients live once every co-hosted service has its handlers. */
   bind(bindings: readonly ServiceBinding[]): void;
-  /** Releases the policies' timers. */
-  dispose(): void;
 }
 
 /**
@@ -35,28 +20,11 @@ export function createLocalClients(options: {
   contracts: readonly DescService[];
   clock: Clock;
   metrics: Metrics;
-  /** Per-callee and per-method policies over Plexus's defaults. */
-  resilience?: ClientResilienceOptions;
+  /** The host's one client pipeline state (see `createHostResilience`). */
+  resilience: ClientResilience;
 }): LocalClients {
+  const { resilience } = options;
   const hosted = new Set(options.contracts.map((c) => c.typeName));
-  // One policy state per callee for the whole host: every caller shares a callee's breaker and
-  // retry budget, as they share its capacity.
-  const resilience = createClientResilience({
-    ...options.resilience,
-    clock: options.clock,
-    onStateChange(event) {
-      options.metrics.setCircuitState(event.callee, gaugeState[event.to]);
-      options.resilience?.onStateChange?.(event);
-    },
-    onRetry(event) {
-      options.metrics.countRetry(event.callee, event.hedge ? "hedge" : "retry");
-      options.resilience?.onRetry?.(event);
-    },
-    onReject(event) {
-      options.metrics.countRejection(event.callee, event.policy, event.reason);
-      options.resilience?.onReject?.(event);
-    },
-  });
   let target: Transport | undefined;
   const transport: Transport = {
     unary(request) {
@@ -84,9 +52,6 @@ export function createLocalClients(options: {
     },
     bind(bindings) {
       target = createInProcessTransport({ services: bindings, clock: options.clock });
-    },
-    dispose() {
-      resilience[Symbol.dispose]();
     },
   };
 }
