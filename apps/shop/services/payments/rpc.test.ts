@@ -2,8 +2,10 @@ import { Code, createLogger, type Client } from "@plexus/core";
 import {
   bindService,
   createClient,
+  createHttpClients,
   createNetworkTransport,
   createRpcServer,
+  type HttpClients,
   type NetworkTransport,
   type RpcServer,
 } from "@plexus/rpc";
@@ -17,6 +19,7 @@ import { errorOf } from "../test-errors.ts";
 // Over the real RPC stack: the idempotency key travels as the caller's `idempotencyKey` option
 // (header `idempotency-key`), reasons and deadlines cross the wire.
 let storage: Storage;
+let http: HttpClients;
 let instance: Awaited<ReturnType<typeof paymentsService.create>>;
 let server: RpcServer;
 let transport: NetworkTransport;
@@ -25,10 +28,12 @@ let payments: Client<typeof PaymentsService>;
 beforeAll(async () => {
   storage = await openStorage({});
   const db = await storage.forService(paymentsService.name, paymentsService.migrations);
+  http = createHttpClients();
   instance = await paymentsService.create(
     createServiceTestEnv({
       name: paymentsService.name,
       db,
+      http,
       logger: createLogger({ name: "payments-rpc-test", level: "silent" }),
       config: { PLEXUS_PAYMENT_SLOW_MS: "400", PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS: "10000" },
     }),
@@ -44,6 +49,7 @@ afterAll(async () => {
   await transport?.close();
   await server?.close();
   await instance?.close?.();
+  await http?.close();
   await storage?.close();
 });
 

@@ -10,6 +10,7 @@ import {
   type HandlerContext,
   type ServiceHandlers,
 } from "@plexus/core";
+import { createHttpClients, createHttpUpstream } from "@plexus/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ChargeRequestSchema,
@@ -35,7 +36,7 @@ import { errorOf } from "../test-errors.ts";
 
 type Handlers = ServiceHandlers<typeof PaymentsService>;
 
-/** One payments replica: the handlers, over its own provider server and pool. */
+/** One payments replica: the handlers, over its own provider server and upstream. */
 interface Replica {
   readonly handlers: Handlers;
   /** Its provider's base URL, to ask the provider directly. */
@@ -58,7 +59,8 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
 
   async function startReplica(providerTimeoutMs: number): Promise<Replica> {
     const server = await createCardProviderServer({ db, slowMs, flaky: { seed: 7 } });
-    const provider = createHttpCardProvider({ url: server.url });
+    const upstream = createHttpUpstream({ name: "card-provider", url: server.url });
+    const provider = createHttpCardProvider({ upstream });
     const handlers = createPaymentsHandlers({
       charges: createSqlChargeRepository(db),
       provider,
@@ -71,7 +73,7 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
       providerUrl: server.url,
       async close() {
         await server.close();
-        await provider.close();
+        await upstream.close();
       },
     };
   }
@@ -493,9 +495,11 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
           done();
         },
       });
+      await using http = createHttpClients();
       const env = createServiceTestEnv({
         name: paymentsService.name,
         db,
+        http,
         logger: createLogger({ name: "payments", level: "trace", destination }),
         config: { PLEXUS_PAYMENT_SLOW_MS: "10", PLEXUS_PAYMENT_FLAKY_SEED: "1" },
       });

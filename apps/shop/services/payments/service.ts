@@ -10,8 +10,9 @@ import { createCardProviderServer } from "./provider/card-provider-server.ts";
 /**
  * Card payments: charges idempotent by key (never two for one key, never two SUCCEEDED for one
  * order), refunds, and the charges of an order. The card provider is simulated behind a real
- * HTTP boundary: the service starts it on 127.0.0.1 (a free port) and calls it through an undici
- * pool, so timeouts, lost answers and retries behave as with a remote provider. See README.md.
+ * HTTP boundary: the service starts it on 127.0.0.1 (a free port) and calls it through the
+ * `card-provider` HTTP upstream of `env.http` (the host's client pipeline: breaker, metrics,
+ * context), so timeouts, lost answers and retries behave as with a remote provider. See README.md.
  *
  * Config: `PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_PAYMENT_SLOW_MS` (tok_slow's
  * delay, default 3000), `PLEXUS_PAYMENT_FLAKY_SEED` (reproducible tok_flaky failures).
@@ -35,7 +36,10 @@ export const paymentsService = defineService({
       flaky: config.flakySeed === undefined ? {} : { seed: config.flakySeed },
       logger: env.logger,
     });
-    const provider = createHttpCardProvider({ url: server.url, clock: env.clock });
+    // The host runs its client pipeline around this upstream and closes it after `close` below.
+    const provider = createHttpCardProvider({
+      upstream: env.http.upstream("card-provider", { url: server.url }),
+    });
     const handlers = createPaymentsHandlers({
       charges: createSqlChargeRepository(env.db),
       provider,
@@ -46,9 +50,9 @@ export const paymentsService = defineService({
     return {
       handlers,
       async close() {
-        // The provider first: its pending slow charges give up, so the pool has nothing to wait for.
+        // Its pending slow charges give up, so the upstream's pool (closed by the host after
+        // this) has nothing to wait for.
         await server.close();
-        await provider.close();
       },
     };
   },

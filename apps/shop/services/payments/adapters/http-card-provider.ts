@@ -1,5 +1,4 @@
-import { Code, PlexusError, systemClock, type Clock } from "@plexus/core";
-import { Pool } from "undici";
+import { Code, PlexusError, type HttpUpstream, type HttpUpstreamResponse } from "@plexus/core";
 import type {
   CardProvider,
   ProviderCallOptions,
@@ -17,30 +16,20 @@ import {
 } from "../provider/provider-api.ts";
 
 export interface HttpCardProviderOptions {
-  /** The provider's base URL (`http://host:port`). */
-  readonly url: string;
   /**
-   * Connections kept open to the provider. Default 16: a charge holds its connection for up to
-   * the charge timeout, so this bounds how many slow charges run at once per process.
+   * The provider's HTTP upstream (`env.http.upstream("card-provider", { url })`): its host runs
+   * every call through the client pipeline (breaker, metrics, context) and owns its pool.
    */
-  readonly connections?: number;
-  /** Time source of per-call timeouts. Default: the system clock. */
-  readonly clock?: Clock;
+  readonly upstream: HttpUpstream;
 }
 
-/** The card provider over HTTP, with its connection pool. */
-export interface HttpCardProvider extends CardProvider, AsyncDisposable {
-  /** Closes the pool once its requests are answered. */
-  close(): Promise<void>;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: unknown;
-}
-
-function errorCode(body: unknown): string | undefined {
-  return (body as Partial<ProviderErrorBody> | undefined)?.error?.code;
+/** The provider's error code in an error answer, if the body is one. */
+function errorCode(answer: HttpUpstreamResponse): string | undefined {
+  try {
+    return (answer.json() as Partial<ProviderErrorBody> | undefined)?.error?.code;
+  } catch {
+    return undefined;
+  }
 }
 
 function unexpected(status: number): PlexusError {
@@ -48,59 +37,49 @@ function unexpected(status: number): PlexusError {
 }
 
 /**
- * A {@link CardProvider} speaking the provider's HTTP API through an undici Pool (keep-alive).
- * Every call is bounded by its `timeoutMs` and its signal; a 5xx, a refused connection or a
- * reset is `Unavailable`, a timeout `DeadlineExceeded` (the outcome is unknown in both cases).
+ * What a failed call means to payments: the caller giving up is its own reason; the provider
+ * running out of time is `providerTimedOut`; any other failure (a 5xx, 408 or 429, a refused
+ * connection, an open circuit) is `providerUnavailable`. The effect is unknown in the last two.
  */
-export function createHttpCardProvider(options: HttpCardProviderOptions): HttpCardProvider {
-  const clock = options.clock ?? systemClock;
-  const pool = new Pool(options.url, { connections: options.connections ?? 16 });
+function providerError(error: unknown, call: ProviderCallOptions): PlexusError {
+  const failure = PlexusError.from(error);
+  if (call.signal?.aborted || failure.code === Code.Canceled) return failure;
+  if (failure.code === Code.DeadlineExceeded) return providerTimedOut();
+  return providerUnavailable(failure);
+}
+
+/**
+ * A {@link CardProvider} speaking the provider's HTTP API through an {@link HttpUpstream}. Every
+ * call is bounded by its `timeoutMs` and its signal; the provider's definite answers (200, 402
+ * declined, 409 `charge_voided`, 422 `idempotency_key_reused`) map to outcomes, a 5xx or a
+ * connection failure to `Unavailable` and a timeout to `DeadlineExceeded` (the outcome is
+ * unknown in both cases; the caller asks again with the same key).
+ */
+export function createHttpCardProvider(options: HttpCardProviderOptions): CardProvider {
+  const { upstream } = options;
 
   async function post(
+    operation: string,
     path: string,
     body: unknown,
     call: ProviderCallOptions,
-    headers: Record<string, string> = {},
-  ): Promise<Answer> {
-    const outer = call.signal;
-    if (outer?.aborted) throw PlexusError.from(outer.reason);
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = clock.setTimeout(() => {
-      timedOut = true;
-      controller.abort(providerTimedOut());
-    }, call.timeoutMs);
-    const onAbort = (): void => controller.abort(outer?.reason);
-    outer?.addEventListener("abort", onAbort, { once: true });
+    idempotencyKey?: string,
+  ): Promise<HttpUpstreamResponse> {
     try {
-      const response = await pool.request({
-        path,
+      return await upstream.request({
         method: "POST",
-        headers: { "content-type": "application/json", ...headers },
+        path,
+        operation,
+        headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
-        signal: controller.signal,
+        timeoutMs: call.timeoutMs,
+        ...(call.signal ? { signal: call.signal } : {}),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
-      const text = await response.body.text();
-      let parsed: unknown;
-      try {
-        parsed = text === "" ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (response.statusCode >= 500) throw providerUnavailable();
-      return { status: response.statusCode, body: parsed };
     } catch (error) {
-      if (timedOut) throw providerTimedOut();
-      if (outer?.aborted) throw PlexusError.from(outer.reason);
-      if (error instanceof PlexusError) throw error;
-      throw providerUnavailable(error);
-    } finally {
-      clock.clearTimeout(timer);
-      outer?.removeEventListener("abort", onAbort);
+      throw providerError(error, call);
     }
   }
-
-  const close = (): Promise<void> => pool.close();
 
   return {
     async charge(request, call): Promise<ProviderChargeOutcome> {
@@ -110,14 +89,12 @@ export function createHttpCardProvider(options: HttpCardProviderOptions): HttpCa
         source: request.paymentToken,
         reference: request.reference,
       };
-      const answer = await post(chargesPath, body, call, {
-        "idempotency-key": request.idempotencyKey,
-      });
-      const code = errorCode(answer.body);
+      const answer = await post("charge", chargesPath, body, call, request.idempotencyKey);
       if (answer.status === 200) {
-        const charge = answer.body as ProviderCharge;
+        const charge = answer.json() as ProviderCharge;
         return { kind: "succeeded", providerChargeId: charge.id };
       }
+      const code = errorCode(answer);
       if (answer.status === 402) return { kind: "declined", code: code ?? "card_declined" };
       if (answer.status === 409 && code === "charge_voided") return { kind: "voided" };
       if (answer.status === 422 && code === "idempotency_key_reused") return { kind: "key-reused" };
@@ -125,6 +102,7 @@ export function createHttpCardProvider(options: HttpCardProviderOptions): HttpCa
     },
     async refund(providerChargeId, call) {
       const answer = await post(
+        "refund",
         `${chargesPath}/${encodeURIComponent(providerChargeId)}/refund`,
         {},
         call,
@@ -132,9 +110,9 @@ export function createHttpCardProvider(options: HttpCardProviderOptions): HttpCa
       if (answer.status !== 200) throw unexpected(answer.status);
     },
     async voidCharge(idempotencyKey, call): Promise<ProviderVoidOutcome> {
-      const answer = await post(voidsPath, { idempotencyKey }, call);
+      const answer = await post("void", voidsPath, { idempotencyKey }, call);
       if (answer.status !== 200) throw unexpected(answer.status);
-      const result = answer.body as VoidResult;
+      const result = answer.json() as VoidResult;
       if (result.outcome === "refunded" && result.charge) {
         return { kind: "refunded", providerChargeId: result.charge.id };
       }
@@ -142,7 +120,5 @@ export function createHttpCardProvider(options: HttpCardProviderOptions): HttpCa
       if (result.outcome === "voided") return { kind: "voided" };
       throw unexpected(answer.status);
     },
-    close,
-    [Symbol.asyncDispose]: close,
   };
 }
