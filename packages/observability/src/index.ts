@@ -1,4 +1,5 @@
 export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
+export { withClientSpan, type ClientSpanOptions } from "./client-span.ts";
 export {
   circuitStateValues,
   createMetrics,
@@ -9,4 +10,7 @@ export {
   type MetricsOptions,
   type RpcClientCallObservation,
 } from "./metrics.ts";
+export { resilienceSpanEvents, type ResilienceSpanEventHooks } from "./resilience-span-events.ts";
+export { rpcClientTracingInterceptor } from "./rpc-client-tracing-interceptor.ts";
 export { rpcMetricsInterceptor } from "./rpc-metrics-interceptor.ts";
+export { createTracing, type Tracing, type TracingOptions } from "./tracing.ts";
