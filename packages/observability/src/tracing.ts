@@ -110,7 +110,7 @@ const scopeName = "@plexus/observability";
  * await tracing.shutdown();
  */
 export function createTracing(options: TracingOptions): Tracing {
-  const url = otlpTracesUrl(options.env ?? process.env);
+  const url = options.exporter ? undefined : otlpTracesUrl(options.env ?? process.env);
   let processor: SpanProcessor;
   if (options.exporter !== undefined) {
     processor = new SimpleSpanProcessor({ exporter: options.exporter });
