@@ -61,6 +61,7 @@ export {
   type ServiceInstance,
 } from "./service.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
+export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {
   HttpClientFactory,
   HttpUpstream,

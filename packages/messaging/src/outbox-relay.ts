@@ -1,6 +1,14 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
-import type { BackoffOptions, Broker, Clock, Db, Logger, TimerHandle } from "@plexus/core";
+import {
+  liveLeaseOwners,
+  type BackoffOptions,
+  type Broker,
+  type Clock,
+  type Db,
+  type Logger,
+  type TimerHandle,
+} from "@plexus/core";
 import { backoffDelayMs, resolveBackoff } from "./backoff.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
@@ -69,7 +77,8 @@ const minRetryMs = 10;
  *
  * Only the holder of the lease row (`plexus_outbox_lease`) publishes, so replicas of a service do
  * not publish the same subject concurrently (which could reorder it); a crashed holder's lease
- * expires after `leaseTtlMs`.
+ * expires after `leaseTtlMs` — or at once on an exclusive database (`Db.exclusive`), where a holder
+ * that is not a live relay of this process can only be a dead process's.
  */
 export function createOutboxRelay(settings: RelaySettings): Relay {
   const { db, broker, clock, random, logger, hooks } = settings;
@@ -147,8 +156,16 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       `INSERT INTO plexus_outbox_lease (name, owner, expires_at) VALUES ($1, $2, $3)
        ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
        WHERE plexus_outbox_lease.owner = EXCLUDED.owner OR plexus_outbox_lease.expires_at < $4
+         OR plexus_outbox_lease.owner <> ALL($5::text[])
        RETURNING owner`,
-      [settings.relayName, owner, now + settings.leaseTtlMs, now],
+      // On a shared database the other holders are unknown (NULL: `<> ALL` is never true).
+      [
+        settings.relayName,
+        owner,
+        now + settings.leaseTtlMs,
+        now,
+        db.exclusive ? liveLeaseOwners.besides(owner) : null,
+      ],
     );
     const was = leader;
     leader = rows.length === 1;
@@ -326,6 +343,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     start() {
       if (started) return;
       started = true;
+      liveLeaseOwners.add(owner);
       // Relay work runs in the context of start(), never in the context of whoever nudged it
       // (typically code still inside its transaction, where the storage refuses other statements).
       scope = AsyncLocalStorage.snapshot();
@@ -363,11 +381,13 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
               logger?.warn({ err: error }, "could not release the outbox lease"),
             );
         }
+        liveLeaseOwners.delete(owner);
         progressed();
       })();
       return closing;
     },
     destroy() {
+      liveLeaseOwners.delete(owner);
       stopped = true;
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
       abort.abort(new Error("outbox relay destroyed"));

@@ -6,6 +6,7 @@ import {
   PlexusError,
   createLogger,
   currentContext,
+  liveLeaseOwners,
   newCorrelationId,
   systemClock,
   validationError,
@@ -29,7 +30,6 @@ import {
   type SagaHooks,
   type StepPlan,
 } from "./saga-execution.ts";
-import { liveOwners } from "./live-owners.ts";
 import { isActiveStatus, isSagaStatus, type SagaStatus } from "./saga-status.ts";
 import { sagaStore, toSummary, type Alive, type SagaRecord } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
@@ -320,7 +320,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
 
   /** Holders whose leases count until they run out: all of them unless the db is exclusive. */
   function alive(): Alive {
-    return db.exclusive ? liveOwners.besides(owner) : null;
+    return db.exclusive ? liveLeaseOwners.besides(owner) : null;
   }
 
   function scheduleHeartbeat(): void {
@@ -558,13 +558,13 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
       } catch (error) {
         logger.warn({ err: error }, "could not release saga leases at close");
       }
-      liveOwners.delete(owner);
+      liveLeaseOwners.delete(owner);
       waiters.rejectAll(new PlexusError(Code.Unavailable, "the saga orchestrator is closed"));
     })();
     return closing;
   }
 
-  liveOwners.add(owner);
+  liveLeaseOwners.add(owner);
   scheduleHeartbeat();
 
   return {
