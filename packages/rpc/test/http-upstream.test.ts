@@ -190,7 +190,7 @@ describe("createHttpUpstream", () => {
       // The earlier of the context's 5 s and the request's 2 s.
       "x-plexus-timeout-ms": "2000",
     });
-    const [version, traceId, spanId] = seen!.headers.traceparent!.split("-");
+    const [version, traceId, spanId] = String(seen!.headers.traceparent).split("-");
     expect([version, traceId]).toEqual(["00", parentTrace.traceId]);
     expect(spanId).not.toBe(parentTrace.spanId);
     for (const internal of [
