@@ -22,14 +22,28 @@ export function orderRefunded(): PlexusError {
   });
 }
 
+/**
+ * The reasons of the errors that say the *provider* failed while payments itself worked: a
+ * caller's breaker on payments does not count them (payments' breaker on its provider does).
+ */
+export const providerFailureReasons: readonly string[] = [
+  "PROVIDER_TIMEOUT",
+  "PROVIDER_UNAVAILABLE",
+];
+
 /** The provider did not answer in time; the charge stays PENDING (retry with the same key). */
 export function providerTimedOut(): PlexusError {
-  return new PlexusError(Code.DeadlineExceeded, "the payment provider did not answer in time");
+  return new PlexusError(Code.DeadlineExceeded, "the payment provider did not answer in time", {
+    reason: "PROVIDER_TIMEOUT",
+  });
 }
 
 /** The provider is down or failed transiently; the charge stays PENDING (retry, same key). */
 export function providerUnavailable(cause?: unknown): PlexusError {
-  return new PlexusError(Code.Unavailable, "the payment provider is unavailable", { cause });
+  return new PlexusError(Code.Unavailable, "the payment provider is unavailable", {
+    reason: "PROVIDER_UNAVAILABLE",
+    cause,
+  });
 }
 
 /**
