@@ -1,4 +1,5 @@
-import { open, readFile, unlink } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { link, readFile, unlink, writeFile } from "node:fs/promises";
 
 /** Data directories this process holds, so a stale lock left by an earlier process with our pid is told apart. */
 const heldHere = new Set<string>();
@@ -20,15 +21,33 @@ export async function lockDataDir(lockPath: string): Promise<DataDirLock> {
         `and share it (one PGlite per process)`,
     );
   }
+  // The pid is written to a file of our own first and linked into place: the lock appears with
+  // its owner in it, so nobody can read an empty lock in between and take it for a stale one.
+  const draft = `${lockPath}.${process.pid}.${randomUUID()}`;
+  await writeFile(draft, `${process.pid}\n`);
+  try {
+    await takeLock(draft, lockPath);
+  } finally {
+    await unlink(draft).catch(() => undefined);
+  }
+  heldHere.add(lockPath);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      heldHere.delete(lockPath);
+      await unlink(lockPath).catch(() => undefined);
+    },
+  };
+}
+
+/** Links `draft` as the lock, taking over a lock whose process is gone (once). */
+async function takeLock(draft: string, lockPath: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const handle = await open(lockPath, "wx");
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      break;
+      await link(draft, lockPath);
+      return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0)
         throw lockError(lockPath, error);
@@ -43,16 +62,6 @@ export async function lockDataDir(lockPath: string): Promise<DataDirLock> {
       await unlink(lockPath).catch(() => undefined);
     }
   }
-  heldHere.add(lockPath);
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      heldHere.delete(lockPath);
-      await unlink(lockPath).catch(() => undefined);
-    },
-  };
 }
 
 function isAlive(pid: number): boolean {

@@ -135,6 +135,11 @@ describe("PGlite storage", () => {
     await writeFile(join(dir, "storage.lock"), "4194305\n");
     storage = await openStorage({ dataDir: dir });
     await storage.ping();
+    // The lock holds our pid, and the draft it was linked from is gone.
+    expect(await readFile(join(dir, "storage.lock"), "utf8")).toBe(`${process.pid}\n`);
+    expect((await readdir(dir)).filter((f) => f.startsWith("storage.lock"))).toEqual([
+      "storage.lock",
+    ]);
   });
 });
 
