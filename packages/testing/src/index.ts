@@ -1,5 +1,12 @@
 export { createFakeClock, type FakeClock } from "./fake-clock.ts";
 export {
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type OtlpValue,
+  type ReceivedExport,
+  type ReceivedSpan,
+} from "./otlp-receiver.ts";
+export {
   requireServer,
   serverAvailable,
   serverUrl,
