@@ -14,9 +14,9 @@ const ids: TraceParent = {
 let exporter: InMemorySpanExporter;
 let tracing: Tracing;
 
-beforeEach(() => {
+beforeEach(async () => {
   exporter = new InMemorySpanExporter();
-  tracing = createTracing({ serviceName: "test", env: {}, exporter });
+  tracing = await createTracing({ serviceName: "test", env: {}, exporter });
 });
 
 afterEach(() => tracing.shutdown());
@@ -108,7 +108,7 @@ describe("withClientSpan", () => {
   });
 
   it("runs the call with a span that records nothing when tracing is off", async () => {
-    const off = createTracing({ serviceName: "test", env: {} });
+    const off = await createTracing({ serviceName: "test", env: {} });
     const recording = await withClientSpan(off, "call", { trace: ids }, async (span) =>
       span.isRecording(),
     );

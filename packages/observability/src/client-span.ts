@@ -9,7 +9,7 @@ import {
   type Span,
 } from "@opentelemetry/api";
 import { codeToConnectName, PlexusError, type TraceParent } from "@plexus/core";
-import { startSpanWithIds } from "./plexus-id-generator.ts";
+import { startSpanWithIds, traceFlagsOf } from "./plexus-id-generator.ts";
 import type { Tracing } from "./tracing.ts";
 
 export interface ClientSpanOptions {
@@ -27,10 +27,6 @@ export interface ClientSpanOptions {
 
 /** What `fn` gets when nothing is recorded: a span that ignores everything. */
 const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-
-function isSampled(ids: TraceParent): boolean {
-  return (Number.parseInt(ids.flags, 16) & TraceFlags.SAMPLED) !== 0;
-}
 
 /**
  * Runs one outgoing call (`fn`) in a CLIENT span that is the active span while it runs — so
@@ -67,7 +63,7 @@ export function withClientSpan<T>(
     if (parent?.traceId !== ids.traceId) {
       // Without a parent in the call's trace, the ids decide alone: an active span of another
       // trace cannot be the parent, and an unsampled trace records nothing.
-      if (!isSampled(ids)) return fn(noSpan);
+      if (traceFlagsOf(ids) !== TraceFlags.SAMPLED) return fn(noSpan);
       if (parent !== undefined) parentContext = trace.deleteSpan(active);
     }
   }

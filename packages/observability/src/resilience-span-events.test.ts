@@ -11,9 +11,13 @@ let tracing: Tracing | undefined;
 afterEach(() => tracing?.shutdown());
 
 describe("resilienceSpanEvents", () => {
-  it("does nothing without tracing or without an active span", () => {
+  it("does nothing without tracing or without an active span", async () => {
     expect(() => events.onStateChange(opened)).not.toThrow();
-    tracing = createTracing({ serviceName: "t", env: {}, exporter: new InMemorySpanExporter() });
+    tracing = await createTracing({
+      serviceName: "t",
+      env: {},
+      exporter: new InMemorySpanExporter(),
+    });
     expect(() => events.onStateChange(opened)).not.toThrow();
     expect(() =>
       events.onReject({
@@ -27,7 +31,7 @@ describe("resilienceSpanEvents", () => {
 
   it("adds nothing to an active span that already ended (a circuit timer firing late)", async () => {
     const exporter = new InMemorySpanExporter();
-    tracing = createTracing({ serviceName: "t", env: {}, exporter });
+    tracing = await createTracing({ serviceName: "t", env: {}, exporter });
     const span = tracing.tracer.startSpan("call");
     span.end();
     context.with(trace.setSpan(context.active(), span), () => events.onStateChange(opened));

@@ -45,9 +45,9 @@ afterEach(async () => {
  * A catalog served in process behind a real client: tracing outermost, then the resilience
  * interceptors with a fake clock and the span-event hooks. Records what the callee received.
  */
-function setup(getProduct: GetProduct, policies: CalleePolicyOptions = {}) {
+async function setup(getProduct: GetProduct, policies: CalleePolicyOptions = {}) {
   const exporter = new InMemorySpanExporter();
-  const tracing = createTracing({ serviceName: "orders", env: {}, exporter });
+  const tracing = await createTracing({ serviceName: "orders", env: {}, exporter });
   tracings.push(tracing);
   const clock = createFakeClock(1_000);
   const received: { traceparent: string | null; context: CallContext }[] = [];
@@ -99,7 +99,7 @@ const unavailable = () => Promise.reject(new PlexusError(Code.Unavailable, "cata
 
 describe("rpcClientTracingInterceptor", () => {
   it("records a CLIENT span per call under the ids the callee receives as traceparent", async () => {
-    const { call, received, spans } = setup(found);
+    const { call, received, spans } = await setup(found);
     await call();
     const [span] = await spans();
     expect(span?.name).toBe(getProductSpan);
@@ -117,7 +117,7 @@ describe("rpcClientTracingInterceptor", () => {
   });
 
   it("makes a call placed while serving another call a child of that call's span", async () => {
-    const { catalog, call, spans } = setup(async (request) => {
+    const { catalog, call, spans } = await setup(async (request) => {
       const { products } = await catalog.getProducts({ ids: [request.id] });
       return { product: products[0] };
     });
@@ -130,7 +130,9 @@ describe("rpcClientTracingInterceptor", () => {
   });
 
   it("marks a failed call ERROR with its RPC status code", async () => {
-    const { call, spans } = setup(() => Promise.reject(new PlexusError(Code.NotFound, "no p1")));
+    const { call, spans } = await setup(() =>
+      Promise.reject(new PlexusError(Code.NotFound, "no p1")),
+    );
     const outcome = await call();
     expect(outcome).toBeInstanceOf(PlexusError);
     const [span] = await spans();
@@ -141,8 +143,8 @@ describe("rpcClientTracingInterceptor", () => {
     });
   });
 
-  it("is a pass-through when tracing is off", () => {
-    const off = createTracing({ serviceName: "orders", env: {} });
+  it("is a pass-through when tracing is off", async () => {
+    const off = await createTracing({ serviceName: "orders", env: {} });
     const next: UnaryFn = () => Promise.reject(new Error("not called"));
     expect(rpcClientTracingInterceptor(off)(next)).toBe(next);
   });
@@ -151,7 +153,7 @@ describe("rpcClientTracingInterceptor", () => {
 describe("resilience span events on the call's span", () => {
   it("records each retry on the call's span; every attempt carries the span's ids", async () => {
     let attempts = 0;
-    const { call, received, spans } = setup((request, ctx) =>
+    const { call, received, spans } = await setup((request, ctx) =>
       ++attempts === 1 ? unavailable() : found(request, ctx),
     );
     await call();
@@ -167,7 +169,7 @@ describe("resilience span events on the call's span", () => {
   });
 
   it("records the circuit opening on the call that tripped it, and the refusal on the next", async () => {
-    const { call, received, spans } = setup(unavailable, {
+    const { call, received, spans } = await setup(unavailable, {
       retry: false,
       circuitBreaker: {
         slidingWindow: { type: "count", size: 2 },

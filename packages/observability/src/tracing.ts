@@ -1,15 +1,5 @@
 import { context, propagation, ProxyTracerProvider, trace, type Tracer } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  TracerProvider,
-  type SpanExporter,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace";
+import type { SpanExporter, SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { plexusIdGenerator } from "./plexus-id-generator.ts";
 
 export interface TracingOptions {
@@ -18,9 +8,10 @@ export interface TracingOptions {
   /**
    * Where the OTLP/HTTP endpoint is read: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the full URL) or
    * else `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` appended). Without either (and without
-   * `exporter`) tracing is off. The exporter's other settings (`OTEL_EXPORTER_OTLP_HEADERS`,
-   * `..._TIMEOUT`, `..._COMPRESSION`) are read by the OpenTelemetry SDK from `process.env`.
-   * Default: `process.env`.
+   * `exporter`) tracing is off. `OTEL_BSP_SCHEDULE_DELAY` (ms, default 5 000) is how long ended
+   * spans wait to be exported in a batch. The exporter's other settings
+   * (`OTEL_EXPORTER_OTLP_HEADERS`, `..._TIMEOUT`, `..._COMPRESSION`) are read by the
+   * OpenTelemetry SDK from `process.env`. Default: `process.env`.
    */
   env?: Readonly<Record<string, string | undefined>>;
   /**
@@ -54,7 +45,13 @@ let globals: { holders: number; readonly undo: readonly (() => void)[] } | undef
  * the tracer provider (for third-party instrumentation) once per process; later tracings (several
  * hosts in one test process) share them. A global someone else registered first is left alone.
  */
-function holdGlobals(provider: TracerProvider): void {
+async function holdGlobals(provider: TracerProvider): Promise<void> {
+  // Checked after the (cached, after the first time) imports: another tracing may register the
+  // globals while they load.
+  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }] = await Promise.all([
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
+  ]);
   if (globals !== undefined) {
     globals.holders++;
     return;
@@ -91,49 +88,75 @@ function otlpTracesUrl(env: Readonly<Record<string, string | undefined>>): strin
   return url;
 }
 
+/** `OTEL_BSP_SCHEDULE_DELAY`, if set (empty counts as unset): the batch export delay in ms. */
+function scheduleDelayMs(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const value = env["OTEL_BSP_SCHEDULE_DELAY"];
+  if (!value) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 0) {
+    throw new TypeError(`OTEL_BSP_SCHEDULE_DELAY is not a number of milliseconds: ${value}`);
+  }
+  return ms;
+}
+
 const scopeName = "@plexus/observability";
+
+/** What tracing is when off: a no-op tracer (a provider nobody registers hands out no others). */
+const tracingOff: Tracing = {
+  tracer: new ProxyTracerProvider().getTracer(scopeName),
+  enabled: false,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+  [Symbol.asyncDispose]: () => Promise.resolve(),
+};
 
 /**
  * Sets up OpenTelemetry tracing for the process: a tracer provider whose spans carry
  * `service.name`, the AsyncLocalStorage context manager, the W3C propagator, and an exporter —
  * OTLP/HTTP (JSON, batched) when the environment names an endpoint, or `options.exporter`. With
- * neither, tracing is off and costs nothing: the tracer is a no-op, no global is registered, and
- * `rpcClientTracingInterceptor` returns its `next` unchanged. Spans that Plexus starts for calls
+ * neither, tracing is off and costs nothing: the tracer is a no-op, no global is registered, the
+ * interceptors return their `next` unchanged, and the OpenTelemetry SDK is never loaded (it is
+ * imported on demand, ~170 ms of a process start otherwise). Spans that Plexus starts for calls
  * take the ids Plexus already sends as `traceparent`, so callee logs and spans line up.
  *
+ * @throws TypeError (as a rejection) when the endpoint is no http(s) URL or
+ *   `OTEL_BSP_SCHEDULE_DELAY` no number: a misconfigured collector fails the start, not silently.
+ *
  * @example
- * const tracing = createTracing({ serviceName: "orders" });
+ * const tracing = await createTracing({ serviceName: "orders" });
  * const orders = createClient(OrdersService, transport, {
  *   interceptors: [rpcClientTracingInterceptor(tracing), ...resilience.interceptors],
  * });
  * // on graceful shutdown:
  * await tracing.shutdown();
  */
-export function createTracing(options: TracingOptions): Tracing {
-  const url = options.exporter ? undefined : otlpTracesUrl(options.env ?? process.env);
+export async function createTracing(options: TracingOptions): Promise<Tracing> {
+  const env = options.env ?? process.env;
+  const url = options.exporter ? undefined : otlpTracesUrl(env);
+  if (options.exporter === undefined && url === undefined) return tracingOff;
+  const delayMs = scheduleDelayMs(env);
+  const [sdk, { defaultResource, resourceFromAttributes }] = await Promise.all([
+    import("@opentelemetry/sdk-trace"),
+    import("@opentelemetry/resources"),
+  ]);
   let processor: SpanProcessor;
   if (options.exporter !== undefined) {
-    processor = new SimpleSpanProcessor({ exporter: options.exporter });
-  } else if (url !== undefined) {
-    processor = new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) });
+    processor = new sdk.SimpleSpanProcessor({ exporter: options.exporter });
   } else {
-    // A provider nobody registers as the delegate hands out no-op tracers only.
-    return {
-      tracer: new ProxyTracerProvider().getTracer(scopeName),
-      enabled: false,
-      forceFlush: () => Promise.resolve(),
-      shutdown: () => Promise.resolve(),
-      [Symbol.asyncDispose]: () => Promise.resolve(),
-    };
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    processor = new sdk.BatchSpanProcessor({
+      exporter: new OTLPTraceExporter({ url }),
+      ...(delayMs === undefined ? {} : { scheduledDelayMillis: delayMs }),
+    });
   }
-  const provider = new TracerProvider({
+  const provider = new sdk.TracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({ "service.name": options.serviceName }),
     ),
-    idGenerator: plexusIdGenerator,
+    idGenerator: plexusIdGenerator(new sdk.RandomIdGenerator()),
     spanProcessors: [processor],
   });
-  holdGlobals(provider);
+  await holdGlobals(provider);
   let shutdown: Promise<void> | undefined;
   function shutdownOnce(): Promise<void> {
     shutdown ??= provider.shutdown().finally(releaseGlobals);
