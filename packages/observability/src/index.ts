@@ -1,6 +1,11 @@
 export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
 export { withClientSpan, type ClientSpanOptions } from "./client-span.ts";
 export {
+  startHttpServerSpan,
+  type HttpServerRequest,
+  type HttpServerSpan,
+} from "./http-server-span.ts";
+export {
   circuitStateValues,
   createMetrics,
   type CircuitStateName,
@@ -13,4 +18,5 @@ export {
 export { resilienceSpanEvents, type ResilienceSpanEventHooks } from "./resilience-span-events.ts";
 export { rpcClientTracingInterceptor } from "./rpc-client-tracing-interceptor.ts";
 export { rpcMetricsInterceptor } from "./rpc-metrics-interceptor.ts";
+export { rpcServerTracingInterceptor } from "./rpc-server-tracing-interceptor.ts";
 export { createTracing, type Tracing, type TracingOptions } from "./tracing.ts";

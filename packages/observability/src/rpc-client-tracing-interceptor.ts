@@ -1,31 +1,7 @@
-import type { Attributes } from "@opentelemetry/api";
-import { codeToConnectName, PlexusError, type Interceptor, type UnaryRequest } from "@plexus/core";
+import { codeToConnectName, PlexusError, type Interceptor } from "@plexus/core";
 import { withClientSpan } from "./client-span.ts";
+import { rpcMethodSpan } from "./rpc-method-span.ts";
 import type { Tracing } from "./tracing.ts";
-
-/**
- * Plexus speaks the Connect protocol's model (its codes, its names) on every transport, in
- * process included; OpenTelemetry's RPC conventions (semconv 1.45, stable) call it `connectrpc`.
- */
-const rpcSystemName = "connectrpc";
-
-interface MethodSpan {
-  readonly name: string;
-  readonly attributes: Attributes;
-}
-
-/** Span name and attributes per method, built once (the SDK copies attributes, never mutates). */
-const methodSpans = new WeakMap<UnaryRequest["method"], MethodSpan>();
-
-function methodSpan(method: UnaryRequest["method"]): MethodSpan {
-  let found = methodSpans.get(method);
-  if (found === undefined) {
-    const name = `${method.parent.typeName}/${method.name}`;
-    found = { name, attributes: { "rpc.system.name": rpcSystemName, "rpc.method": name } };
-    methodSpans.set(method, found);
-  }
-  return found;
-}
 
 /**
  * A client interceptor recording one CLIENT span per outgoing call, named
@@ -53,7 +29,7 @@ export function rpcClientTracingInterceptor(tracing: Tracing): Interceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     function traceRpcClientCall(request) {
-      const { name, attributes } = methodSpan(request.method);
+      const { name, attributes } = rpcMethodSpan(request.method);
       return withClientSpan(
         tracing,
         name,

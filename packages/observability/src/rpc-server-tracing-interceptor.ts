@@ -1,0 +1,50 @@
+import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
+import { codeToConnectName, parseTraceparent, PlexusError, type Interceptor } from "@plexus/core";
+import { rpcMethodSpan } from "./rpc-method-span.ts";
+import { startServerSpan } from "./server-span.ts";
+import type { Tracing } from "./tracing.ts";
+
+/**
+ * A server interceptor recording one SERVER span per handled call, named and attributed as the
+ * caller's CLIENT span (`<service>/<method>`, `rpc.system.name`, `rpc.method`; on failure
+ * `rpc.status_code` and `error.type`, the Connect code name, and status ERROR). The span is
+ * recorded under the server's own ids (`request.context.trace`, the child span the server
+ * derived from the incoming `traceparent`) and parented on the caller's span named by that
+ * `traceparent` header, so a trace reads client span → server span → the handler's own calls:
+ * the span is active while the handler runs, and the client interceptor parents its spans on it.
+ *
+ * Place it on both server paths, the in-process transport and the Connect server, so a call
+ * traces the same wherever its callee runs; first in the list, so its span covers the other
+ * interceptors (auth, limits) too. With tracing off it returns `next` itself: no cost per call.
+ *
+ * @example
+ * const server = await createRpcServer({
+ *   services: bindings,
+ *   interceptors: [rpcServerTracingInterceptor(tracing)],
+ * });
+ */
+export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
+  if (!tracing.enabled) return (next) => next;
+  return (next) =>
+    function traceRpcServerCall(request) {
+      const ids = request.context.trace;
+      if (ids === undefined) return next(request);
+      const { name, attributes } = rpcMethodSpan(request.method);
+      const parent = parseTraceparent(request.header.get("traceparent") ?? undefined);
+      const span = startServerSpan(tracing, name, attributes, ids, parent);
+      return context.with(trace.setSpan(ROOT_CONTEXT, span), async function handleInSpan() {
+        try {
+          return await next(request);
+        } catch (error) {
+          const failure = PlexusError.from(error);
+          const code = codeToConnectName(failure.code);
+          span.setAttribute("rpc.status_code", code);
+          span.setAttribute("error.type", code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+    };
+}
