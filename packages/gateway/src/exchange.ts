@@ -10,7 +10,12 @@ import {
   parseTraceparent,
   type CallContext,
 } from "@plexus/core";
-import type { Metrics } from "@plexus/observability";
+import {
+  startHttpServerSpan,
+  type HttpServerSpan,
+  type Metrics,
+  type Tracing,
+} from "@plexus/observability";
 import { stripInternalHeaders, type InternalHeaderPolicy } from "./internal-headers.ts";
 import { requestTarget, type RequestTarget } from "./request-target.ts";
 import type { ServerGroup } from "./server-group.ts";
@@ -39,6 +44,8 @@ export interface Exchange {
   bodyRead: boolean;
   /** The deadline's timer (a `Clock` handle), cleared when the exchange ends. */
   deadlineTimer: unknown;
+  /** The request's SERVER span, ended with the response; `undefined` with tracing off. */
+  readonly span: HttpServerSpan | undefined;
 }
 
 export interface ExchangeOptions {
@@ -49,14 +56,17 @@ export interface ExchangeOptions {
   readonly metrics: Metrics;
   /** Counts the request in flight, and says whether responses should close the connection. */
   readonly servers: ServerGroup;
+  /** Records a SERVER span per request; `undefined` when tracing is off (nothing per request). */
+  readonly tracing: Tracing | undefined;
 }
 
 const UNMATCHED_ROUTE = "unmatched";
 
 /**
  * Starts an exchange: strips internal headers, assigns the request id, adopts a well-formed
- * correlation id and continues the caller's trace, and arranges for the request to be recorded
- * and, if the client leaves early, cancelled.
+ * correlation id and continues the caller's trace (its span, when tracing, is parented on the
+ * client's), and arranges for the request to be recorded (metrics, span) and, if the client
+ * leaves early, cancelled.
  */
 export function openExchange(
   req: IncomingMessage,
@@ -102,6 +112,15 @@ export function openExchange(
     routeLabel: UNMATCHED_ROUTE,
     bodyRead: false,
     deadlineTimer: undefined,
+    span:
+      options.tracing === undefined
+        ? undefined
+        : startHttpServerSpan(options.tracing, {
+            method: req.method ?? "GET",
+            path: target?.path ?? "/",
+            parent: parentTrace,
+            trace,
+          }),
   };
   if (servers.draining) ex.headers["connection"] = "close";
 
@@ -109,12 +128,14 @@ export function openExchange(
     if (!res.writableFinished) {
       controller.abort(new PlexusError(Code.Canceled, "client closed request"));
     }
+    const status = res.writableFinished ? res.statusCode : undefined;
     options.metrics.observeHttpRequest({
       method: req.method ?? "GET",
       route: ex.routeLabel,
-      status: res.writableFinished ? res.statusCode : 499,
+      status: status ?? 499,
       durationMs: performance.now() - startedAt,
     });
+    ex.span?.end(ex.routeLabel === UNMATCHED_ROUTE ? undefined : ex.routeLabel, status);
     servers.requestFinished();
   });
   return ex;

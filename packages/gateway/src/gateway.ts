@@ -6,7 +6,7 @@ import {
   type HealthRegistry,
   type Logger,
 } from "@plexus/core";
-import { createMetrics, type Metrics } from "@plexus/observability";
+import { createMetrics, type Metrics, type Tracing } from "@plexus/observability";
 import { builtinRoutes } from "./builtin-routes.ts";
 import { createClientErrorHandler, type ClientErrorHandler } from "./client-error.ts";
 import { compileRoute, type CompiledRoute, type RouteDefaults } from "./compiled-route.ts";
@@ -76,6 +76,14 @@ export interface GatewayOptions {
   drainTimeoutMs?: number;
   /** Time source for deadlines and error timestamps. Default the system clock. */
   clock?: Clock;
+  /**
+   * The process's tracing (`createTracing` of `@plexus/observability`; the host passes its own).
+   * When enabled, every request gets a SERVER span named `<METHOD> <route template>` with HTTP
+   * semantic-convention attributes, recorded under the request's trace ids (so a client's
+   * `traceparent` is continued), active while the route's handler runs, and ERROR on a 5xx.
+   * Default none: no span, and nothing allocated per request for it.
+   */
+  tracing?: Tracing;
 }
 
 /** The public REST edge. */
@@ -141,6 +149,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     metrics,
     clock,
     servers,
+    tracing: options.tracing?.enabled ? options.tracing : undefined,
     router,
     authenticator,
     rateLimiter,

@@ -41,13 +41,19 @@ export function createRequestListener(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const ex = openExchange(req, res, options);
     try {
-      await runInContext(ex.context, () => dispatch(ex));
+      await runInContext(ex.context, () => dispatchInSpan(ex));
     } catch (error) {
       // In the context, so the log lines of a failure carry the request's ids.
       runInContext(ex.context, () => writeError(ex, error, options));
     } finally {
       if (ex.deadlineTimer !== undefined) clock.clearTimeout(ex.deadlineTimer);
     }
+  }
+
+  /** With tracing, the request's span is active while it is handled: calls made are its children. */
+  function dispatchInSpan(ex: Exchange): Promise<void> {
+    const span = ex.span;
+    return span === undefined ? dispatch(ex) : span.run(() => dispatch(ex));
   }
 
   async function dispatch(ex: Exchange): Promise<void> {
