@@ -53,11 +53,19 @@ export declare type ListNotificationsRequest = Message<"shop.notifications.v1.Li
   userId: string;
 
   /**
-   * At most this many (1..100; 0 = 100).
+   * Page size: at most this many (1..100; 0 = 100).
    *
    * @generated from field: int32 limit = 2;
    */
   limit: number;
+
+  /**
+   * 1-based page of `limit` notifications (0 = 1, the newest: callers from before paging ask for
+   * that one).
+   *
+   * @generated from field: int32 page = 3;
+   */
+  page: number;
 };
 
 /**
@@ -74,6 +82,13 @@ export declare type ListNotificationsResponse = Message<"shop.notifications.v1.L
    * @generated from field: repeated shop.notifications.v1.Notification notifications = 1;
    */
   notifications: Notification[];
+
+  /**
+   * How many notifications the user has in all, on every page.
+   *
+   * @generated from field: int32 total = 2;
+   */
+  total: number;
 };
 
 /**
@@ -89,7 +104,7 @@ export declare const ListNotificationsResponseSchema: GenMessage<ListNotificatio
  */
 export declare const NotificationsService: GenService<{
   /**
-   * The notifications of a user, newest first.
+   * One page of a user's notifications, newest first, with the count of all of them.
    *
    * @generated from rpc shop.notifications.v1.NotificationsService.ListNotifications
    */
