@@ -9,17 +9,19 @@ export function createNotificationsHandlers(
 ): ServiceHandlers<typeof NotificationsService> {
   return {
     async listNotifications(request) {
-      const list = await listNotifications(notifications, {
+      const page = await listNotifications(notifications, {
         userId: request.userId,
+        page: request.page,
         limit: request.limit,
       });
       return {
-        notifications: list.map((n) => ({
+        notifications: page.notifications.map((n) => ({
           id: n.id,
           type: n.type,
           orderId: n.orderId,
           createdAt: n.createdAt,
         })),
+        total: page.total,
       };
     },
   };

@@ -32,24 +32,32 @@ export function createSqlNotificationRepository(db: Sql): NotificationRepository
       );
       return rows.length === 1;
     },
-    async listForUser(userId, limit): Promise<Notification[]> {
-      // Formatting in SQL gives one RFC 3339 string on both PGlite and pg.
-      const { rows } = await db.query<NotificationRow>(
-        `SELECT id, user_id, type, order_id,
-                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
-           FROM notifications
-          WHERE user_id = $1
-          ORDER BY created_at DESC, seq DESC
-          LIMIT $2`,
-        [userId, limit],
-      );
-      return rows.map((row) => ({
+    async listForUser(userId, limit, offset) {
+      // Formatting in SQL gives one RFC 3339 string on both PGlite and pg. `seq` breaks ties
+      // within a millisecond, so pages neither overlap nor skip.
+      const [page, count] = await Promise.all([
+        db.query<NotificationRow>(
+          `SELECT id, user_id, type, order_id,
+                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+             FROM notifications
+            WHERE user_id = $1
+            ORDER BY created_at DESC, seq DESC
+            LIMIT $2 OFFSET $3`,
+          [userId, limit, offset],
+        ),
+        db.query<{ total: number }>(
+          "SELECT count(*)::int AS total FROM notifications WHERE user_id = $1",
+          [userId],
+        ),
+      ]);
+      const notifications: Notification[] = page.rows.map((row) => ({
         id: row.id,
         userId: row.user_id,
         type: row.type,
         orderId: row.order_id,
         createdAt: row.created_at,
       }));
+      return { notifications, total: Number(count.rows[0]?.total ?? 0) };
     },
   };
 }

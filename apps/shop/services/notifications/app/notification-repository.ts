@@ -1,6 +1,12 @@
 import type { Sql } from "@plexus/core";
 import type { Notification } from "../domain/notification.ts";
 
+/** One page of a user's notifications, newest first, with the count of all of theirs. */
+export interface NotificationPage {
+  readonly notifications: readonly Notification[];
+  readonly total: number;
+}
+
 /** Where notifications are kept. */
 export interface NotificationRepository {
   /**
@@ -8,6 +14,6 @@ export interface NotificationRepository {
    * false, storing nothing, when the order already has a notification of that type.
    */
   insert(tx: Sql, notification: Notification & { readonly eventId: string }): Promise<boolean>;
-  /** The user's notifications, newest first, at most `limit`. */
-  listForUser(userId: string, limit: number): Promise<Notification[]>;
+  /** The user's notifications, newest first: `limit` of them after skipping `offset`. */
+  listForUser(userId: string, limit: number, offset: number): Promise<NotificationPage>;
 }

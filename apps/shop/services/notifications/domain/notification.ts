@@ -15,6 +15,3 @@ export interface Notification {
   /** RFC 3339, UTC, millisecond precision. */
   readonly createdAt: string;
 }
-
-/** Largest page of `ListNotifications`; also the size of a request for "no particular limit" (0). */
-export const maxNotificationsLimit = 100;
