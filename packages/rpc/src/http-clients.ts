@@ -1,6 +1,10 @@
 import type { Clock, HttpClientFactory, HttpUpstream } from "@plexus/core";
 import type { ClientResilience } from "@plexus/resilience";
-import { createHttpUpstream, type HttpCallObservation } from "./http-upstream.ts";
+import {
+  createHttpUpstream,
+  type HttpCallObservation,
+  type HttpUpstreamOptions,
+} from "./http-upstream.ts";
 
 export interface HttpClientsOptions {
   /**
@@ -10,6 +14,8 @@ export interface HttpClientsOptions {
   resilience?: ClientResilience;
   /** Every finished request of every upstream (metrics). Default: none. */
   onCall?: (observation: HttpCallObservation) => void;
+  /** Runs around every request of every upstream (tracing; see `HttpUpstreamOptions.around`). */
+  around?: HttpUpstreamOptions["around"];
   /** Time source. Default `systemClock`. */
   clock?: Clock;
 }

@@ -12,6 +12,7 @@ import {
   type HttpUpstream,
   type HttpUpstreamRequest,
   type HttpUpstreamResponse,
+  type TraceParent,
 } from "@plexus/core";
 import {
   httpStatusError,
@@ -35,6 +36,28 @@ export interface HttpCallObservation {
   readonly code: string;
   /** The whole request, retries and backoff included. */
   readonly durationMs: number;
+}
+
+/** One request as {@link HttpUpstreamOptions.around} sees it. */
+export interface HttpUpstreamCall {
+  /** The upstream's name (`card-provider`). */
+  readonly upstream: string;
+  /** The HTTP method, upper case. */
+  readonly method: string;
+  /** The request's `operation`, if it named one. */
+  readonly operation: string | undefined;
+  /** The URL requested, without its query (which may carry what traces must not). */
+  readonly url: string;
+  /** The upstream's host name and port, as in its base URL. */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * The span the request is sent as: every attempt's `traceparent` names exactly these ids, so
+   * a span recorded under them is the parent of whatever the upstream records.
+   */
+  readonly trace: TraceParent;
+  /** The status of the latest response, once one arrived (failure statuses included). */
+  readonly status: number | undefined;
 }
 
 export interface HttpUpstreamOptions {
@@ -66,6 +89,17 @@ export interface HttpUpstreamOptions {
   isFailure?: (status: number) => boolean;
   /** Called once per request when it ends (outermost: retries and rejections count once). */
   onCall?: (observation: HttpCallObservation) => void;
+  /**
+   * Runs around each request, retries included, inside `onCall`: `send` sends it through the
+   * pipeline. The host fills it with a CLIENT span (`@plexus/observability`'s `withClientSpan`,
+   * under `call.trace`) — this package knows no tracer — so the span covers every attempt and
+   * the resilience hooks find it active. Return what `send` returns (or throw what it throws).
+   * Default: none.
+   */
+  around?: (
+    call: HttpUpstreamCall,
+    send: () => Promise<HttpUpstreamResponse>,
+  ) => Promise<HttpUpstreamResponse>;
   /** Time source of deadlines and `Retry-After` dates. Default `systemClock`. */
   clock?: Clock;
 }
@@ -109,6 +143,8 @@ interface Exchange {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body: string | Uint8Array | undefined;
+  /** What `around` sees, its status kept up to date; `undefined` without `around`. */
+  readonly call: { -readonly [K in keyof HttpUpstreamCall]: HttpUpstreamCall[K] } | undefined;
 }
 
 /**
@@ -146,11 +182,12 @@ function transportError(error: unknown): PlexusError {
  * if (answer.status === 402) return declined(answer.json());
  */
 export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
-  const { name, resilience, onCall } = options;
+  const { name, resilience, onCall, around } = options;
   const clock = options.clock ?? systemClock;
   const isFailure = options.isFailure ?? isHttpFailureStatus;
   const url = new URL(options.url);
   const prefix = url.pathname.replace(/\/+$/, "");
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   const pool = new Pool(url.origin, {
     connections: options.connections ?? 16,
     // Below Node servers' 5 s, so the client, not the server, closes an idle connection.
@@ -192,6 +229,7 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
         signal: effective === neverAborted ? undefined : effective,
       });
       const body = await response.body.text();
+      if (exchange.call !== undefined) exchange.call.status = response.statusCode;
       if (isFailure(response.statusCode)) {
         throw httpStatusError(response.statusCode, response.headers["retry-after"], clock.now());
       }
@@ -224,13 +262,33 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
     const method = request.method.toUpperCase();
     const headers: Record<string, string> = { ...request.headers };
     headers[headerCorrelationId] = parent?.correlationId ?? newCorrelationId();
-    headers[headerTraceparent] = formatTraceparent(childTraceparent(parent?.trace));
+    const trace = childTraceparent(parent?.trace);
+    headers[headerTraceparent] = formatTraceparent(trace);
     if (request.idempotencyKey !== undefined)
       headers[headerIdempotencyKey] = request.idempotencyKey;
-    const exchange: Exchange = { method, path: prefix + request.path, headers, body: request.body };
-    try {
-      if (resilience === undefined) return await attempt(exchange, signal, deadline);
-      return await resilience.execute(
+    const path = prefix + request.path;
+    const exchange: Exchange = {
+      method,
+      path,
+      headers,
+      body: request.body,
+      call:
+        around === undefined
+          ? undefined
+          : {
+              upstream: name,
+              method,
+              operation: request.operation,
+              url: url.origin + path.split("?", 1)[0],
+              host: url.hostname,
+              port,
+              trace,
+              status: undefined,
+            },
+    };
+    function sendThroughPipeline(): Promise<HttpUpstreamResponse> {
+      if (resilience === undefined) return attempt(exchange, signal, deadline);
+      return resilience.execute(
         {
           callee: name,
           method: request.operation ?? method,
@@ -241,6 +299,11 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
           attempt(exchange, attemptSignal, context.deadline),
         deadline === undefined ? { signal } : { signal, deadline },
       );
+    }
+    try {
+      return await (around === undefined || exchange.call === undefined
+        ? sendThroughPipeline()
+        : around(exchange.call, sendThroughPipeline));
     } finally {
       linked?.release();
     }

@@ -22,6 +22,7 @@ export {
   createHttpUpstream,
   isHttpFailureStatus,
   type HttpCallObservation,
+  type HttpUpstreamCall,
   type HttpUpstreamOptions,
 } from "./http-upstream.ts";
 export { bindService, type ServiceBinding } from "./method-table.ts";

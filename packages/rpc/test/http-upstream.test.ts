@@ -1,6 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { Code, runInContext, type CallContext, type HttpUpstream } from "@plexus/core";
+import {
+  Code,
+  formatTraceparent,
+  runInContext,
+  type CallContext,
+  type HttpUpstream,
+} from "@plexus/core";
 import {
   createClientResilience,
   retryAfterKey,
@@ -11,6 +17,7 @@ import {
   createHttpClients,
   createHttpUpstream,
   type HttpCallObservation,
+  type HttpUpstreamCall,
   type HttpUpstreamOptions,
 } from "@plexus/rpc";
 import { createFakeClock, type FakeClock } from "@plexus/testing";
@@ -262,6 +269,72 @@ describe("createHttpUpstream", () => {
 
     expect((await response).status).toBe(201);
     expect(server.seen.map((s) => s.headers["idempotency-key"])).toEqual(["key-7", "key-7"]);
+  });
+
+  it("runs around once per request, retries inside, under the ids every attempt sends", async () => {
+    const server = await startUpstreamServer(
+      firstThen(answer(503, "", { "retry-after": "1" }), answer(200, "[1]")),
+    );
+    const { clock, resilience, retried } = pipeline();
+    const calls: HttpUpstreamCall[] = [];
+    const statuses: (number | undefined)[] = [];
+    const upstream = upstreamTo(server, {
+      url: `${server.url}/base`,
+      clock,
+      resilience,
+      async around(call, send) {
+        calls.push(call);
+        statuses.push(call.status);
+        try {
+          return await send();
+        } finally {
+          statuses.push(call.status);
+        }
+      },
+    });
+
+    const response = runInContext({ correlationId: "c", requestId: "r", trace: parentTrace }, () =>
+      upstream.request({ method: "GET", path: "/items?page=2", operation: "list" }),
+    );
+    await retried(1);
+    await clock.advanceAsync(1_000);
+    expect((await response).status).toBe(200);
+
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(call).toMatchObject({
+      upstream: "up",
+      method: "GET",
+      operation: "list",
+      url: `${server.url}/base/items`,
+      host: "127.0.0.1",
+      port: Number(new URL(server.url).port),
+    });
+    expect(call!.trace.traceId).toBe(parentTrace.traceId);
+    expect(server.seen.map((s) => s.headers.traceparent)).toEqual([
+      formatTraceparent(call!.trace),
+      formatTraceparent(call!.trace),
+    ]);
+    // The latest response's status, kept up to date across the attempts.
+    expect(statuses).toEqual([undefined, 200]);
+  });
+
+  it("tells around the status of a response thrown as a failure", async () => {
+    const server = await startUpstreamServer(answer(503));
+    let status: number | undefined;
+    const upstream = upstreamTo(server, {
+      async around(call, send) {
+        try {
+          return await send();
+        } finally {
+          status = call.status;
+        }
+      },
+    });
+    expect((await failure(upstream.request({ method: "GET", path: "/" }))).code).toBe(
+      Code.Unavailable,
+    );
+    expect(status).toBe(503);
   });
 
   it("returns 4xx answers (not failures to the breaker) and throws 5xx, 408 and 429", async () => {
