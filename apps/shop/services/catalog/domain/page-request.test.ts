@@ -1,7 +1,8 @@
 import { Code, PlexusError } from "@plexus/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { maxPageLimit, validateProductQuery } from "./page-request.ts";
+import { maxPageLimit } from "../../page-request.ts";
+import { validateProductQuery } from "./page-request.ts";
 
 function violatedFields(page: number, limit: number, category = ""): string[] {
   try {

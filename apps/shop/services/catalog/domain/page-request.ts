@@ -1,6 +1,6 @@
-import { validationError, type FieldViolation } from "@plexus/core";
+import type { FieldViolation } from "@plexus/core";
+import { validatePageRequest } from "../../page-request.ts";
 
-export const maxPageLimit = 100;
 /** Category slugs are short; a longer filter is a client bug, not a search. */
 export const maxCategoryLength = 64;
 
@@ -29,23 +29,12 @@ export interface ProductQuery {
  */
 export function validateProductQuery(input: ProductQueryInput): ProductQuery {
   const violations: FieldViolation[] = [];
-  if (!Number.isSafeInteger(input.page) || input.page < 1) {
-    violations.push({ field: "page", message: "must be an integer of at least 1" });
-  }
-  if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > maxPageLimit) {
-    violations.push({ field: "limit", message: `must be an integer from 1 to ${maxPageLimit}` });
-  }
   if (input.category.length > maxCategoryLength) {
     violations.push({
       field: "category",
       message: `must be at most ${maxCategoryLength} characters`,
     });
   }
-  if (violations.length > 0) throw validationError(violations);
-  return {
-    page: input.page,
-    limit: input.limit,
-    category: input.category === "" ? undefined : input.category,
-    offset: (input.page - 1) * input.limit,
-  };
+  const { page, limit, offset } = validatePageRequest(input, violations);
+  return { page, limit, category: input.category === "" ? undefined : input.category, offset };
 }
