@@ -516,45 +516,101 @@ describe("GET /api/v1/me/orders (the read model)", () => {
 });
 
 describe("GET /api/v1/me/notifications", () => {
-  it("notifies each settled order exactly once, with the outcome's type", async () => {
-    const user = await signUp(shop.url, "Notified");
-    const confirmed = await place(user, [{ productId: "prd_dune", quantity: 1 }], "tok_visa");
-    const cancelled = await place(user, [{ productId: "prd_dune", quantity: 1 }], "tok_declined");
-    await waitSettled(shop.url, user.token, confirmed.id);
-    await waitSettled(shop.url, user.token, cancelled.id);
-    const list = await pollUntil(
-      () => request(shop.url, "/api/v1/me/notifications", { token: user.token }),
-      (reply) => (reply.body.data.length >= 2 ? reply.body : undefined),
-      { timeoutMs: 5_000, what: "two notifications" },
+  type Notification = { id: string; type: string; orderId: string; createdAt: string };
+  const path = "/api/v1/me/notifications";
+  let user: User;
+  /** The user's settled orders, oldest first: confirmed, cancelled, confirmed. */
+  const settled: OrderView[] = [];
+
+  beforeAll(async () => {
+    user = await signUp(shop.url, "Notified");
+    for (const token of ["tok_visa", "tok_declined", "tok_visa"]) {
+      const order = await place(user, [{ productId: "prd_dune", quantity: 1 }], token);
+      settled.push(await waitSettled(shop.url, user.token, order.id));
+    }
+    await pollUntil(
+      () => request(shop.url, path, { token: user.token }),
+      (reply) => (reply.body.pagination?.total === 3 ? reply : undefined),
+      { timeoutMs: 5_000, what: "three notifications" },
     );
-    expect(Object.keys(list)).toEqual(["data"]);
-    expect(list.data).toHaveLength(2);
-    const byOrder = new Map(list.data.map((n: { orderId: string }) => [n.orderId, n]));
-    expect(byOrder.get(confirmed.id)).toEqual({
-      id: expect.any(String),
-      type: "order.confirmed",
-      orderId: confirmed.id,
-      createdAt: expect.any(String),
+  }, 60_000);
+
+  it("notifies each settled order exactly once, newest first, in the list envelope", async () => {
+    const reply = await request(shop.url, path, { token: user.token });
+    expect(reply.status).toBe(200);
+    expect(Object.keys(reply.body)).toEqual(["data", "pagination", "_links"]);
+    expect(reply.body.pagination).toEqual({ page: 1, limit: 20, total: 3, totalPages: 1 });
+    expect(reply.body._links).toEqual({
+      self: `${path}?page=1&limit=20`,
+      next: null,
+      prev: null,
     });
-    expect(byOrder.get(cancelled.id)).toMatchObject({ type: "order.cancelled" });
-    // Newest first.
-    const times = list.data.map((n: { createdAt: string }) => Date.parse(n.createdAt));
+    const list = reply.body.data as Notification[];
+    expect(list.map((n) => [n.orderId, n.type])).toEqual(
+      [...settled].reverse().map((o) => [o.id, `order.${o.status.toLowerCase()}`]),
+    );
+    expect(settled.map((o) => o.status)).toEqual(["CONFIRMED", "CANCELLED", "CONFIRMED"]);
+    for (const n of list) {
+      expect(n).toEqual({
+        id: expect.any(String),
+        type: n.type,
+        orderId: n.orderId,
+        createdAt: expect.any(String),
+      });
+    }
+    const times = list.map((n) => Date.parse(n.createdAt));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    // Nobody else sees them.
-    const others = await request(shop.url, "/api/v1/me/notifications", { token: bob.token });
-    const otherIds = others.body.data.map((n: { orderId: string }) => n.orderId);
-    expect(otherIds).not.toContain(confirmed.id);
-    expect(otherIds).not.toContain(cancelled.id);
   });
 
-  it("refuses a bad limit and a page beyond the first, and needs a token", async () => {
-    for (const query of ["limit=0", "limit=abc", "page=2"]) {
-      const reply = await request(shop.url, `/api/v1/me/notifications?${query}`, {
-        token: alice.token,
-      });
-      expect(reply.status).toBe(422);
-    }
-    expect((await request(shop.url, "/api/v1/me/notifications")).status).toBe(401);
+  it("pages with limit, linking next and prev, null at the ends", async () => {
+    const first = await request(shop.url, `${path}?page=1&limit=2`, { token: user.token });
+    expect(first.status).toBe(200);
+    expect(first.body.data.map((n: Notification) => n.orderId)).toEqual([
+      settled[2]!.id,
+      settled[1]!.id,
+    ]);
+    expect(first.body.pagination).toEqual({ page: 1, limit: 2, total: 3, totalPages: 2 });
+    expect(first.body._links.prev).toBeNull();
+    expect(first.body._links.next).toBe(`${path}?page=2&limit=2`);
+
+    const second = await request(shop.url, first.body._links.next, { token: user.token });
+    expect(second.status).toBe(200);
+    expect(second.body.data.map((n: Notification) => n.orderId)).toEqual([settled[0]!.id]);
+    expect(second.body.pagination).toEqual({ page: 2, limit: 2, total: 3, totalPages: 2 });
+    expect(second.body._links.next).toBeNull();
+    expect(second.body._links.prev).toBe(`${path}?page=1&limit=2`);
+  });
+
+  it("clamps a limit over 100 to 100", async () => {
+    const reply = await request(shop.url, `${path}?limit=1000`, { token: user.token });
+    expect(reply.status).toBe(200);
+    expect(reply.body.pagination).toEqual({ page: 1, limit: 100, total: 3, totalPages: 1 });
+    expect(reply.body.data).toHaveLength(3);
+  });
+
+  it("shows nobody else's notifications", async () => {
+    const others = await request(shop.url, `${path}?limit=100`, { token: bob.token });
+    expect(others.status).toBe(200);
+    const otherIds = others.body.data.map((n: Notification) => n.orderId);
+    for (const o of settled) expect(otherIds).not.toContain(o.id);
+    expect(others.body.pagination.total).toBe(otherIds.length);
+    const fresh = await signUp(shop.url, "Unnotified");
+    const none = await request(shop.url, path, { token: fresh.token });
+    expect(none.body).toEqual({
+      data: [],
+      pagination: { page: 1, limit: 20, total: 0, totalPages: 0 },
+      _links: { self: `${path}?page=1&limit=20`, next: null, prev: null },
+    });
+  });
+
+  it.each(["limit=0", "limit=-1", "limit=abc", "page=0"])("answers 422 for %s", async (query) => {
+    const reply = await request(shop.url, `${path}?${query}`, { token: user.token });
+    expect(reply.status).toBe(422);
+    expect(reply.body.error.code).toBe("VALIDATION_ERROR");
+  });
+
+  it("needs a token", async () => {
+    expect((await request(shop.url, path)).status).toBe(401);
   });
 });
 
