@@ -1,6 +1,11 @@
 export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
 export { withClientSpan, type ClientSpanOptions } from "./client-span.ts";
 export {
+  httpClientSpans,
+  type HttpClientCall,
+  type HttpClientSpanWrapper,
+} from "./http-client-spans.ts";
+export {
   startHttpServerSpan,
   type HttpServerRequest,
   type HttpServerSpan,
