@@ -46,6 +46,7 @@ export function createShopGateway(env: EdgeEnv): EdgeApp {
       logger: env.logger,
     }),
     rateLimit: { defaultLimit: rateLimitFromEnv(env.config) },
+    tracing: env.tracing,
   });
   addUsersRoutes(gateway, users);
   addCatalogRoutes(gateway, catalog);

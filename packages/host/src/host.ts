@@ -18,13 +18,13 @@ import {
   createOutbox,
   type DeadLetterAdmin,
 } from "@plexus/messaging";
-import { createMetrics } from "@plexus/observability";
+import { createMetrics, createTracing, httpClientSpans } from "@plexus/observability";
 import { createHttpClients, createRpcServer, type ServiceBinding } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
-import { createLocalClients } from "./local-clients.ts";
+import { createLocalClients, serverInterceptors } from "./local-clients.ts";
 import type { HostSpec } from "./topology.ts";
 
 export interface HostOptions {
@@ -68,9 +68,14 @@ export interface Host extends AsyncDisposable {
  * one client pipeline state per host (per-callee breaker, retry budget, bulkhead; `spec.resilience`)
  * and is measured per (caller, callee).
  *
+ * Tracing (one `createTracing` per host, service name `spec.name`, on when the config names an
+ * OTLP endpoint, `OTEL_EXPORTER_OTLP_ENDPOINT`): a SERVER span per edge request and per handled
+ * call (in process and over Connect), a CLIENT span per outgoing call and upstream request with
+ * the resilience policies' retries, rejections and circuit changes as events.
+ *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the consumers, close
- * the services' HTTP upstreams, close the broker, close storage.
+ * the services' HTTP upstreams, close the broker, close storage, and last flush the spans.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
   const { spec } = options;
@@ -85,6 +90,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
     clock,
   });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
+  const tracing = await createTracing({ serviceName: spec.name, env: config });
+  // Registered first, so it runs last: every span of the drained calls and consumers is exported.
+  lifecycle.onStop("tracing", () => tracing.shutdown());
 
   const storage = await openStorage({
     dataDir: config["PLEXUS_DATA_DIR"] ?? ".data",
@@ -108,7 +116,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
     clock,
     metrics,
     resilience,
+    tracing,
   });
+  const aroundUpstreams = httpClientSpans(tracing);
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
@@ -119,6 +129,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       resilience,
       clock,
       onCall: (call) => metrics.observeRpcClientCall({ caller, ...call }),
+      ...(aroundUpstreams ? { around: aroundUpstreams } : {}),
     });
     // Registered before the service's own close, so it runs after it (reverse order).
     lifecycle.onStop(`http ${definition.name}`, () => http.close());
@@ -186,6 +197,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       clock,
       logger,
       serviceName: spec.name,
+      interceptors: serverInterceptors(tracing),
     });
     rpcUrl = rpcServer.address().url;
     lifecycle.onStop("rpc server", () => rpcServer.close());
@@ -201,6 +213,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       metrics,
       config,
       health,
+      tracing,
     });
     const admin = createAdminApi({
       token: config["PLEXUS_ADMIN_TOKEN"] || undefined,

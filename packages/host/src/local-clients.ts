@@ -1,6 +1,19 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, PlexusError, type ClientFactory, type Clock, type Transport } from "@plexus/core";
-import { rpcMetricsInterceptor, type Metrics } from "@plexus/observability";
+import {
+  Code,
+  PlexusError,
+  type ClientFactory,
+  type Clock,
+  type Interceptor,
+  type Transport,
+} from "@plexus/core";
+import {
+  rpcClientTracingInterceptor,
+  rpcMetricsInterceptor,
+  rpcServerTracingInterceptor,
+  type Metrics,
+  type Tracing,
+} from "@plexus/observability";
 import type { ClientResilience } from "@plexus/resilience";
 import { createClient, createInProcessTransport, type ServiceBinding } from "@plexus/rpc";
 
@@ -9,6 +22,14 @@ export interface LocalClients {
   clientsFor(caller: string): ClientFactory;
   /** Makes the clients live once every co-hosted service has its handlers. */
   bind(bindings: readonly ServiceBinding[]): void;
+}
+
+/**
+ * The interceptors around every call a host's services handle, in process or over the network,
+ * so a call behaves (and traces) the same wherever its caller runs.
+ */
+export function serverInterceptors(tracing: Tracing): Interceptor[] {
+  return [rpcServerTracingInterceptor(tracing)];
 }
 
 /**
@@ -22,6 +43,8 @@ export function createLocalClients(options: {
   metrics: Metrics;
   /** The host's one client pipeline state (see `createHostResilience`). */
   resilience: ClientResilience;
+  /** The host's tracing: a CLIENT span per call, a SERVER span per handled call. */
+  tracing: Tracing;
 }): LocalClients {
   const { resilience } = options;
   const hosted = new Set(options.contracts.map((c) => c.typeName));
@@ -34,9 +57,11 @@ export function createLocalClients(options: {
   };
   return {
     clientsFor(caller) {
-      // Metrics outermost: a call is counted once, whatever its retries and rejections.
+      // Metrics outermost: a call is counted once, whatever its retries and rejections. Tracing
+      // outside resilience: one span covers every attempt, and the resilience hooks find it.
       const interceptors = [
         rpcMetricsInterceptor(options.metrics, caller),
+        rpcClientTracingInterceptor(options.tracing),
         ...resilience.interceptors,
       ];
       return {
@@ -51,7 +76,12 @@ export function createLocalClients(options: {
       };
     },
     bind(bindings) {
-      target = createInProcessTransport({ services: bindings, clock: options.clock });
+      target = createInProcessTransport({
+        services: bindings,
+        clock: options.clock,
+        // The same server interceptors as the host's Connect server.
+        interceptors: serverInterceptors(options.tracing),
+      });
     },
   };
 }

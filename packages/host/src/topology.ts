@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ClientFactory, Clock, HealthRegistry, Logger, ServiceDefinition } from "@plexus/core";
-import type { Metrics } from "@plexus/observability";
+import type { Metrics, Tracing } from "@plexus/observability";
 import type { ClientResilienceOptions } from "@plexus/resilience";
 
 /** What a host gives its edge (the public HTTP app, e.g. the shop's gateway). */
@@ -14,6 +14,11 @@ export interface EdgeEnv {
   readonly config: Readonly<Record<string, string | undefined>>;
   /** The host's health: readiness of storage and of every hosted service. */
   readonly health: HealthRegistry;
+  /**
+   * The host's tracing (off unless an OTLP endpoint is configured): give it to the gateway
+   * (`GatewayOptions.tracing`) so each request gets its SERVER span.
+   */
+  readonly tracing: Tracing;
 }
 
 /** A public HTTP application served by a host on `PORT`. */
