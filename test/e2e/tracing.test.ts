@@ -1,0 +1,140 @@
+import { randomBytes } from "node:crypto";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@plexus/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request, signUp } from "../support/http.ts";
+import { placeOrder, waitSettled } from "../support/orders.ts";
+import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+
+const SERVER = 2;
+const CLIENT = 3;
+const getProduct = "shop.catalog.v1.CatalogService/GetProduct";
+
+/** A client's own span, as a browser or another system would send it. */
+function clientTraceparent() {
+  const traceId = randomBytes(16).toString("hex");
+  const spanId = randomBytes(8).toString("hex");
+  return { traceId, spanId, header: `00-${traceId}-${spanId}-01` };
+}
+
+/** Started together: `live` exports within 50 ms, `held` only when it stops (a 10 min delay). */
+let receiver: OtlpReceiver;
+let live: ShopProcess;
+let held: ShopProcess;
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+  [live, held] = await Promise.all([
+    startShop({ env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "50", PLEXUS_RPC_PORT: "0" } }),
+    startShop({ env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" } }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([live?.stop(), held?.stop()]);
+  await Promise.all([live && removeDataDir(live.dataDir), held && removeDataDir(held.dataDir)]);
+  await receiver?.close();
+});
+
+async function someProductId(shop: ShopProcess): Promise<string> {
+  const list = await request(shop.url, "/api/v1/products?limit=1");
+  expect(list.status).toBe(200);
+  return (list.body.data as { id: string }[])[0]!.id;
+}
+
+/** GET /api/v1/products/{id} with a client traceparent; the gateway's own span from its answer. */
+async function getProductTraced(shop: ShopProcess) {
+  const client = clientTraceparent();
+  const reply = await request(shop.url, `/api/v1/products/${await someProductId(shop)}`, {
+    headers: { traceparent: client.header },
+  });
+  expect(reply.status).toBe(200);
+  const [, traceId, gatewaySpanId] = (reply.headers.get("traceparent") ?? "").split("-");
+  expect(traceId).toBe(client.traceId);
+  return { client, gatewaySpanId: gatewaySpanId! };
+}
+
+/** The gateway SERVER span → gateway CLIENT span → catalog SERVER span of one trace, if all arrived. */
+function productChain(spans: ReceivedSpan[], traceId: string) {
+  const inTrace = spans.filter((s) => s.traceId === traceId);
+  const edge = inTrace.find((s) => s.kind === SERVER && s.name === "GET /api/v1/products/:id");
+  const call = inTrace.find((s) => s.kind === CLIENT && s.name === getProduct);
+  const handled = inTrace.find((s) => s.kind === SERVER && s.name === getProduct);
+  return edge && call && handled ? { edge, call, handled } : undefined;
+}
+
+describe("traces of the running shop (plexus up, OTLP/HTTP)", () => {
+  it("continues the client's trace through the gateway into the catalog service", async () => {
+    const { client, gatewaySpanId } = await getProductTraced(live);
+    const { edge, call, handled } = await receiver.waitFor(
+      (spans) => productChain(spans, client.traceId),
+      15_000,
+    );
+
+    expect(edge.serviceName).toBe("shop");
+    expect(edge.parentSpanId).toBe(client.spanId);
+    expect(edge.spanId).toBe(gatewaySpanId);
+    expect(edge.attributes).toMatchObject({
+      "http.request.method": "GET",
+      "http.route": "/api/v1/products/:id",
+      "http.response.status_code": 200,
+    });
+    expect(call.parentSpanId).toBe(edge.spanId);
+    expect(call.attributes).toMatchObject({
+      "rpc.system.name": "connectrpc",
+      "rpc.method": getProduct,
+    });
+    expect(handled.parentSpanId).toBe(call.spanId);
+  });
+
+  it("records calls its Connect server handles under the caller's trace", async () => {
+    const client = clientTraceparent();
+    const id = await someProductId(live);
+    const reply = await fetch(`${live.rpcUrl}/${getProduct}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: client.header },
+      body: JSON.stringify({ id }),
+    });
+    expect(reply.status).toBe(200);
+    const handled = await receiver.waitFor(
+      (spans) => spans.find((s) => s.traceId === client.traceId && s.kind === SERVER),
+      15_000,
+    );
+    expect(handled).toMatchObject({ name: getProduct, parentSpanId: client.spanId });
+  });
+
+  it("records the card provider request as an HTTP client span under the payments call", async () => {
+    const { token } = await signUp(live.url);
+    const productId = await someProductId(live);
+    const order = await placeOrder(live.url, token, [{ productId, quantity: 1 }], "tok_visa");
+    expect((await waitSettled(live.url, token, order.id)).status).toBe("CONFIRMED");
+
+    const { upstream, charge } = await receiver.waitFor((spans) => {
+      for (const upstream of spans) {
+        if (upstream.attributes["service.peer.name"] !== "card-provider") continue;
+        const charge = spans.find((s) => s.spanId === upstream.parentSpanId);
+        if (charge !== undefined) return { upstream, charge };
+      }
+      return undefined;
+    }, 15_000);
+    expect(upstream).toMatchObject({ kind: CLIENT, name: "POST", traceId: charge.traceId });
+    expect(upstream.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "http.response.status_code": expect.any(Number),
+    });
+    expect(charge).toMatchObject({ kind: SERVER, name: "shop.payments.v1.PaymentsService/Charge" });
+  });
+
+  it("loses no span at a graceful stop: the last request's spans arrive with the shutdown flush", async () => {
+    const { client } = await getProductTraced(held);
+    // Held back by the 10 minute batch delay until the stop.
+    expect(productChain(receiver.spans(), client.traceId)).toBeUndefined();
+
+    expect(await held.stop()).toBe(0);
+
+    // The process exported before it exited: the spans are here without waiting.
+    const chain = productChain(receiver.spans(), client.traceId);
+    expect(chain?.edge.parentSpanId).toBe(client.spanId);
+    expect(chain?.handled.parentSpanId).toBe(chain?.call.spanId);
+  });
+});
