@@ -50,6 +50,7 @@ async function setup(wiring: Wiring) {
       async getProduct(request, ctx) {
         contexts.set("GetProduct", ctx.context);
         if (request.id === "missing") throw new PlexusError(Code.NotFound, "no such product");
+        if (request.id === "broken") throw new PlexusError(Code.Internal, "store is broken");
         const { products } = await inner.getProducts({ ids: [request.id] });
         return { product: products[0] };
       },
@@ -124,17 +125,24 @@ describe.each<Wiring>(["in process", "over the network"])(
       expect(outerServer?.status.code).toBe(SpanStatusCode.UNSET);
     });
 
-    it("marks a failed call's server span ERROR with its code", async () => {
+    it("records a failed call's code; ERROR only when the server failed", async () => {
       const { catalog, spans } = await setup(wiring);
       await expect(catalog.getProduct({ id: "missing" })).rejects.toMatchObject({
         code: Code.NotFound,
       });
-      const server = (await spans()).get("SERVER GetProduct");
-      expect(server?.status).toEqual({ code: SpanStatusCode.ERROR, message: "no such product" });
-      expect(server?.attributes).toMatchObject({
+      const answered = (await spans()).get("SERVER GetProduct");
+      expect(answered?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(answered?.attributes).toMatchObject({
         "rpc.status_code": "not_found",
         "error.type": "not_found",
       });
+
+      await expect(catalog.getProduct({ id: "broken" })).rejects.toMatchObject({
+        code: Code.Internal,
+      });
+      const failed = (await spans()).get("SERVER GetProduct");
+      expect(failed?.status).toEqual({ code: SpanStatusCode.ERROR, message: "store is broken" });
+      expect(failed?.attributes).toMatchObject({ "rpc.status_code": "internal" });
     });
   },
 );

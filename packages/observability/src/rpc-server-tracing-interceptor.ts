@@ -1,5 +1,11 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
-import { codeToConnectName, parseTraceparent, PlexusError, type Interceptor } from "@plexus/core";
+import {
+  Code,
+  codeToConnectName,
+  parseTraceparent,
+  PlexusError,
+  type Interceptor,
+} from "@plexus/core";
 import { rpcMethodSpan } from "./rpc-method-span.ts";
 import { startServerSpan } from "./server-span.ts";
 import type { Tracing } from "./tracing.ts";
@@ -7,7 +13,8 @@ import type { Tracing } from "./tracing.ts";
 /**
  * A server interceptor recording one SERVER span per handled call, named and attributed as the
  * caller's CLIENT span (`<service>/<method>`, `rpc.system.name`, `rpc.method`; on failure
- * `rpc.status_code` and `error.type`, the Connect code name, and status ERROR). The span is
+ * `rpc.status_code` and `error.type`, the Connect code name; status ERROR only for the codes that
+ * say the server failed, see {@link serverFailureCodes}). The span is
  * recorded under the server's own ids (`request.context.trace`, the child span the server
  * derived from the incoming `traceparent`) and parented on the caller's span named by that
  * `traceparent` header, so a trace reads client span → server span → the handler's own calls:
@@ -23,6 +30,19 @@ import type { Tracing } from "./tracing.ts";
  *   interceptors: [rpcServerTracingInterceptor(tracing)],
  * });
  */
+/**
+ * The codes that make a SERVER span ERROR (OpenTelemetry's RPC conventions for gRPC): a server
+ * answering NOT_FOUND or INVALID_ARGUMENT did its job; the caller's span is where that is an error.
+ */
+const serverFailureCodes: ReadonlySet<Code> = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
 export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
@@ -40,7 +60,9 @@ export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
           const code = codeToConnectName(failure.code);
           span.setAttribute("rpc.status_code", code);
           span.setAttribute("error.type", code);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+          if (serverFailureCodes.has(failure.code)) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+          }
           throw error;
         } finally {
           span.end();
