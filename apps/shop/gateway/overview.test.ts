@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Code, createLogger, defineService, PlexusError, type HandlerContext } from "@plexus/core";
 import { startHost, type Host } from "@plexus/host";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@plexus/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { request, signUp } from "../../../test/support/http.ts";
 import { catalogService } from "../services/catalog/service.ts";
@@ -67,6 +68,7 @@ const notificationsWithFaults = defineService({
 });
 
 let host: Host;
+let receiver: OtlpReceiver;
 let dataDir: string;
 let url: string;
 let user: Awaited<ReturnType<typeof signUp>>;
@@ -75,6 +77,7 @@ const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "plexus-overview-"));
+  receiver = await startOtlpReceiver();
   host = await startHost({
     spec: {
       name: "shop",
@@ -91,6 +94,8 @@ beforeAll(async () => {
       PLEXUS_DATA_DIR: dataDir,
       PLEXUS_OVERVIEW_PART_TIMEOUT_MS: "200",
       PLEXUS_RATE_LIMIT: "100000",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: "50",
     },
     port: 0,
     logger: createLogger({
@@ -111,6 +116,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await host?.close();
+  await receiver?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -191,5 +197,50 @@ describe("GET /api/v1/me/overview with faults", () => {
     const reply = await request(url, "/api/v1/me/notifications", { token: user.token });
     expect(reply.status).toBe(503);
     expect(reply.body.error.code).toBe("SERVICE_UNAVAILABLE");
+  });
+});
+
+describe("resilience events on the calls' spans (last: it opens the notifications circuit)", () => {
+  const listNotifications = "shop.notifications.v1.NotificationsService/ListNotifications";
+  /** The gateway's client spans towards notifications that carry an event named `event`. */
+  const withEvent = (spans: ReceivedSpan[], event: string) =>
+    spans.filter(
+      (span) =>
+        span.kind === 3 &&
+        span.name === listNotifications &&
+        span.events.some((e) => e.name === event),
+    );
+
+  it("records retries, the circuit opening and the refusals that follow as span events", async () => {
+    faults.notifications = "fail";
+    // Each overview tries notifications a few times (retryable UNAVAILABLE) until the retry
+    // budget and then the breaker (50 % of at least 20 calls) stop it.
+    for (let i = 0; i < 25; i++) await overview();
+
+    const retried = await receiver.waitFor((spans) => withEvent(spans, "plexus.retry")[0]);
+    expect(retried.events.find((e) => e.name === "plexus.retry")?.attributes).toMatchObject({
+      "plexus.retry.attempt": 2,
+      "plexus.retry.hedge": false,
+    });
+    const opened = await receiver.waitFor(
+      (spans) => withEvent(spans, "plexus.circuit.state_change")[0],
+    );
+    expect(
+      opened.events.find((e) => e.name === "plexus.circuit.state_change")?.attributes,
+    ).toMatchObject({
+      "plexus.circuit.callee": "shop.notifications.v1.NotificationsService",
+      "plexus.circuit.from": "closed",
+      "plexus.circuit.to": "open",
+    });
+    const refused = await receiver.waitFor((spans) =>
+      withEvent(spans, "plexus.rejected").find((span) =>
+        span.events.some(
+          (e) =>
+            e.name === "plexus.rejected" &&
+            e.attributes["plexus.rejected.policy"] === "circuit-breaker",
+        ),
+      ),
+    );
+    expect(refused.status.code).toBe(2); // ERROR: the call failed fast
   });
 });
