@@ -1,4 +1,4 @@
-import { PlexusError } from "@plexus/core";
+import { Code, PlexusError } from "@plexus/core";
 import { expect } from "vitest";
 
 /** The PlexusError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
@@ -10,4 +10,20 @@ export async function errorOf(promise: Promise<unknown>): Promise<PlexusError> {
     return error as PlexusError;
   }
   throw new Error("expected the call to fail");
+}
+
+/**
+ * The fields a synchronous validation names in its `VALIDATION_ERROR`, in order; `[]` when it
+ * passes. Fails the test when it throws anything else.
+ */
+export function violatedFields(validate: () => unknown): string[] {
+  try {
+    validate();
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(PlexusError);
+    expect((error as PlexusError).code).toBe(Code.InvalidArgument);
+    expect((error as PlexusError).reason).toBe("VALIDATION_ERROR");
+    return (error as PlexusError).details.map((d) => d.field);
+  }
 }
