@@ -1,6 +1,5 @@
 // @ts-check
 import js from "@eslint/js";
-import { createNodeResolver, importX } from "eslint-plugin-import-x";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
@@ -45,18 +44,6 @@ export default tseslint.config(
         },
       ],
     },
-  },
-  {
-    // DESIGN.md convention 1: no import cycles, within a package or between packages (workspace
-    // packages resolve through node_modules to their src/index.ts).
-    files: ["**/*.ts"],
-    plugins: { "import-x": importX },
-    settings: {
-      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js"] })],
-      "import-x/extensions": [".ts", ".js"],
-      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
-    },
-    rules: { "import-x/no-cycle": "error" },
   },
   {
     files: ["**/*.test.ts", "test/**", "bench/**"],
