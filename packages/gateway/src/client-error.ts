@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { newCorrelationId, newRequestId, type Clock } from "@plexus/core";
-import { jsonContentType } from "./write-response.ts";
+import { jsonContentType } from "./json-content-type.ts";
 
 /** A node:http `clientError` listener. */
 export type ClientErrorHandler = (error: Error & { code?: string }, socket: Socket) => void;

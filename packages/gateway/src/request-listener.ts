@@ -14,7 +14,8 @@ import type { RequestTarget } from "./request-target.ts";
 import type { GatewayRequest } from "./route.ts";
 import type { MethodNotAllowed, NotFound, Router } from "./router.ts";
 import { writeError, type WriteErrorOptions } from "./write-error.ts";
-import { jsonContentType, send, writeResponse } from "./write-response.ts";
+import { jsonContentType } from "./json-content-type.ts";
+import { send, writeResponse } from "./write-response.ts";
 
 /** The gateway's settings with every default applied (see `GatewayOptions`). */
 export interface RequestListenerOptions

@@ -1,7 +1,8 @@
 import { PlexusError, httpStatusOf, toErrorBody, type Clock, type Logger } from "@plexus/core";
 import { contentLengthOf, hasBody } from "./body.ts";
 import type { Exchange, ResponseHeaders } from "./exchange.ts";
-import { jsonContentType, send } from "./write-response.ts";
+import { jsonContentType } from "./json-content-type.ts";
+import { send } from "./write-response.ts";
 
 export interface WriteErrorOptions {
   /** 5xx are logged at error with their cause, 4xx at debug. */

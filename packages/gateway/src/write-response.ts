@@ -1,9 +1,8 @@
 import { Readable } from "node:stream";
 import { Code, PlexusError, type Logger } from "@plexus/core";
 import type { Exchange, ResponseHeaders } from "./exchange.ts";
+import { jsonContentType } from "./json-content-type.ts";
 import type { GatewayResponse } from "./route.ts";
-
-export const jsonContentType = "application/json; charset=utf-8";
 
 /**
  * Writes a handler's response. The exchange's headers (ids, trace, rate limits) win over the

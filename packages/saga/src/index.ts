@@ -5,7 +5,6 @@ export {
   type SagaFinishedEvent,
   type SagaStep,
   type StepContext,
-  type StepPhase,
 } from "./saga-definition.ts";
 export {
   createSagaOrchestrator,
@@ -41,4 +40,5 @@ export type {
   SagaSummary,
   SagaView,
   StepAttemptView,
+  StepPhase,
 } from "./saga-view.ts";

@@ -1,9 +1,6 @@
 import type { Logger, PlexusError, Sql } from "@plexus/core";
 import type { RetryPolicyOptions } from "./retry-policy.ts";
-import type { SagaFailure, SagaView } from "./saga-view.ts";
-
-/** Which half of a step runs. */
-export type StepPhase = "action" | "compensation";
+import type { SagaFailure, SagaView, StepPhase } from "./saga-view.ts";
 
 /** What a step's action or compensation gets. */
 export interface StepContext<I = unknown> {

@@ -18,11 +18,10 @@ import {
   type SagaFinishedEvent,
   type SagaStep,
   type StepContext,
-  type StepPhase,
 } from "./saga-definition.ts";
 import { SagaStatus, type ActiveSagaStatus } from "./saga-status.ts";
 import { isConflict, sagaStore, toView, type SagaRecord } from "./saga-store.ts";
-import type { FailureKind, SagaFailure } from "./saga-view.ts";
+import type { FailureKind, SagaFailure, StepPhase } from "./saga-view.ts";
 import { runStepAttempt } from "./step-attempt.ts";
 
 /** Orchestrator-wide finish hooks (they run after the definition's own, in the same transaction). */

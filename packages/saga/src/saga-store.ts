@@ -1,5 +1,4 @@
 import { Code, PlexusError, type Sql } from "@plexus/core";
-import type { StepPhase } from "./saga-definition.ts";
 import { sagaInstancesTable as instances, sagaStepsTable as steps } from "./saga-migrations.ts";
 import { isSagaStatus, type ActiveSagaStatus, type SagaStatus } from "./saga-status.ts";
 import type {
@@ -9,6 +8,7 @@ import type {
   SagaSummary,
   SagaView,
   StepAttemptView,
+  StepPhase,
 } from "./saga-view.ts";
 
 /** A saga instance row, as the orchestrator holds it in memory. */

@@ -1,5 +1,7 @@
-import type { StepPhase } from "./saga-definition.ts";
 import type { SagaStatus } from "./saga-status.ts";
+
+/** Which half of a step runs. */
+export type StepPhase = "action" | "compensation";
 
 /**
  * How a step failed:
