@@ -27,6 +27,12 @@ export interface Suite {
    * batch means. Default 1 (real per-operation latencies).
    */
   readonly batchSize?: number;
+  /**
+   * Operations kept in flight at once (a load generator's connections). Default 1: `op` is
+   * called sequentially. Each in-flight slot runs its own sequential loop; a sample ends when
+   * its time or operation budget is spent and the calls in flight have settled.
+   */
+  readonly concurrency?: number;
 }
 
 export interface RunSettings {
@@ -67,7 +73,7 @@ export interface SuiteReport {
   date: string;
   node: string;
   cpus: number;
-  settings: RunSettings & { batchSize: number };
+  settings: RunSettings & { batchSize: number; concurrency: number };
   baseline: Record<string, unknown> & Omit<Result, "ratio">;
   results: Result[];
 }
@@ -90,23 +96,34 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function sample(candidate: Candidate, settings: RunSettings, batch: number): Promise<Sample> {
+async function sample(
+  candidate: Candidate,
+  settings: RunSettings,
+  batch: number,
+  concurrency: number,
+): Promise<Sample> {
   const latencies: number[] = [];
   const budgetNs = BigInt(Math.round(settings.sampleMs * 1e6));
   const start = process.hrtime.bigint();
   let ops = 0;
-  let now = start;
-  while (ops < settings.maxOpsPerSample && now - start < budgetNs) {
-    const batchStart = now;
-    for (let i = 0; i < batch; i++) {
-      const result = candidate.op();
-      if (result instanceof Promise) await result;
+  let end = start;
+  async function loop(): Promise<void> {
+    let now = process.hrtime.bigint();
+    while (ops < settings.maxOpsPerSample && now - start < budgetNs) {
+      const batchStart = now;
+      for (let i = 0; i < batch; i++) {
+        const result = candidate.op();
+        if (result instanceof Promise) await result;
+      }
+      ops += batch;
+      now = process.hrtime.bigint();
+      latencies.push(Number(now - batchStart) / 1e6 / batch);
     }
-    ops += batch;
-    now = process.hrtime.bigint();
-    latencies.push(Number(now - batchStart) / 1e6 / batch);
+    if (now > end) end = now;
   }
-  const elapsedS = Number(now - start) / 1e9;
+  if (concurrency === 1) await loop();
+  else await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsedS = Number(end - start) / 1e9;
   return { opsPerSec: ops / elapsedS, latencies };
 }
 
@@ -122,19 +139,23 @@ export async function runSuite(
 ): Promise<SuiteReport> {
   if (settings.rounds < 3) throw new RangeError("at least 3 rounds");
   const batch = suite.batchSize ?? 1;
+  const concurrency = suite.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError("concurrency is a positive integer");
+  }
   const all = [suite.baseline, ...suite.candidates];
   for (const candidate of all) await candidate.setup?.();
   try {
     for (const candidate of all) {
-      await sample(candidate, { ...settings, sampleMs: settings.warmupMs }, batch);
+      await sample(candidate, { ...settings, sampleMs: settings.warmupMs }, batch, concurrency);
     }
     const baselineSamples: Sample[] = [];
     const samples = new Map<string, Sample[]>(suite.candidates.map((c) => [c.name, []]));
     const ratios = new Map<string, number[]>(suite.candidates.map((c) => [c.name, []]));
     for (let round = 1; round <= settings.rounds; round++) {
       for (const candidate of suite.candidates) {
-        const base = await sample(suite.baseline, settings, batch);
-        const measured = await sample(candidate, settings, batch);
+        const base = await sample(suite.baseline, settings, batch, concurrency);
+        const measured = await sample(candidate, settings, batch, concurrency);
         baselineSamples.push(base);
         samples.get(candidate.name)!.push(measured);
         ratios.get(candidate.name)!.push(measured.opsPerSec / base.opsPerSec);
@@ -170,7 +191,7 @@ export async function runSuite(
       date: new Date().toISOString(),
       node: process.version,
       cpus: (await import("node:os")).availableParallelism(),
-      settings: { ...settings, batchSize: batch },
+      settings: { ...settings, batchSize: batch, concurrency },
       baseline,
       results,
     };
