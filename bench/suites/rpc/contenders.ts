@@ -1,0 +1,19 @@
+import type { RpcContender } from "./contender.ts";
+import { moleculerNats } from "./moleculer-nats.ts";
+import { plexus } from "./plexus.ts";
+import { rawConnect } from "./raw-connect.ts";
+import { rawGrpcJs } from "./raw-grpc-js.ts";
+import { rawUndici } from "./raw-undici.ts";
+
+/** Calls kept in flight by the load generator, for every contender. */
+export const inFlight = 32;
+
+/** The `rpc` suite's contenders by result name (DESIGN.md "How we measure"), baseline first. */
+export const rpcContenders: Readonly<Record<string, RpcContender>> = {
+  "raw-undici": rawUndici({ connections: inFlight }),
+  "raw-connect": rawConnect({ connections: inFlight }),
+  "raw-grpc-js": rawGrpcJs(),
+  "moleculer-nats": moleculerNats(),
+  plexus: plexus({ telemetry: true }),
+  "plexus-no-telemetry": plexus({ telemetry: false }),
+};
