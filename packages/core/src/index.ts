@@ -19,7 +19,12 @@ export {
   toErrorBody,
   type ErrorBody,
 } from "./http-mapping.ts";
-export { parsePushbackMs, parseRetryAfter, retryAfterKey } from "./retry-pushback.ts";
+export {
+  parsePushbackMs,
+  parseRetryAfter,
+  retryAfterKey,
+  retryAfterMsOf,
+} from "./retry-pushback.ts";
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
 export {
   assertDeadline,
@@ -60,6 +65,12 @@ export {
   type ServiceEnv,
   type ServiceInstance,
 } from "./service.ts";
+export type {
+  SagaStepOutcome,
+  SagaStepSpan,
+  SagaStepTracer,
+  SagaStepTry,
+} from "./saga-step-tracer.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
 export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {

@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import type { HttpClientFactory } from "./http-upstream.ts";
 import type { Logger } from "./logger.ts";
 import type { Client, ServiceHandlers } from "./rpc.ts";
+import type { SagaStepTracer } from "./saga-step-tracer.ts";
 import type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
 import type { Db, Migration } from "./store.ts";
 
@@ -28,6 +29,11 @@ export interface ServiceEnv {
   readonly clock: Clock;
   /** Process environment (or a topology's overrides), read-only. */
   readonly config: Readonly<Record<string, string | undefined>>;
+  /**
+   * Records a span per try of the service's saga steps: pass it to the orchestrator
+   * (`createSagaOrchestrator({ traceStep })`). Set by a host that traces; `undefined` otherwise.
+   */
+  readonly traceSagaStep?: SagaStepTracer;
 }
 
 /** What an operator may do with a service's sagas (the admin API serves it as JSON). */
