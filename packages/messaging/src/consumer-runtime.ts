@@ -12,6 +12,7 @@ import {
   type EventConsumer,
   type Logger,
   type SubscriptionHandle,
+  type TraceParent,
 } from "@plexus/core";
 import {
   createDeadLetterStore,
@@ -58,6 +59,42 @@ export interface ConsumerHooks {
   onDeadLetter?(report: DeadLetterReport): void;
 }
 
+/** One delivery as {@link DeliveryWrapper} sees it. */
+export interface DeliveryCall {
+  /** The service whose consumer handles it. */
+  readonly service: string;
+  readonly event: CloudEvent;
+  /** Its consumer group, attempt (1 for the first delivery) and the `maxDeliveries` in force. */
+  readonly delivery: Delivery;
+  /**
+   * The handler's own span: the context it runs in carries these ids (`CallContext.trace`, a
+   * child of the event's `traceparent`), so the calls it makes name it as their parent. Record
+   * the delivery's span under exactly them.
+   */
+  readonly trace: TraceParent;
+  /** The broker's `kind` (`memory`, `nats`, `rabbitmq`). */
+  readonly broker: string;
+  /**
+   * Whether the handler failing with `error` sends the event to the dead-letter store: at once
+   * when the event is unusable (`InvalidArgument`), else when this was the last delivery (a
+   * failed replay leaves it there).
+   */
+  deadLetters(error: unknown): boolean;
+}
+
+/** How a delivery the handler did not fail ended: effect applied, or already applied (inbox). */
+export type DeliveryOutcome = "processed" | "duplicate";
+
+/**
+ * Runs around the handling of each delivery and replay (the host's CONSUMER span): `handle`
+ * runs the handler in its transaction and resolves with the outcome, or rejects with the
+ * handler's failure. Must call `handle` once and settle as it does.
+ */
+export type DeliveryWrapper = (
+  call: DeliveryCall,
+  handle: () => Promise<DeliveryOutcome>,
+) => Promise<DeliveryOutcome>;
+
 export interface ConsumerRuntimeOptions {
   /** The service the consumers belong to (names default groups and logs). */
   service: string;
@@ -73,6 +110,11 @@ export interface ConsumerRuntimeOptions {
   logger?: Logger;
   /** Default: none. Hooks must not throw (a throwing hook is logged and ignored). */
   hooks?: ConsumerHooks;
+  /**
+   * Runs around each delivery's handling (`consumerSpans` of `@plexus/observability`). Default:
+   * none — nothing is allocated for it per delivery.
+   */
+  aroundDelivery?: DeliveryWrapper;
 }
 
 /** What a replay did. */
@@ -124,7 +166,7 @@ const consumerName = /^[a-z0-9][a-z0-9_-]{0,62}$/;
  * await runtime.start();
  */
 export function createConsumerRuntime(options: ConsumerRuntimeOptions): ConsumerRuntime {
-  const { service, db, broker, logger } = options;
+  const { service, db, broker, logger, aroundDelivery } = options;
   const clock = options.clock ?? systemClock;
   const hooks = options.hooks ?? {};
   const store = createDeadLetterStore(db);
@@ -158,12 +200,30 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
   }
 
   /** The effect of one delivery: inbox + handler + clearing a stale dead letter, in one transaction. */
-  function process(consumer: Consumer, group: string, event: CloudEvent, delivery: Delivery) {
-    return handleOnce(db, group, event, async (tx) => {
+  async function process(
+    consumer: Consumer,
+    group: string,
+    event: CloudEvent,
+    delivery: Delivery,
+  ): Promise<DeliveryOutcome> {
+    const result = await handleOnce(db, group, event, async (tx) => {
       await consumer.handle(event, tx, delivery);
       // Processed after all (a republish after a crash, or a replay): the entry is stale.
       await store.removeEvent(tx, group, event.id);
     });
+    return result.processed ? "processed" : "duplicate";
+  }
+
+  /** What `aroundDelivery` is told of a delivery handled in the context `trace` names. */
+  function deliveryCall(event: CloudEvent, delivery: Delivery, trace: TraceParent): DeliveryCall {
+    return {
+      service,
+      event,
+      delivery,
+      trace,
+      broker: broker.kind,
+      deadLetters: (error) => isUnusable(error) || delivery.attempt >= delivery.maxDeliveries,
+    };
   }
 
   async function deliver(consumer: Consumer, group: string, event: CloudEvent, delivery: Delivery) {
@@ -175,14 +235,16 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       attempt: delivery.attempt,
       lagMs: Math.max(0, startedAt - Date.parse(event.time)),
     };
-    await runInContext(contextFromEvent(event), async () => {
+    const context = contextFromEvent(event);
+    await runInContext(context, async () => {
       try {
-        const result = await process(consumer, group, event, delivery);
-        hook("onDelivery", {
-          ...report,
-          outcome: result.processed ? "processed" : "duplicate",
-          durationMs: clock.now() - startedAt,
-        });
+        const outcome =
+          aroundDelivery === undefined
+            ? await process(consumer, group, event, delivery)
+            : await aroundDelivery(deliveryCall(event, delivery, context.trace), () =>
+                process(consumer, group, event, delivery),
+              );
+        hook("onDelivery", { ...report, outcome, durationMs: clock.now() - startedAt });
       } catch (error) {
         hook("onDelivery", { ...report, outcome: "failed", durationMs: clock.now() - startedAt });
         logger?.warn(
@@ -195,9 +257,9 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
           },
           "event handler failed",
         );
-        if (error instanceof PlexusError && error.code === Code.InvalidArgument) {
-          // The event itself is unusable (e.g. its data does not decode): retrying cannot help,
-          // and in the memory broker it would hold up its subject for the whole backoff.
+        if (isUnusable(error)) {
+          // Retrying cannot help, and in the memory broker it would hold up its subject for the
+          // whole backoff.
           const now = clock.now();
           await deadLetter({
             group,
@@ -257,16 +319,23 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
         maxDeliveries: letter.attempts + 1,
         signal: new AbortController().signal,
       };
+      const context = contextFromEvent(event);
+      const handle = async (): Promise<DeliveryOutcome> => {
+        const result = await handleOnce(db, letter.group, event, async (tx) => {
+          await consumer.handle(event, tx, delivery);
+          await store.remove(id, tx);
+        });
+        return result.processed ? "processed" : "duplicate";
+      };
       try {
-        const result = await runInContext(contextFromEvent(event), () =>
-          handleOnce(db, letter.group, event, async (tx) => {
-            await consumer.handle(event, tx, delivery);
-            await store.remove(id, tx);
-          }),
+        const outcome = await runInContext(context, () =>
+          aroundDelivery === undefined
+            ? handle()
+            : aroundDelivery(deliveryCall(event, delivery, context.trace), handle),
         );
-        if (!result.processed) await store.remove(id);
+        if (outcome === "duplicate") await store.remove(id);
         logger?.info({ group: letter.group, eventId: event.id }, "dead letter replayed");
-        return { outcome: result.processed ? "processed" : "duplicate" };
+        return { outcome };
       } catch (error) {
         await store.recordFailure(
           id,
@@ -312,4 +381,9 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
       return this.close();
     },
   };
+}
+
+/** Whether the event itself is unusable (its data does not decode): no retry can help. */
+function isUnusable(error: unknown): error is PlexusError {
+  return error instanceof PlexusError && error.code === Code.InvalidArgument;
 }

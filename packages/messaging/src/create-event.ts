@@ -38,8 +38,9 @@ export interface EventAttributes {
   /** Time source for `time`. Default: the system clock. */
   clock?: Clock;
   /**
-   * Context to stamp (`correlationid`, a child `traceparent`). Default: the current context;
-   * without one, a new correlation id and a new trace.
+   * Context to stamp: its `correlationid`, and as `traceparent` its span (the span writing the
+   * event, which the relay's PRODUCER span and the consumers' spans descend from). Default: the
+   * current context; without one, a new correlation id and a new trace.
    */
   context?: CallContext;
 }
@@ -60,7 +61,8 @@ export function dataschemaOf(schema: DescMessage): string {
 
 /**
  * Wraps a protobuf event message in a CloudEvents envelope (data = the message's protobuf JSON),
- * stamped with the current correlation id and a child span of the current trace.
+ * stamped with the current correlation id and, as `traceparent`, the current span: the event's
+ * creation context (OpenTelemetry's term), under which its publication and handling are traced.
  *
  * @example
  * const event = createEvent(OrderPlacedSchema, { orderId, totalCents }, {
@@ -91,7 +93,7 @@ export function createEvent<Desc extends DescMessage>(
     datacontenttype: "application/json",
     dataschema: attributes.dataschema ?? dataschemaOf(schema),
     data: data,
-    traceparent: formatTraceparent(childTraceparent(ctx?.trace)),
+    traceparent: formatTraceparent(ctx?.trace ?? childTraceparent(undefined)),
     correlationid: ctx?.correlationId ?? newCorrelationId(),
   };
   if (attributes.subject !== undefined) envelope["subject"] = attributes.subject;

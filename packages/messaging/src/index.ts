@@ -22,7 +22,7 @@ export {
   type HandleOnceResult,
 } from "./inbox.ts";
 export { createOutbox, type Outbox, type OutboxOptions } from "./outbox.ts";
-export type { OutboxHooks, RelayReport } from "./outbox-relay.ts";
+export type { OutboxHooks, PublishCall, PublishWrapper, RelayReport } from "./outbox-relay.ts";
 export {
   createDeadLetterStore,
   type DeadLetter,
@@ -37,7 +37,10 @@ export {
   type ConsumerRuntimeOptions,
   type DeadLetterAdmin,
   type DeadLetterReport,
+  type DeliveryCall,
+  type DeliveryOutcome,
   type DeliveryReport,
+  type DeliveryWrapper,
   type ReplayResult,
 } from "./consumer-runtime.ts";
 export {

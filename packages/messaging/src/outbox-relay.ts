@@ -1,13 +1,18 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import {
+  childTraceparent,
+  formatTraceparent,
   liveLeaseOwners,
+  parseTraceparent,
   type BackoffOptions,
   type Broker,
   type Clock,
+  type CloudEvent,
   type Db,
   type Logger,
   type TimerHandle,
+  type TraceParent,
 } from "@plexus/core";
 import { backoffDelayMs, resolveBackoff } from "./backoff.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
@@ -28,6 +33,27 @@ export interface OutboxHooks {
   ): void;
 }
 
+/** One publish of an outbox row, as {@link PublishWrapper} sees it. */
+export interface PublishCall {
+  /** The event as stored: its `traceparent` names the span that wrote it (its creation context). */
+  readonly event: CloudEvent;
+  /**
+   * The span the event is published as: the envelope the broker gets names exactly these ids as
+   * its `traceparent` (a child of the stored one), so consumers' spans hang under a span recorded
+   * under them. A new child per publish: a row published twice (a crash before it was marked
+   * sent) is two publishes.
+   */
+  readonly trace: TraceParent;
+  /** The broker's `kind` (`memory`, `nats`, `rabbitmq`). */
+  readonly broker: string;
+}
+
+/**
+ * Runs around each publish of an outbox row (the host's PRODUCER span): `publish` hands the
+ * broker the event re-stamped with `call.trace`. Must call `publish` once and settle as it does.
+ */
+export type PublishWrapper = (call: PublishCall, publish: () => Promise<void>) => Promise<void>;
+
 /** Relay settings (see `OutboxOptions` for their documentation and defaults). */
 export interface RelaySettings {
   readonly db: Db;
@@ -36,6 +62,7 @@ export interface RelaySettings {
   readonly random: () => number;
   readonly logger: Logger | undefined;
   readonly hooks: OutboxHooks;
+  readonly aroundPublish: PublishWrapper | undefined;
   readonly pollIntervalMs: number;
   readonly batchSize: number;
   readonly maxConcurrentSubjects: number;
@@ -81,7 +108,7 @@ const minRetryMs = 10;
  * that is not a live relay of this process can only be a dead process's.
  */
 export function createOutboxRelay(settings: RelaySettings): Relay {
-  const { db, broker, clock, random, logger, hooks } = settings;
+  const { db, broker, clock, random, logger, hooks, aroundPublish } = settings;
   const backoff = resolveBackoff(settings.backoff, {
     initialMs: 200,
     maxMs: 30_000,
@@ -108,6 +135,17 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     } catch (error) {
       logger?.warn({ err: error }, "outbox hook threw");
     }
+  }
+
+  /** Publishes one event, through `aroundPublish` when set (only then is it re-stamped). */
+  function publish(event: CloudEvent): Promise<void> {
+    const options = { signal: abort.signal };
+    if (aroundPublish === undefined) return broker.publish(event, options);
+    const trace = childTraceparent(parseTraceparent(event.traceparent));
+    const sent: CloudEvent = { ...event, traceparent: formatTraceparent(trace) };
+    return aroundPublish({ event, trace, broker: broker.kind }, () =>
+      broker.publish(sent, options),
+    );
   }
 
   function progressed(): void {
@@ -233,7 +271,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       }
       const event = parsed.event;
       try {
-        await broker.publish(event, { signal: abort.signal });
+        await publish(event);
       } catch (error) {
         if (abort.signal.aborted) return;
         await recordFailure(key, row, event.id, event.type, error);

@@ -11,7 +11,7 @@ import {
   type Sql,
 } from "@plexus/core";
 import { ensureMessagingTables } from "./messaging-tables.ts";
-import { createOutboxRelay, type OutboxHooks } from "./outbox-relay.ts";
+import { createOutboxRelay, type OutboxHooks, type PublishWrapper } from "./outbox-relay.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 export interface OutboxOptions {
@@ -27,6 +27,13 @@ export interface OutboxOptions {
   logger?: Logger;
   /** Default: none. */
   hooks?: OutboxHooks;
+  /**
+   * Runs around each publish (the host's PRODUCER span, `producerSpans` of
+   * `@plexus/observability`): the event then goes out with a `traceparent` naming the publish's
+   * own span, a child of the span that wrote it. Default: none — the stored event is published
+   * as it is, nothing is allocated per publish.
+   */
+  aroundPublish?: PublishWrapper;
   /**
    * How often the relay looks for unsent rows without being nudged. Default 1000 ms: the safety
    * net for rows whose nudge was lost (a crash between commit and publish, a write through a plain
@@ -116,6 +123,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     random: options.random ?? Math.random,
     logger: options.logger,
     hooks: options.hooks ?? {},
+    aroundPublish: options.aroundPublish,
     pollIntervalMs: positive("pollIntervalMs", options.pollIntervalMs ?? 1000),
     batchSize: positive("batchSize", options.batchSize ?? 100),
     maxConcurrentSubjects: positive("maxConcurrentSubjects", options.maxConcurrentSubjects ?? 32),
