@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parsePushbackMs, parseRetryAfter } from "./retry-pushback.ts";
+import { Code } from "./code.ts";
+import { PlexusError } from "./plexus-error.ts";
+import { parsePushbackMs, parseRetryAfter, retryAfterMsOf } from "./retry-pushback.ts";
 
 describe("pushback and Retry-After", () => {
   it("parses grpc-retry-pushback-ms as gRFC A6 defines it: negative or unparseable means no retry", () => {
@@ -19,5 +21,14 @@ describe("pushback and Retry-After", () => {
     expect(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it("reads the pushback an error carries", () => {
+    const withPushback = (value: string) =>
+      new PlexusError(Code.Unavailable, "x", { metadata: { retryAfterMs: value } });
+    expect(retryAfterMsOf(new PlexusError(Code.Unavailable, "x"))).toBeUndefined();
+    expect(retryAfterMsOf(withPushback("250"))).toBe(250);
+    expect(retryAfterMsOf(withPushback("no"))).toBe(-1);
+    expect(retryAfterMsOf(new Error("x"))).toBeUndefined();
   });
 });

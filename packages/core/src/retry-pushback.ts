@@ -1,3 +1,5 @@
+import { PlexusError } from "./plexus-error.ts";
+
 /**
  * The `PlexusError.metadata` key that carries a server's (or a policy's) hint of when to try
  * again, in whole milliseconds as a decimal string. Transports translate the wire forms into it:
@@ -21,6 +23,18 @@ export function parsePushbackMs(value: string): number {
   if (!/^(0|-?[1-9][0-9]{0,9})$/.test(value)) return -1;
   const ms = Number(value);
   return ms < 0 || ms > 2_147_483_647 ? -1 : ms;
+}
+
+/**
+ * The pushback an error carries (see {@link retryAfterKey}): `undefined` when there is none, a
+ * delay in ms (>= 0) when the server asks for a retry after it, `-1` when it asks for no retry.
+ * The one reader every retry loop shares (the client policies' and the saga's own).
+ */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  if (!(error instanceof PlexusError)) return undefined;
+  const raw = error.metadata[retryAfterKey];
+  if (raw === undefined) return undefined;
+  return parsePushbackMs(raw);
 }
 
 /**

@@ -1,20 +1,7 @@
-import { Code, PlexusError } from "@plexus/core";
+import { PlexusError } from "@plexus/core";
 import { describe, expect, it } from "vitest";
 import { httpStatusError, rejection, rejectionKindOf, retryAfterMsOf } from "./errors.ts";
 import { isRetryableError } from "./retry.ts";
-
-describe("pushback", () => {
-  it("reads the pushback an error carries", () => {
-    expect(retryAfterMsOf(new PlexusError(Code.Unavailable, "x"))).toBeUndefined();
-    expect(
-      retryAfterMsOf(new PlexusError(Code.Unavailable, "x", { metadata: { retryAfterMs: "250" } })),
-    ).toBe(250);
-    expect(
-      retryAfterMsOf(new PlexusError(Code.Unavailable, "x", { metadata: { retryAfterMs: "no" } })),
-    ).toBe(-1);
-    expect(retryAfterMsOf(new Error("x"))).toBeUndefined();
-  });
-});
 
 describe("HTTP statuses", () => {
   it.each([

@@ -5,11 +5,13 @@ import {
   parseRetryAfter,
   PlexusError,
   retryAfterKey,
+  retryAfterMsOf,
 } from "@plexus/core";
 
-// Core owns the pushback key and its wire parsers (the transports fill it without depending on
-// this package); they stay part of this package's API, where the policies that honour them live.
-export { parsePushbackMs, parseRetryAfter, retryAfterKey };
+// Core owns the pushback key, its wire parsers and its reader (the transports fill it without
+// depending on this package, the saga engine reads it too); they stay part of this package's
+// API, where the policies that honour them live.
+export { parsePushbackMs, parseRetryAfter, retryAfterKey, retryAfterMsOf };
 
 /** Which policy refused a call without running it. */
 export type RejectionKind =
@@ -48,17 +50,6 @@ export function rejection(
 /** The policy that refused this call in this process, or `undefined` for any other error. */
 export function rejectionKindOf(error: unknown): RejectionKind | undefined {
   return error instanceof PlexusError ? localRejections.get(error) : undefined;
-}
-
-/**
- * The pushback carried by an error (see {@link retryAfterKey}): `undefined` when there is none,
- * a delay in ms (>= 0) when the server asks for a retry after it, `-1` when it asks for no retry.
- */
-export function retryAfterMsOf(error: unknown): number | undefined {
-  if (!(error instanceof PlexusError)) return undefined;
-  const raw = error.metadata[retryAfterKey];
-  if (raw === undefined) return undefined;
-  return parsePushbackMs(raw);
 }
 
 /** The error every timeout and deadline aborts with. */
