@@ -1,4 +1,4 @@
-import { isRetryableCode, type PlexusError } from "@plexus/core";
+import { isRetryableCode, retryAfterMsOf, type PlexusError } from "@plexus/core";
 
 /** How a step's action (or compensation) is retried within one execution. */
 export interface RetryPolicyOptions {
@@ -10,7 +10,11 @@ export interface RetryPolicyOptions {
   maxAttempts?: number;
   /** Upper bound of the first backoff. Default: 100 ms. */
   initialDelayMs?: number;
-  /** Cap of any backoff. Default: 10 000 ms, so a saga never sleeps long between tries. */
+  /**
+   * Cap of any backoff, and the longest pushback honoured (a callee asking for a longer wait
+   * gets the try's failure returned at once, as retries exhausted). Default: 10 000 ms, so a
+   * saga never sleeps long between tries.
+   */
   maxDelayMs?: number;
   /** Growth of the backoff bound per try. Default: 2 (exponential). */
   multiplier?: number;
@@ -92,4 +96,47 @@ export function backoffDelayMs(
   const exponent = Math.max(0, failedAttempt - 1);
   const bound = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** exponent);
   return Math.floor(random() * bound);
+}
+
+/** What follows a retryable failure of a try: another try after `delayMs`, or giving up. */
+export type RetryDecision =
+  | { readonly retry: true; readonly delayMs: number; readonly source: "backoff" | "pushback" }
+  | { readonly retry: false; readonly reason: "max-attempts" | "pushback" | "pushback-too-long" };
+
+/** The retry decisions of one half-step's tries within one execution, in order. */
+export interface RetrySchedule {
+  /** Decides after the next try failed with a retryable `error`. */
+  next(error: PlexusError): RetryDecision;
+}
+
+/**
+ * Schedules retries under `policy`, reading a callee's (or a local policy's) pushback the way
+ * gRFC A6 and Plexus's client retry do (core's `retryAfterMsOf`): a delay replaces the backoff
+ * for the next try, shorter or longer, and the backoff starts over after it; "do not retry" (a
+ * negative or malformed value) gives up at once. So does a pushback beyond `maxDelayMs`: the
+ * saga does not sleep past its own bound, and trying earlier than asked would only meet the same
+ * refusal (an open breaker stays open for its wait) and burn the remaining tries.
+ */
+export function createRetrySchedule(
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): RetrySchedule {
+  let failedTries = 0;
+  // Backoff retries since the last pushback: A6 resets the backoff after one.
+  let backoffRetries = 0;
+  return {
+    next(error) {
+      failedTries++;
+      const pushback = retryAfterMsOf(error);
+      if (pushback !== undefined && pushback < 0) return { retry: false, reason: "pushback" };
+      if (failedTries >= policy.maxAttempts) return { retry: false, reason: "max-attempts" };
+      if (pushback === undefined) {
+        const delayMs = backoffDelayMs(policy, ++backoffRetries, random);
+        return { retry: true, delayMs, source: "backoff" };
+      }
+      if (pushback > policy.maxDelayMs) return { retry: false, reason: "pushback-too-long" };
+      backoffRetries = 0;
+      return { retry: true, delayMs: pushback, source: "pushback" };
+    },
+  };
 }

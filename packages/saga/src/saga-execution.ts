@@ -11,7 +11,7 @@ import {
   type Sql,
 } from "@plexus/core";
 import { toErrorRecord } from "./error-record.ts";
-import { backoffDelayMs, type RetryPolicy } from "./retry-policy.ts";
+import { backoffDelayMs, createRetrySchedule, type RetryPolicy } from "./retry-policy.ts";
 import {
   idempotencyKeyOf,
   type SagaDefinition,
@@ -260,7 +260,8 @@ export class SagaExecution {
     const key = idempotencyKeyOf(rec.id, step.name, phase);
     const label = `saga ${rec.type} step "${step.name}" (${phase})`;
     const countKey = `${index}:${phase}`;
-    for (let tries = 1; ; tries++) {
+    const schedule = createRetrySchedule(policy, env.random);
+    for (;;) {
       if (env.stopping.aborted) return { kind: "stopped" };
       const attempt = (this.#attempts.get(countKey) ?? 0) + 1;
       const startedAt = this.#now();
@@ -305,10 +306,18 @@ export class SagaExecution {
       if (phase === "action" && this.#isBusinessFailure(step, error)) {
         return { kind: "failed", failureKind: "business", error, attemptId: attemptId.id };
       }
-      const retryable = this.#isRetryable(policy, error);
-      if (!retryable || tries >= policy.maxAttempts) {
-        const failureKind = retryable ? "exhausted" : "fatal";
-        return { kind: "failed", failureKind, error, attemptId: attemptId.id };
+      if (!this.#isRetryable(policy, error)) {
+        return { kind: "failed", failureKind: "fatal", error, attemptId: attemptId.id };
+      }
+      const next = schedule.next(error);
+      if (!next.retry) {
+        if (next.reason !== "max-attempts") {
+          this.#logger.info(
+            { step: step.name, phase, attempt, giveUp: next.reason },
+            "saga step try failed; its pushback ends the retries",
+          );
+        }
+        return { kind: "failed", failureKind: "exhausted", error, attemptId: attemptId.id };
       }
       const failedAt = this.#now();
       const record = toErrorRecord(error);
@@ -320,13 +329,19 @@ export class SagaExecution {
       rec.leaseUntil = failedAt + env.leaseMs;
       rec.updatedAt = new Date(failedAt);
       this.#logger.info(
-        { step: step.name, phase, attempt, reason: record.reason },
+        {
+          step: step.name,
+          phase,
+          attempt,
+          reason: record.reason,
+          delayMs: next.delayMs,
+          delaySource: next.source,
+        },
         "saga step try failed; retrying",
       );
-      const delay = backoffDelayMs(policy, tries, env.random);
-      if (delay > 0) {
+      if (next.delayMs > 0) {
         try {
-          await sleep(delay, env.stopping, env.clock);
+          await sleep(next.delayMs, env.stopping, env.clock);
         } catch {
           return { kind: "stopped" };
         }
