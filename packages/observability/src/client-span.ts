@@ -2,14 +2,14 @@ import {
   context,
   INVALID_SPAN_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   trace,
   TraceFlags,
   type Attributes,
   type Span,
 } from "@opentelemetry/api";
-import { codeToConnectName, PlexusError, type TraceParent } from "@plexus/core";
+import type { TraceParent } from "@plexus/core";
 import { startSpanWithIds, traceFlagsOf } from "./plexus-id-generator.ts";
+import { markFailed } from "./span-failure.ts";
 import type { Tracing } from "./tracing.ts";
 
 export interface ClientSpanOptions {
@@ -76,9 +76,7 @@ export function withClientSpan<T>(
     try {
       return await fn(span);
     } catch (error) {
-      const failure = PlexusError.from(error);
-      span.setAttribute("error.type", codeToConnectName(failure.code));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+      markFailed(span, error);
       throw error;
     } finally {
       span.end();

@@ -1,6 +1,7 @@
 import {
   context,
   ROOT_CONTEXT,
+  SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
@@ -8,7 +9,7 @@ import {
 } from "@opentelemetry/api";
 import type { TraceParent } from "@plexus/core";
 import { methodLabel } from "./bounded-label.ts";
-import { startServerSpan } from "./server-span.ts";
+import { startAdoptedSpan } from "./adopted-span.ts";
 import type { Tracing } from "./tracing.ts";
 
 /** What an HTTP server knows of a request when it starts handling it. */
@@ -103,6 +104,13 @@ export function startHttpServerSpan(tracing: Tracing, request: HttpServerRequest
   if (method === "_OTHER") attributes["http.request.method_original"] = request.method;
   // Semconv names a span `{method} {http.route}`, with `HTTP` for a non-standard method.
   const name = method === "_OTHER" ? "HTTP" : method;
-  const span = startServerSpan(tracing, name, attributes, request.trace, request.parent);
+  const span = startAdoptedSpan(
+    tracing,
+    SpanKind.SERVER,
+    name,
+    attributes,
+    request.trace,
+    request.parent,
+  );
   return new RecordedHttpServerSpan(span, name);
 }

@@ -1,5 +1,6 @@
 export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
 export { withClientSpan, type ClientSpanOptions } from "./client-span.ts";
+export { consumerSpans, type DeliverySpanWrapper, type EventDelivery } from "./consumer-spans.ts";
 export {
   httpClientSpans,
   type HttpClientCall,
@@ -20,8 +21,10 @@ export {
   type MetricsOptions,
   type RpcClientCallObservation,
 } from "./metrics.ts";
+export { producerSpans, type EventPublish, type PublishSpanWrapper } from "./producer-spans.ts";
 export { resilienceSpanEvents, type ResilienceSpanEventHooks } from "./resilience-span-events.ts";
 export { rpcClientTracingInterceptor } from "./rpc-client-tracing-interceptor.ts";
 export { rpcMetricsInterceptor } from "./rpc-metrics-interceptor.ts";
 export { rpcServerTracingInterceptor } from "./rpc-server-tracing-interceptor.ts";
+export { sagaStepSpans } from "./saga-step-spans.ts";
 export { createTracing, type Tracing, type TracingOptions } from "./tracing.ts";

@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import {
   Code,
   codeToConnectName,
@@ -7,7 +7,7 @@ import {
   type Interceptor,
 } from "@plexus/core";
 import { rpcMethodSpan } from "./rpc-method-span.ts";
-import { startServerSpan } from "./server-span.ts";
+import { startAdoptedSpan } from "./adopted-span.ts";
 import type { Tracing } from "./tracing.ts";
 
 /**
@@ -51,7 +51,7 @@ export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
       if (ids === undefined) return next(request);
       const { name, attributes } = rpcMethodSpan(request.method);
       const parent = parseTraceparent(request.header.get("traceparent") ?? undefined);
-      const span = startServerSpan(tracing, name, attributes, ids, parent);
+      const span = startAdoptedSpan(tracing, SpanKind.SERVER, name, attributes, ids, parent);
       return context.with(trace.setSpan(ROOT_CONTEXT, span), async function handleInSpan() {
         try {
           return await next(request);
