@@ -21,9 +21,10 @@ const isTimeout = (error: unknown): boolean =>
  * breaker must trip on an outage, not on a run of bad cards. It judges a 10 s window of at least
  * 20 calls and opens when 90 % failed (refused connections, 5xx) or every call ran into the
  * charge timeout (a hung provider). A timed-out charge is a slow call, not a failure: a slow card
- * times out too, and its retry with the same key succeeds. Open 2 s first (the saga's next try is
- * ~100–400 ms away: it fails fast a few times instead of piling onto a provider in trouble),
- * doubling while the provider stays down, up to 30 s; 3 trial calls decide.
+ * times out too, and its retry with the same key succeeds. Open 2 s first, doubling while the
+ * provider stays down, up to 30 s; 3 trial calls decide. A refusal's remaining wait travels to
+ * the order saga as PROVIDER_UNAVAILABLE's pushback: its next try waits for the trial calls
+ * instead of spending its tries on refusals, and a wait beyond its 5 s backoff cap ends them.
  */
 const providerBreaker: CalleePolicyOptions["circuitBreaker"] = {
   slidingWindow: { type: "time", sizeMs: 10_000, bucketMs: 1_000 },

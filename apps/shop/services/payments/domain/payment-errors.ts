@@ -1,4 +1,4 @@
-import { Code, PlexusError } from "@plexus/core";
+import { Code, PlexusError, retryAfterKey, retryAfterMsOf } from "@plexus/core";
 import { failureReasons, type Charge } from "./charge.ts";
 
 /** The card was declined: a definite refusal, no money taken. Not retryable. */
@@ -38,11 +38,18 @@ export function providerTimedOut(): PlexusError {
   });
 }
 
-/** The provider is down or failed transiently; the charge stays PENDING (retry, same key). */
+/**
+ * The provider is down or failed transiently; the charge stays PENDING (retry, same key). It
+ * carries the cause's pushback (`retryAfterMs`: an open provider breaker's remaining wait, the
+ * provider's own `Retry-After`), which the transports pass on, so the caller's retry (the order
+ * saga) waits for the provider to be tried again instead of spending its tries on refusals.
+ */
 export function providerUnavailable(cause?: unknown): PlexusError {
+  const pushbackMs = retryAfterMsOf(cause);
   return new PlexusError(Code.Unavailable, "the payment provider is unavailable", {
     reason: "PROVIDER_UNAVAILABLE",
     cause,
+    metadata: pushbackMs === undefined ? undefined : { [retryAfterKey]: String(pushbackMs) },
   });
 }
 
