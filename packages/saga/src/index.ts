@@ -31,7 +31,12 @@ export {
   type RetryPolicy,
   type RetryPolicyOptions,
 } from "./retry-policy.ts";
-export { sagaInstancesTable, sagaMigrations, sagaStepsTable } from "./saga-migrations.ts";
+export {
+  sagaInstancesTable,
+  sagaMigrations,
+  sagaStepsTable,
+  sagaTraceMigration,
+} from "./saga-migrations.ts";
 export type {
   AttemptOutcome,
   ErrorRecord,

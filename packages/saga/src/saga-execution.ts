@@ -1,6 +1,7 @@
 import {
   Code,
   PlexusError,
+  childTraceparent,
   newRequestId,
   runInContext,
   sleep,
@@ -8,7 +9,10 @@ import {
   type Clock,
   type Db,
   type Logger,
+  type SagaStepSpan,
+  type SagaStepTracer,
   type Sql,
+  type TraceParent,
 } from "@plexus/core";
 import { toErrorRecord } from "./error-record.ts";
 import { backoffDelayMs, createRetrySchedule, type RetryPolicy } from "./retry-policy.ts";
@@ -22,7 +26,7 @@ import {
 import { SagaStatus, type ActiveSagaStatus } from "./saga-status.ts";
 import { isConflict, sagaStore, toView, type SagaRecord } from "./saga-store.ts";
 import type { FailureKind, SagaFailure, StepPhase } from "./saga-view.ts";
-import { runStepAttempt } from "./step-attempt.ts";
+import { runStepAttempt, type AttemptResult } from "./step-attempt.ts";
 
 /** Orchestrator-wide finish hooks (they run after the definition's own, in the same transaction). */
 export interface SagaHooks {
@@ -52,6 +56,8 @@ export interface ExecutionEnv {
   readonly leaseMs: number;
   readonly random: () => number;
   readonly serviceName: string | undefined;
+  /** Records a span per try; undefined when not tracing. */
+  readonly traceStep: SagaStepTracer | undefined;
   readonly finishRetry: RetryPolicy;
   readonly hooks: SagaHooks;
   /** Aborted by `close()`: start no new try, stop backoff sleeps. */
@@ -283,31 +289,53 @@ export class SagaExecution {
       rec.leaseUntil = startedAt + env.leaseMs;
       rec.updatedAt = new Date(startedAt);
 
+      // The try's own span, under the one that started the saga: its calls are its children.
+      const trace = childTraceparent(rec.trace);
+      const span = env.traceStep?.({
+        sagaId: rec.id,
+        sagaType: rec.type,
+        step: step.name,
+        phase,
+        attempt,
+        trace,
+        parent: rec.trace,
+      });
       const result = await runStepAttempt(
-        (signal) => this.#invoke(step, phase, key, attempt, signal, timeoutMs),
+        (signal) => this.#invoke(step, phase, key, attempt, signal, timeoutMs, trace, span),
         { timeoutMs, clock: env.clock, abandon: env.abandon, label },
       );
-      if (env.abandon.aborted) return { kind: "stopped" };
+      if (env.abandon.aborted) return ended(span, { kind: "stopped" }, result);
       if (result.ok) {
         try {
-          return { kind: "succeeded", output: toJson(result.value), attemptId: attemptId.id };
+          const output = toJson(result.value);
+          return ended(span, { kind: "succeeded", output, attemptId: attemptId.id });
         } catch (error) {
-          return {
+          return ended(span, {
             kind: "failed",
             failureKind: "fatal",
             error: new PlexusError(Code.Internal, `${label} returned a non-JSON output`, {
               cause: error,
             }),
             attemptId: attemptId.id,
-          };
+          });
         }
       }
       const error = PlexusError.from(result.error);
       if (phase === "action" && this.#isBusinessFailure(step, error)) {
-        return { kind: "failed", failureKind: "business", error, attemptId: attemptId.id };
+        return ended(span, {
+          kind: "failed",
+          failureKind: "business",
+          error,
+          attemptId: attemptId.id,
+        });
       }
       if (!this.#isRetryable(policy, error)) {
-        return { kind: "failed", failureKind: "fatal", error, attemptId: attemptId.id };
+        return ended(span, {
+          kind: "failed",
+          failureKind: "fatal",
+          error,
+          attemptId: attemptId.id,
+        });
       }
       const next = schedule.next(error);
       if (!next.retry) {
@@ -317,8 +345,14 @@ export class SagaExecution {
             "saga step try failed; its pushback ends the retries",
           );
         }
-        return { kind: "failed", failureKind: "exhausted", error, attemptId: attemptId.id };
+        return ended(span, {
+          kind: "failed",
+          failureKind: "exhausted",
+          error,
+          attemptId: attemptId.id,
+        });
       }
+      span?.end("RETRYING", error);
       const failedAt = this.#now();
       const record = toErrorRecord(error);
       rec.version = await this.#transaction(async (tx) => {
@@ -357,6 +391,8 @@ export class SagaExecution {
     attempt: number,
     signal: AbortSignal,
     timeoutMs: number,
+    trace: TraceParent,
+    span: SagaStepSpan | undefined,
   ): Promise<unknown> {
     const rec = this.#rec;
     const ctx: StepContext = {
@@ -379,10 +415,11 @@ export class SagaExecution {
       idempotencyKey: key,
       caller: this.#env.serviceName,
       signal,
+      trace,
     };
-    return runInContext(callContext, () =>
-      phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve()),
-    );
+    const call = (): Promise<unknown> =>
+      phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve());
+    return runInContext(callContext, () => (span === undefined ? call() : span.run(call)));
   }
 
   #isBusinessFailure(step: SagaStep, error: PlexusError): boolean {
@@ -566,6 +603,19 @@ export class SagaExecution {
     if (this.#env.abandon.aborted) throw new StopExecution();
     return this.#env.db.transaction(fn);
   }
+}
+
+/** Ends a try's span (if any) with the outcome `half` persists for it, and passes `half` on. */
+function ended(
+  span: SagaStepSpan | undefined,
+  half: HalfResult,
+  tried?: AttemptResult,
+): HalfResult {
+  if (span === undefined) return half;
+  if (half.kind === "succeeded") span.end("SUCCEEDED");
+  else if (half.kind === "failed") span.end("FAILED", half.error);
+  else span.end("INTERRUPTED", tried?.ok === false ? tried.error : undefined);
+  return half;
 }
 
 /** A JSON round trip: what is stored is exactly what later steps and resumes see. */

@@ -65,3 +65,23 @@ export function sagaMigrations(firstId: number): Migration[] {
   }
   return [{ id: firstId, name: "plexus_saga_v1", sql: schemaV1 }];
 }
+
+/**
+ * Version 2 of the saga schema: each saga remembers the trace it was started in (the W3C
+ * `traceparent` of the starting span), so the spans of its steps join that trace in whatever
+ * process runs or resumes them. Append it to the service's migrations with its next free id,
+ * after `sagaMigrations`; the orchestrator needs it.
+ *
+ * @example
+ * export const migrations = [...sagaMigrations(1), { id: 2, name: "orders", sql: "..." }, sagaTraceMigration(3)];
+ */
+export function sagaTraceMigration(id: number): Migration {
+  if (!Number.isSafeInteger(id) || id < 0) {
+    throw new RangeError(`sagaTraceMigration: id must be a non-negative integer, got ${id}`);
+  }
+  return {
+    id,
+    name: "plexus_saga_v2_traceparent",
+    sql: `ALTER TABLE ${sagaInstancesTable} ADD COLUMN traceparent text;`,
+  };
+}

@@ -8,11 +8,14 @@ import {
   currentContext,
   liveLeaseOwners,
   newCorrelationId,
+  newRequestId,
+  runInContext,
   systemClock,
   validationError,
   type Clock,
   type Db,
   type Logger,
+  type SagaStepTracer,
   type Sql,
   type TimerHandle,
 } from "@plexus/core";
@@ -97,6 +100,13 @@ export interface SagaOrchestratorOptions extends SagaHooks {
   random?: () => number;
   /** This orchestrator's lease owner id. Default: `<hostname>:<pid>:<random>`, unique per instance. */
   owner?: string;
+  /**
+   * Records a span around each try of a step (pass the host's `ServiceEnv.traceSagaStep`).
+   * Whether or not it is set, each try runs in a context whose `trace` is a child span of the
+   * one that started the saga, so the saga's logs and calls share its starter's trace. Default:
+   * none.
+   */
+  traceStep?: SagaStepTracer;
 }
 
 /** Options of `start`. */
@@ -263,6 +273,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     leaseMs,
     random: options.random ?? Math.random,
     serviceName: options.serviceName,
+    traceStep: options.traceStep,
     finishRetry,
     hooks: {
       onCompleted: options.onCompleted,
@@ -303,8 +314,19 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
       const record = await sagaStore.claim(db, id, owner, now, now + leaseMs, alive());
       if (!record) return; // finished, parked, gone, or held by another live executor
       held.add(id);
-      execution = new SagaExecution(env, record);
-      await execution.run();
+      const current = new SagaExecution(env, record);
+      execution = current;
+      // The saga's own context (its finish hooks write events in it): its starter's correlation
+      // and span, so what it publishes joins the trace it was started in.
+      await runInContext(
+        {
+          correlationId: record.correlationId,
+          requestId: newRequestId(),
+          trace: record.trace,
+          caller: options.serviceName,
+        },
+        () => current.run(),
+      );
     } catch (error) {
       logger.error({ err: error, sagaId: id }, "could not execute saga");
     } finally {
@@ -418,7 +440,8 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     if (inputJson === undefined) {
       throw validationError([{ field: "input", message: "must be representable as JSON" }]);
     }
-    const correlationId = currentContext()?.correlationId ?? newCorrelationId();
+    const starter = currentContext();
+    const correlationId = starter?.correlationId ?? newCorrelationId();
     const now = clock.now();
     const tx = startOptions.tx;
     if (tx) {
@@ -429,6 +452,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
         type,
         inputJson,
         correlationId,
+        trace: starter?.trace,
         leaseOwner: null,
         leaseUntil: null,
         now,
@@ -442,6 +466,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
       type,
       inputJson,
       correlationId,
+      trace: starter?.trace,
       leaseOwner: owner,
       leaseUntil: now + leaseMs,
       now,

@@ -1,4 +1,11 @@
-import { Code, PlexusError, type Sql } from "@plexus/core";
+import {
+  Code,
+  PlexusError,
+  formatTraceparent,
+  parseTraceparent,
+  type Sql,
+  type TraceParent,
+} from "@plexus/core";
 import { sagaInstancesTable as instances, sagaStepsTable as steps } from "./saga-migrations.ts";
 import { isSagaStatus, type ActiveSagaStatus, type SagaStatus } from "./saga-status.ts";
 import type {
@@ -24,6 +31,8 @@ export interface SagaRecord {
   failureReason: string | null;
   attention: SagaFailure | null;
   readonly correlationId: string;
+  /** The span that started the saga; its steps' spans are its children. */
+  readonly trace: TraceParent | undefined;
   version: number;
   leaseOwner: string | null;
   leaseUntil: number | null;
@@ -44,6 +53,7 @@ interface InstanceRow {
   failure_reason: string | null;
   attention: SagaFailure | null;
   correlation_id: string;
+  traceparent: string | null;
   version: number;
   lease_owner: string | null;
   lease_until: number | null;
@@ -67,7 +77,8 @@ interface StepRow {
 
 const columns =
   "id, type, status, input, outputs, step_index, resume_status, failure, failure_reason, " +
-  "attention, correlation_id, version, lease_owner, lease_until, created_at, updated_at, finished_at";
+  "attention, correlation_id, traceparent, version, lease_owner, lease_until, created_at, " +
+  "updated_at, finished_at";
 
 /** The error a write gets when the saga was changed by someone else (lease lost, operator). */
 export function conflictError(id: string): PlexusError {
@@ -97,6 +108,7 @@ function toRecord(row: InstanceRow): SagaRecord {
     failureReason: row.failure_reason,
     attention: row.attention,
     correlationId: row.correlation_id,
+    trace: parseTraceparent(row.traceparent ?? undefined),
     version: row.version,
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
@@ -155,6 +167,8 @@ export interface NewSaga {
   readonly type: string;
   readonly inputJson: string;
   readonly correlationId: string;
+  /** The span starting it (the caller's context's trace), if any. */
+  readonly trace: TraceParent | undefined;
   readonly leaseOwner: string | null;
   readonly leaseUntil: number | null;
   readonly now: number;
@@ -185,8 +199,8 @@ export const sagaStore = {
     const now = new Date(saga.now);
     const inserted = await sql.query<InstanceRow>(
       `INSERT INTO ${instances} (id, type, status, input, outputs, step_index, correlation_id,
-         lease_owner, lease_until, created_at, updated_at)
-       VALUES ($1, $2, 'RUNNING', $3::jsonb, '{}'::jsonb, 0, $4, $5, $6, $7, $7)
+         traceparent, lease_owner, lease_until, created_at, updated_at)
+       VALUES ($1, $2, 'RUNNING', $3::jsonb, '{}'::jsonb, 0, $4, $5, $6, $7, $8, $8)
        ON CONFLICT (id) DO NOTHING
        RETURNING ${columns}`,
       [
@@ -194,6 +208,7 @@ export const sagaStore = {
         saga.type,
         saga.inputJson,
         saga.correlationId,
+        saga.trace === undefined ? null : formatTraceparent(saga.trace),
         saga.leaseOwner,
         saga.leaseUntil,
         now,

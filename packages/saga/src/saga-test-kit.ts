@@ -13,7 +13,7 @@ import {
   type SagaOrchestrator,
   type SagaOrchestratorOptions,
 } from "./saga-orchestrator.ts";
-import { sagaMigrations } from "./saga-migrations.ts";
+import { sagaMigrations, sagaTraceMigration } from "./saga-migrations.ts";
 
 /** One call a step made to the fake downstream. */
 export interface DownstreamCall {
@@ -133,7 +133,8 @@ export async function openTestStorage(): Promise<{
     freshDb: (extraSql) =>
       storage.forService(`saga_t${++schemaCounter}`, [
         ...sagaMigrations(1),
-        ...(extraSql ? [{ id: 2, name: "business", sql: extraSql }] : []),
+        sagaTraceMigration(2),
+        ...(extraSql ? [{ id: 3, name: "business", sql: extraSql }] : []),
       ]),
   };
 }

@@ -3,6 +3,7 @@ import {
   defineSaga,
   createSagaOrchestrator,
   sagaMigrations,
+  sagaTraceMigration,
   type SagaOrchestrator,
 } from "@plexus/saga";
 import { openStorage, type Storage } from "@plexus/storage";
@@ -33,6 +34,7 @@ describe.runIf(postgresUp)("sagas on Postgres, several processes", () => {
   const migrations = [
     ...sagaMigrations(1),
     { id: 2, name: "orders", sql: "CREATE TABLE orders (id text PRIMARY KEY)" },
+    sagaTraceMigration(3),
   ];
 
   function sagaFor(owner: string) {
