@@ -1,10 +1,10 @@
 import type { Migration } from "@plexus/core";
-import { sagaMigrations } from "@plexus/saga";
+import { sagaMigrations, sagaTraceMigration } from "@plexus/saga";
 
 /**
  * The orders service's schema, forward-only. Id 1 is the saga engine's tables (its
- * `plexus_saga_v1`, given the id we choose); a later saga schema change will come as a separate
- * export, appended here with the next free id, so ids once applied never move.
+ * `plexus_saga_v1`, given the id we choose); its later schema changes come as separate exports,
+ * appended here with the next free id (5: `sagaTraceMigration`), so ids once applied never move.
  */
 export const ordersMigrations: readonly Migration[] = [
   ...sagaMigrations(1),
@@ -101,4 +101,5 @@ CREATE TABLE read_model_checkpoints (
 );
 `,
   },
+  sagaTraceMigration(5),
 ];

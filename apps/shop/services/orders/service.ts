@@ -49,6 +49,7 @@ export const ordersService = defineService({
       clock,
       logger,
       serviceName: env.name,
+      traceStep: env.traceSagaStep,
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
     });

@@ -1,4 +1,4 @@
-import { newRequestId, type CallContext, type CloudEvent } from "@plexus/core";
+import type { CloudEvent } from "@plexus/core";
 import { createEvent, eventTypeOf } from "@plexus/messaging";
 import {
   OrderCancelledSchema,
@@ -26,13 +26,6 @@ function eventId(orderId: string, what: "placed" | "confirmed" | "cancelled"): s
   return `${orderId}.${what}`;
 }
 
-/** The context to stamp when none is current (saga finish hooks run outside any call). */
-function contextOf(correlationId: string | undefined): { context?: CallContext } {
-  return correlationId === undefined
-    ? {}
-    : { context: { correlationId, requestId: newRequestId() } };
-}
-
 /** OrderPlaced: the order was accepted (PENDING). */
 export function orderPlacedEvent(order: Order): CloudEvent {
   return createEvent(
@@ -55,11 +48,13 @@ export function orderPlacedEvent(order: Order): CloudEvent {
   );
 }
 
-/** OrderConfirmed: the saga completed. */
+/**
+ * OrderConfirmed: the saga completed. Written by its completion hook, which runs in the saga's
+ * context: the event carries the saga's correlation id and joins the trace that started it.
+ */
 export function orderConfirmedEvent(
   order: { readonly id: string; readonly userId: string; readonly totalCents: bigint },
   confirmedAt: string,
-  correlationId?: string,
 ): CloudEvent {
   return createEvent(
     OrderConfirmedSchema,
@@ -69,17 +64,15 @@ export function orderConfirmedEvent(
       subject: order.id,
       id: eventId(order.id, "confirmed"),
       time: new Date(confirmedAt),
-      ...contextOf(correlationId),
     },
   );
 }
 
-/** OrderCancelled: the saga compensated. */
+/** OrderCancelled: the saga compensated (written in the saga's context, as OrderConfirmed). */
 export function orderCancelledEvent(
   order: { readonly id: string; readonly userId: string },
   failureReason: string,
   cancelledAt: string,
-  correlationId?: string,
 ): CloudEvent {
   return createEvent(
     OrderCancelledSchema,
@@ -89,7 +82,6 @@ export function orderCancelledEvent(
       subject: order.id,
       id: eventId(order.id, "cancelled"),
       time: new Date(cancelledAt),
-      ...contextOf(correlationId),
     },
   );
 }

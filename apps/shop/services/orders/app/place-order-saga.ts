@@ -104,7 +104,6 @@ export function createPlaceOrderSaga(
       orderConfirmedEvent(
         { id: input.orderId, userId: input.userId, totalCents: BigInt(input.amountCents) },
         at,
-        event.saga.correlationId,
       ),
     );
     deps.logger.info({ orderId: input.orderId, chargeId: charge.chargeId }, "order confirmed");
@@ -126,12 +125,7 @@ export function createPlaceOrderSaga(
     }
     await deps.events.record(
       tx,
-      orderCancelledEvent(
-        { id: input.orderId, userId: input.userId },
-        reason,
-        at,
-        event.saga.correlationId,
-      ),
+      orderCancelledEvent({ id: input.orderId, userId: input.userId }, reason, at),
     );
     deps.logger.info({ orderId: input.orderId, failureReason: reason }, "order cancelled");
   }
