@@ -103,6 +103,20 @@ describe("retry policy", () => {
       });
     });
 
+    it("caps a long pushback at maxDelayMs for compensations, which keep their tries", () => {
+      const undo = resolveRetryPolicy(defaultCompensationRetry, { maxDelayMs: 5_000 });
+      expect(undo.capLongPushback).toBe(true);
+      expect(createRetrySchedule(undo).next(unavailable("30000"))).toEqual({
+        retry: true,
+        delayMs: 5_000,
+        source: "pushback",
+      });
+      expect(createRetrySchedule(undo).next(unavailable("-1"))).toEqual({
+        retry: false,
+        reason: "pushback",
+      });
+    });
+
     it("never grants more than maxAttempts tries, pushback or not", () => {
       const once = resolveRetryPolicy(policy, { maxAttempts: 1 });
       expect(createRetrySchedule(once).next(unavailable("10"))).toEqual({

@@ -11,11 +11,17 @@ export interface RetryPolicyOptions {
   /** Upper bound of the first backoff. Default: 100 ms. */
   initialDelayMs?: number;
   /**
-   * Cap of any backoff, and the longest pushback honoured (a callee asking for a longer wait
-   * gets the try's failure returned at once, as retries exhausted). Default: 10 000 ms, so a
-   * saga never sleeps long between tries.
+   * Cap of any backoff, and of any pushback honoured (see `capLongPushback`). Default: 10 000 ms,
+   * so a saga never sleeps long between tries.
    */
   maxDelayMs?: number;
+  /**
+   * What a pushback longer than `maxDelayMs` does: `false` gives up at once (retries exhausted:
+   * an action then compensates rather than wait for a callee in trouble), `true` waits
+   * `maxDelayMs` and tries again (an undo has no alternative but an operator, so it keeps its
+   * tries). Default: `false` for actions, `true` for compensations and finalisation.
+   */
+  capLongPushback?: boolean;
   /** Growth of the backoff bound per try. Default: 2 (exponential). */
   multiplier?: number;
   /**
@@ -32,6 +38,7 @@ export interface RetryPolicy {
   readonly maxAttempts: number;
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  readonly capLongPushback: boolean;
   readonly multiplier: number;
   readonly isRetryable: (error: PlexusError) => boolean;
 }
@@ -41,6 +48,7 @@ export const defaultActionRetry: RetryPolicy = {
   maxAttempts: 3,
   initialDelayMs: 100,
   maxDelayMs: 10_000,
+  capLongPushback: false,
   multiplier: 2,
   isRetryable: (error) => isRetryableCode(error.code),
 };
@@ -50,6 +58,7 @@ export const defaultCompensationRetry: RetryPolicy = {
   maxAttempts: 5,
   initialDelayMs: 100,
   maxDelayMs: 10_000,
+  capLongPushback: true,
   multiplier: 2,
   isRetryable: () => true,
 };
@@ -66,6 +75,7 @@ export function resolveRetryPolicy(
       maxAttempts: options.maxAttempts ?? policy.maxAttempts,
       initialDelayMs: options.initialDelayMs ?? policy.initialDelayMs,
       maxDelayMs: options.maxDelayMs ?? policy.maxDelayMs,
+      capLongPushback: options.capLongPushback ?? policy.capLongPushback,
       multiplier: options.multiplier ?? policy.multiplier,
       isRetryable: options.isRetryable ?? policy.isRetryable,
     };
@@ -113,9 +123,10 @@ export interface RetrySchedule {
  * Schedules retries under `policy`, reading a callee's (or a local policy's) pushback the way
  * gRFC A6 and Plexus's client retry do (core's `retryAfterMsOf`): a delay replaces the backoff
  * for the next try, shorter or longer, and the backoff starts over after it; "do not retry" (a
- * negative or malformed value) gives up at once. So does a pushback beyond `maxDelayMs`: the
- * saga does not sleep past its own bound, and trying earlier than asked would only meet the same
- * refusal (an open breaker stays open for its wait) and burn the remaining tries.
+ * negative or malformed value) gives up at once. A pushback beyond `maxDelayMs` gives up at once
+ * too, unless `capLongPushback` (compensations) makes it a wait of `maxDelayMs`: the saga does not
+ * sleep past its own bound, and an action trying earlier than asked would only meet the same
+ * refusal (an open breaker stays open for its wait) and burn its remaining tries.
  */
 export function createRetrySchedule(
   policy: RetryPolicy,
@@ -134,9 +145,11 @@ export function createRetrySchedule(
         const delayMs = backoffDelayMs(policy, ++backoffRetries, random);
         return { retry: true, delayMs, source: "backoff" };
       }
-      if (pushback > policy.maxDelayMs) return { retry: false, reason: "pushback-too-long" };
+      if (pushback > policy.maxDelayMs && !policy.capLongPushback) {
+        return { retry: false, reason: "pushback-too-long" };
+      }
       backoffRetries = 0;
-      return { retry: true, delayMs: pushback, source: "pushback" };
+      return { retry: true, delayMs: Math.min(pushback, policy.maxDelayMs), source: "pushback" };
     },
   };
 }
