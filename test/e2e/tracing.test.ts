@@ -5,9 +5,15 @@ import { request, signUp } from "../support/http.ts";
 import { placeOrder, waitSettled } from "../support/orders.ts";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
 
+const INTERNAL = 1;
 const SERVER = 2;
 const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
 const getProduct = "shop.catalog.v1.CatalogService/GetProduct";
+const placeOrderMethod = "shop.orders.v1.OrdersService/PlaceOrder";
+const chargeMethod = "shop.payments.v1.PaymentsService/Charge";
+const orderConfirmed = "shop.orders.v1.OrderConfirmed";
 
 /** A client's own span, as a browser or another system would send it. */
 function clientTraceparent() {
@@ -123,6 +129,75 @@ describe("traces of the running shop (plexus up, OTLP/HTTP)", () => {
       "http.response.status_code": expect.any(Number),
     });
     expect(charge).toMatchObject({ kind: SERVER, name: "shop.payments.v1.PaymentsService/Charge" });
+  });
+
+  it("follows an order in one trace: gateway, PlaceOrder, its saga's steps, its events", async () => {
+    const { token } = await signUp(live.url);
+    const productId = await someProductId(live);
+    const order = await placeOrder(live.url, token, [{ productId, quantity: 1 }], "tok_visa");
+    expect((await waitSettled(live.url, token, order.id)).status).toBe("CONFIRMED");
+
+    const found = await receiver.waitFor((spans) => {
+      const step = spans.find(
+        (s) =>
+          s.attributes["plexus.saga.id"] === order.id &&
+          s.attributes["plexus.saga.step"] === "charge" &&
+          s.attributes["plexus.saga.outcome"] === "SUCCEEDED",
+      );
+      if (step === undefined) return undefined;
+      const trace = spans.filter((s) => s.traceId === step.traceId);
+      const byId = new Map(trace.map((s) => [s.spanId, s]));
+      const parentOf = (span: ReceivedSpan | undefined) =>
+        span?.parentSpanId === undefined ? undefined : byId.get(span.parentSpanId);
+      const handled = parentOf(step);
+      const placeCall = parentOf(handled);
+      const edge = parentOf(placeCall);
+      const charged = trace.find((s) => s.kind === SERVER && s.name === chargeMethod);
+      const chargeCall = parentOf(charged);
+      const consumed = trace.find(
+        (s) =>
+          s.kind === CONSUMER &&
+          s.attributes["messaging.destination.name"] === orderConfirmed &&
+          s.attributes["messaging.consumer.group.name"] === "notifications.order-outcomes",
+      );
+      const published = parentOf(consumed);
+      if (!edge || !charged || !chargeCall || !consumed || !published) return undefined;
+      return { step, handled, placeCall, edge, charged, chargeCall, consumed, published };
+    }, 15_000);
+    const { step, handled, placeCall, edge, charged, chargeCall, consumed, published } = found;
+
+    // gateway SERVER → gateway CLIENT → orders SERVER PlaceOrder → saga step → Charge
+    expect(edge).toMatchObject({ kind: SERVER, name: "POST /api/v1/orders" });
+    expect(edge.parentSpanId).toBeUndefined();
+    expect(placeCall).toMatchObject({ kind: CLIENT, name: placeOrderMethod });
+    expect(handled).toMatchObject({ kind: SERVER, name: placeOrderMethod });
+    expect(step).toMatchObject({ kind: INTERNAL, name: "place-order/charge action" });
+    expect(step.attributes).toMatchObject({
+      "plexus.saga.type": "place-order",
+      "plexus.saga.phase": "action",
+      "plexus.saga.attempt": 1,
+    });
+    expect(chargeCall).toMatchObject({ kind: CLIENT, name: chargeMethod });
+    expect(chargeCall.parentSpanId).toBe(step.spanId);
+    expect(charged.serviceName).toBe("shop");
+
+    // The saga's completion wrote OrderConfirmed under PlaceOrder's span: published, then
+    // processed by the notifications service.
+    expect(published).toMatchObject({ kind: PRODUCER, name: `publish ${orderConfirmed}` });
+    expect(published.parentSpanId).toBe(handled!.spanId);
+    expect(published.attributes).toMatchObject({
+      "messaging.system.name": "plexus-memory",
+      "messaging.operation.type": "send",
+      "messaging.message.id": `${order.id}.confirmed`,
+      "cloudevents.event_subject": order.id,
+    });
+    expect(consumed).toMatchObject({ kind: CONSUMER, name: `process ${orderConfirmed}` });
+    expect(consumed.attributes).toMatchObject({
+      "messaging.system.name": "plexus-memory",
+      "messaging.message.id": `${order.id}.confirmed`,
+      "plexus.delivery.attempt": 1,
+      "plexus.delivery.outcome": "processed",
+    });
   });
 
   it("loses no span at a graceful stop: the last request's spans arrive with the shutdown flush", async () => {

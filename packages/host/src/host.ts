@@ -18,7 +18,14 @@ import {
   createOutbox,
   type DeadLetterAdmin,
 } from "@plexus/messaging";
-import { createMetrics, createTracing, httpClientSpans } from "@plexus/observability";
+import {
+  consumerSpans,
+  createMetrics,
+  createTracing,
+  httpClientSpans,
+  producerSpans,
+  sagaStepSpans,
+} from "@plexus/observability";
 import { createHttpClients, createRpcServer, type ServiceBinding } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
@@ -71,7 +78,9 @@ export interface Host extends AsyncDisposable {
  * Tracing (one `createTracing` per host, service name `spec.name`, on when the config names an
  * OTLP endpoint, `OTEL_EXPORTER_OTLP_ENDPOINT`): a SERVER span per edge request and per handled
  * call (in process and over Connect), a CLIENT span per outgoing call and upstream request with
- * the resilience policies' retries, rejections and circuit changes as events.
+ * the resilience policies' retries, rejections and circuit changes as events, a PRODUCER span
+ * per event the outbox relays publish, a CONSUMER span per delivery the consumers handle, and an
+ * INTERNAL span per saga step try (`ServiceEnv.traceSagaStep`).
  *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the consumers, close
@@ -119,11 +128,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
     tracing,
   });
   const aroundUpstreams = httpClientSpans(tracing);
+  const aroundPublish = producerSpans(tracing);
+  const aroundDelivery = consumerSpans(tracing);
+  const traceSagaStep = sagaStepSpans(tracing);
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
     const db = await storage.forService(definition.name, definition.migrations);
-    const outbox = createOutbox({ db, broker, clock, logger: serviceLogger });
+    const outbox = createOutbox({ db, broker, clock, logger: serviceLogger, aroundPublish });
     const caller = definition.name;
     const http = createHttpClients({
       resilience,
@@ -142,6 +154,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       logger: serviceLogger,
       clock,
       config,
+      traceSagaStep,
     });
     started.push({ definition, db, outbox, instance, logger: serviceLogger });
     health.addReadiness(definition.name, instance.ready ?? (() => true));
@@ -172,6 +185,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         onDelivery: (report) => metrics.observeDelivery(report),
         onDeadLetter: (report) => metrics.countDeadLetter(report.group),
       },
+      aroundDelivery,
     });
     await runtime.start();
     deadLetters.set(definition.name, runtime.deadLetters);
