@@ -1,7 +1,14 @@
 import { Code, PlexusError, runInContext } from "@plexus/core";
 import { describe, expect, it } from "vitest";
 import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
-import { deferred, eventually, realTick, useSagaTestEnv } from "./saga-test-kit.ts";
+import {
+  deferred,
+  eventually,
+  orderSaga as kitOrderSaga,
+  realTick,
+  timeline,
+  useSagaTestEnv,
+} from "./saga-test-kit.ts";
 
 const env = useSagaTestEnv();
 const { freshDb, orchestrate } = env;
@@ -13,43 +20,10 @@ const declined = (): PlexusError =>
   new PlexusError(Code.FailedPrecondition, "card declined", { reason: "PAYMENT_DECLINED" });
 const unavailable = (): PlexusError => new PlexusError(Code.Unavailable, "provider down");
 
-/** reserve → charge → confirm, with the charge's behaviour given per try. */
-function orderSaga(
+const orderSaga = (
   charge: (ctx: StepContext<{ orderId: string }>) => Promise<unknown>,
   extra: Partial<SagaDefinition<{ orderId: string }>> = {},
-): SagaDefinition<{ orderId: string }> {
-  return defineSaga<{ orderId: string }>({
-    name: "order",
-    steps: [
-      {
-        name: "reserve",
-        action: async (ctx) => env.down.apply(ctx, { reservation: `res-${ctx.input.orderId}` }),
-        compensation: async (ctx) => {
-          env.down.apply(ctx);
-        },
-      },
-      {
-        name: "charge",
-        action: charge,
-        compensation: async (ctx) => {
-          env.down.apply(ctx);
-        },
-        isBusinessFailure: (error) => error.reason === "PAYMENT_DECLINED",
-      },
-      {
-        name: "confirm",
-        action: async (ctx) => {
-          env.down.apply(ctx);
-        },
-      },
-    ],
-    ...extra,
-  });
-}
-
-const timeline = (view: {
-  steps: readonly { step: string; phase: string; attempt: number; outcome: string | null }[];
-}) => view.steps.map((s) => `${s.step}:${s.phase}#${s.attempt}=${s.outcome}`);
+) => kitOrderSaga(env.down, charge, extra);
 
 describe("saga orchestrator", () => {
   it("runs every step in order, passing outputs on, and completes with its hook in the same transaction", async () => {

@@ -1,8 +1,7 @@
 import { Code, PlexusError } from "@plexus/core";
 import { describe, expect, it } from "vitest";
-import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
-import { eventually, realTick, useSagaTestEnv } from "./saga-test-kit.ts";
-import type { SagaView } from "./saga-view.ts";
+import { defineSaga, type StepContext } from "./saga-definition.ts";
+import { eventually, orderSaga, realTick, timeline, useSagaTestEnv } from "./saga-test-kit.ts";
 
 /*
  * A callee's pushback (`retryAfterMs`) steers the saga's own step retries (gRFC A6's reading):
@@ -16,28 +15,8 @@ const { freshDb, orchestrate } = env;
 const unavailable = (retryAfterMs: string): PlexusError =>
   new PlexusError(Code.Unavailable, "provider unavailable", { metadata: { retryAfterMs } });
 
-/** reserve → charge, the charge's behaviour given per try. */
-function chargeSaga(charge: (ctx: StepContext) => Promise<unknown>): SagaDefinition {
-  return defineSaga({
-    name: "order",
-    steps: [
-      {
-        name: "reserve",
-        action: async (ctx) => env.down.apply(ctx),
-        compensation: async (ctx) => {
-          env.down.apply(ctx);
-        },
-      },
-      {
-        name: "charge",
-        action: charge,
-        compensation: async (ctx) => {
-          env.down.apply(ctx);
-        },
-      },
-    ],
-  });
-}
+const chargeSaga = (charge: (ctx: StepContext<{ orderId: string }>) => Promise<unknown>) =>
+  orderSaga(env.down, charge);
 
 /** Fails the first try with `retryAfterMs`, succeeds after. */
 const failingOnceWith = (retryAfterMs: string) =>
@@ -48,9 +27,6 @@ const failingOnceWith = (retryAfterMs: string) =>
   });
 
 const charges = (id: string) => env.down.trace(id).filter((call) => call === "charge:action");
-
-const timeline = (view: SagaView) =>
-  view.steps.map((s) => `${s.step}:${s.phase}#${s.attempt}=${s.outcome}`);
 
 /** Waits until the execution sleeps (its timer next to the heartbeat's), then checks the wait. */
 async function expectRetryAfter(id: string, waitMs: number, triesBefore: number): Promise<void> {
@@ -79,6 +55,7 @@ describe("saga step retries and pushback", () => {
       "reserve:action#1=SUCCEEDED",
       "charge:action#1=RETRYING",
       "charge:action#2=SUCCEEDED",
+      "confirm:action#1=SUCCEEDED",
     ]);
   });
 
@@ -163,6 +140,7 @@ describe("saga step retries and pushback", () => {
       "charge:action#1=RETRYING",
       "charge:action#2=RETRYING",
       "charge:action#3=SUCCEEDED",
+      "confirm:action#1=SUCCEEDED",
     ]);
   });
 });

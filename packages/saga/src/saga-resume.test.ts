@@ -2,8 +2,7 @@ import { Code, PlexusError, type Db } from "@plexus/core";
 import { describe, expect, it } from "vitest";
 import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
 import type { SagaOrchestrator, SagaOrchestratorOptions } from "./saga-orchestrator.ts";
-import { deferred, eventually, realTick, useSagaTestEnv } from "./saga-test-kit.ts";
-import type { SagaView } from "./saga-view.ts";
+import { deferred, eventually, realTick, timeline, useSagaTestEnv } from "./saga-test-kit.ts";
 
 /*
  * Resuming from every persisted state. A crash is simulated by closing an orchestrator while a
@@ -30,9 +29,6 @@ async function crash(orchestrator: SagaOrchestrator): Promise<void> {
   env.clock.advance(1_000);
   await closing;
 }
-
-const timeline = (view: SagaView | undefined) =>
-  (view?.steps ?? []).map((s) => `${s.step}:${s.phase}#${s.attempt}=${s.outcome}`);
 
 async function row(db: Db, id: string) {
   const result = await db.query(

@@ -7,13 +7,14 @@ import { currentContext, type Db } from "@plexus/core";
 import { openStorage, type Storage } from "@plexus/storage";
 import { createFakeClock, type FakeClock } from "@plexus/testing";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import type { SagaDefinition } from "./saga-definition.ts";
+import { defineSaga, type SagaDefinition, type StepContext } from "./saga-definition.ts";
 import {
   createSagaOrchestrator,
   type SagaOrchestrator,
   type SagaOrchestratorOptions,
 } from "./saga-orchestrator.ts";
 import { sagaMigrations, sagaTraceMigration } from "./saga-migrations.ts";
+import type { SagaView } from "./saga-view.ts";
 
 /** One call a step made to the fake downstream. */
 export interface DownstreamCall {
@@ -210,4 +211,46 @@ export function useSagaTestEnv(defaults: Partial<SagaOrchestratorOptions> = {}):
       return orchestrator;
     },
   };
+}
+
+/** A saga's tries as `step:phase#attempt=outcome`, in order: what a test compares. */
+export const timeline = (view: Pick<SagaView, "steps"> | undefined): string[] =>
+  (view?.steps ?? []).map((s) => `${s.step}:${s.phase}#${s.attempt}=${s.outcome}`);
+
+/**
+ * reserve → charge → confirm against `down`, with the charge's behaviour given per try: the
+ * shape of the shop's order saga, a declined charge being its business failure.
+ */
+export function orderSaga(
+  down: FakeDownstream,
+  charge: (ctx: StepContext<{ orderId: string }>) => Promise<unknown>,
+  extra: Partial<SagaDefinition<{ orderId: string }>> = {},
+): SagaDefinition<{ orderId: string }> {
+  return defineSaga<{ orderId: string }>({
+    name: "order",
+    steps: [
+      {
+        name: "reserve",
+        action: async (ctx) => down.apply(ctx, { reservation: `res-${ctx.input.orderId}` }),
+        compensation: async (ctx) => {
+          down.apply(ctx);
+        },
+      },
+      {
+        name: "charge",
+        action: charge,
+        compensation: async (ctx) => {
+          down.apply(ctx);
+        },
+        isBusinessFailure: (error) => error.reason === "PAYMENT_DECLINED",
+      },
+      {
+        name: "confirm",
+        action: async (ctx) => {
+          down.apply(ctx);
+        },
+      },
+    ],
+    ...extra,
+  });
 }
