@@ -1,9 +1,9 @@
 import { context, SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { Code, PlexusError, type TraceParent } from "@plexus/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTestTracing } from "./test-tracing.ts";
+import { createTracing } from "./tracing.ts";
 import { withClientSpan } from "./client-span.ts";
-import { createTracing, type Tracing } from "./tracing.ts";
 
 const ids: TraceParent = {
   traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -11,20 +11,7 @@ const ids: TraceParent = {
   flags: "01",
 };
 
-let exporter: InMemorySpanExporter;
-let tracing: Tracing;
-
-beforeEach(async () => {
-  exporter = new InMemorySpanExporter();
-  tracing = await createTracing({ serviceName: "test", env: {}, exporter });
-});
-
-afterEach(() => tracing.shutdown());
-
-async function finished() {
-  await tracing.forceFlush();
-  return exporter.getFinishedSpans();
-}
+const traced = useTestTracing("test");
 
 /** Runs `fn` with `parent` as the active span. */
 function under<T>(parent: Span, fn: () => T): T {
@@ -35,7 +22,7 @@ describe("withClientSpan", () => {
   it("records a CLIENT span under the call's ids, active while the call runs", async () => {
     let active: Span | undefined;
     const result = await withClientSpan(
-      tracing,
+      traced.tracing,
       "call",
       { attributes: { "rpc.method": "S/M" }, trace: ids },
       async (span) => {
@@ -45,7 +32,7 @@ describe("withClientSpan", () => {
       },
     );
     expect(result).toBe(42);
-    const [span] = await finished();
+    const [span] = await traced.finished();
     expect(span?.name).toBe("call");
     expect(span?.kind).toBe(SpanKind.CLIENT);
     expect(span?.spanContext()).toMatchObject({ traceId: ids.traceId, spanId: ids.spanId });
@@ -56,14 +43,16 @@ describe("withClientSpan", () => {
   });
 
   it("is a child of the active span of the same trace, not of one of another trace", async () => {
-    const sameTrace = tracing.tracer.startSpan("parent", {}, context.active());
+    const sameTrace = traced.tracing.tracer.startSpan("parent", {}, context.active());
     const child: TraceParent = { ...ids, traceId: sameTrace.spanContext().traceId };
-    await under(sameTrace, () => withClientSpan(tracing, "child", { trace: child }, async () => 1));
     await under(sameTrace, () =>
-      withClientSpan(tracing, "stranger", { trace: ids }, async () => 1),
+      withClientSpan(traced.tracing, "child", { trace: child }, async () => 1),
+    );
+    await under(sameTrace, () =>
+      withClientSpan(traced.tracing, "stranger", { trace: ids }, async () => 1),
     );
     sameTrace.end();
-    const spans = await finished();
+    const spans = await traced.finished();
     const byName = new Map(spans.map((s) => [s.name, s]));
     expect(byName.get("child")?.parentSpanContext?.spanId).toBe(sameTrace.spanContext().spanId);
     expect(byName.get("stranger")?.parentSpanContext).toBeUndefined();
@@ -71,15 +60,15 @@ describe("withClientSpan", () => {
   });
 
   it("takes fresh ids under the active span when given none", async () => {
-    const parent = tracing.tracer.startSpan("parent");
+    const parent = traced.tracing.tracer.startSpan("parent");
     let sent: string | undefined;
     await under(parent, () =>
-      withClientSpan(tracing, "http", {}, async (span) => {
+      withClientSpan(traced.tracing, "http", {}, async (span) => {
         sent = span.spanContext().spanId;
       }),
     );
     parent.end();
-    const span = (await finished()).find((s) => s.name === "http");
+    const span = (await traced.finished()).find((s) => s.name === "http");
     expect(span?.spanContext().traceId).toBe(parent.spanContext().traceId);
     expect(span?.spanContext().spanId).toBe(sent);
     expect(span?.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
@@ -88,9 +77,9 @@ describe("withClientSpan", () => {
   it("marks a failure as ERROR with its code and rethrows it as it came", async () => {
     const failure = new PlexusError(Code.Unavailable, "callee down");
     await expect(
-      withClientSpan(tracing, "call", { trace: ids }, () => Promise.reject(failure)),
+      withClientSpan(traced.tracing, "call", { trace: ids }, () => Promise.reject(failure)),
     ).rejects.toBe(failure);
-    const [span] = await finished();
+    const [span] = await traced.finished();
     expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: "callee down" });
     expect(span?.attributes["error.type"]).toBe("unavailable");
     expect(span?.ended).toBe(true);
@@ -98,13 +87,13 @@ describe("withClientSpan", () => {
 
   it("records nothing for a trace its caller left unsampled, but still runs the call", async () => {
     const result = await withClientSpan(
-      tracing,
+      traced.tracing,
       "call",
       { trace: { ...ids, flags: "00" } },
       async (span) => span.isRecording(),
     );
     expect(result).toBe(false);
-    expect(await finished()).toEqual([]);
+    expect(await traced.finished()).toEqual([]);
   });
 
   it("runs the call with a span that records nothing when tracing is off", async () => {

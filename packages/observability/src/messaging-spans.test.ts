@@ -1,5 +1,4 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import {
   Code,
   PlexusError,
@@ -9,11 +8,12 @@ import {
   type CloudEvent,
   type TraceParent,
 } from "@plexus/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTestTracing } from "./test-tracing.ts";
+import { createTracing } from "./tracing.ts";
 import { withClientSpan } from "./client-span.ts";
 import { consumerSpans, type EventDelivery } from "./consumer-spans.ts";
 import { producerSpans } from "./producer-spans.ts";
-import { createTracing, type Tracing } from "./tracing.ts";
 
 /** The span that wrote the event (a handler's SERVER span), as the event names it. */
 const writer = parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")!;
@@ -34,19 +34,7 @@ function orderConfirmed(traceparent: TraceParent = writer): CloudEvent {
   };
 }
 
-let exporter: InMemorySpanExporter;
-let tracing: Tracing;
-
-beforeEach(async () => {
-  exporter = new InMemorySpanExporter();
-  tracing = await createTracing({ serviceName: "shop", env: {}, exporter });
-});
-afterEach(() => tracing.shutdown());
-
-async function finished(): Promise<ReadableSpan[]> {
-  await tracing.forceFlush();
-  return exporter.getFinishedSpans();
-}
+const traced = useTestTracing("shop");
 
 /** What the relay does around a publish: the event goes out naming the publish's own span. */
 async function publish(stored: CloudEvent): Promise<CloudEvent> {
@@ -56,7 +44,7 @@ async function publish(stored: CloudEvent): Promise<CloudEvent> {
     broker: "memory",
   };
   let sent: CloudEvent | undefined;
-  await producerSpans(tracing)!(call, async () => {
+  await producerSpans(traced.tracing)!(call, async () => {
     sent = { ...stored, traceparent: formatTraceparent(call.trace) };
   });
   return sent!;
@@ -78,14 +66,19 @@ describe("producerSpans and consumerSpans", () => {
   it("chain writer → PRODUCER publish → CONSUMER process → the handler's calls", async () => {
     const received = await publish(orderConfirmed());
     const call = delivery(received);
-    const outcome = await consumerSpans(tracing)!(call, async () => {
+    const outcome = await consumerSpans(traced.tracing)!(call, async () => {
       // A call the handler makes, placed under the active span as the RPC client does.
-      await withClientSpan(tracing, "shop.users.v1.UsersService/GetUser", {}, async () => {});
+      await withClientSpan(
+        traced.tracing,
+        "shop.users.v1.UsersService/GetUser",
+        {},
+        async () => {},
+      );
       return "processed" as const;
     });
     expect(outcome).toBe("processed");
 
-    const spans = await finished();
+    const spans = await traced.finished();
     const producer = spans.find((s) => s.kind === SpanKind.PRODUCER)!;
     const consumer = spans.find((s) => s.kind === SpanKind.CONSUMER)!;
     const client = spans.find((s) => s.kind === SpanKind.CLIENT)!;
@@ -128,13 +121,13 @@ describe("producerSpans and consumerSpans", () => {
 
   it("names the broker's own system for the network brokers", async () => {
     const stored = orderConfirmed();
-    const wrap = producerSpans(tracing)!;
+    const wrap = producerSpans(traced.tracing)!;
     await wrap({ event: stored, trace: childTraceparent(writer), broker: "nats" }, async () => {});
     await wrap(
       { event: stored, trace: childTraceparent(writer), broker: "rabbitmq" },
       async () => {},
     );
-    expect((await finished()).map((s) => s.attributes["messaging.system.name"])).toEqual([
+    expect((await traced.finished()).map((s) => s.attributes["messaging.system.name"])).toEqual([
       "nats",
       "rabbitmq",
     ]);
@@ -143,24 +136,24 @@ describe("producerSpans and consumerSpans", () => {
   it("marks a publish the broker refused ERROR", async () => {
     const refused = new PlexusError(Code.Unavailable, "broker down");
     const call = { event: orderConfirmed(), trace: childTraceparent(writer), broker: "memory" };
-    await expect(producerSpans(tracing)!(call, async () => Promise.reject(refused))).rejects.toBe(
-      refused,
-    );
-    const [span] = await finished();
+    await expect(
+      producerSpans(traced.tracing)!(call, async () => Promise.reject(refused)),
+    ).rejects.toBe(refused);
+    const [span] = await traced.finished();
     expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: "broker down" });
     expect(span?.attributes["error.type"]).toBe("unavailable");
   });
 
   it("marks a failing handler ERROR, with a dead-letter event when the failure parks it", async () => {
     const event = orderConfirmed();
-    const wrap = consumerSpans(tracing)!;
+    const wrap = consumerSpans(traced.tracing)!;
     const down = new PlexusError(Code.Unavailable, "mail server down");
     await expect(wrap(delivery(event, 1), () => Promise.reject(down))).rejects.toBe(down);
     await expect(wrap(delivery(event, 2), () => Promise.reject(down))).rejects.toBe(down);
     const unusable = new PlexusError(Code.InvalidArgument, "data does not decode");
     await expect(wrap(delivery(event, 1), () => Promise.reject(unusable))).rejects.toBe(unusable);
 
-    const [retried, last, poison] = await finished();
+    const [retried, last, poison] = await traced.finished();
     for (const span of [retried, last, poison]) {
       expect(span?.status.code).toBe(SpanStatusCode.ERROR);
     }
@@ -175,8 +168,11 @@ describe("producerSpans and consumerSpans", () => {
   });
 
   it("records a duplicate delivery as such", async () => {
-    await consumerSpans(tracing)!(delivery(orderConfirmed()), async () => "duplicate" as const);
-    const [span] = await finished();
+    await consumerSpans(traced.tracing)!(
+      delivery(orderConfirmed()),
+      async () => "duplicate" as const,
+    );
+    const [span] = await traced.finished();
     expect(span?.attributes["plexus.delivery.outcome"]).toBe("duplicate");
   });
 
@@ -184,8 +180,8 @@ describe("producerSpans and consumerSpans", () => {
     const unsampled = { ...writer, flags: "00" };
     const received = await publish(orderConfirmed(unsampled));
     expect(parseTraceparent(received.traceparent)?.flags).toBe("00");
-    await consumerSpans(tracing)!(delivery(received), async () => "processed" as const);
-    expect(await finished()).toEqual([]);
+    await consumerSpans(traced.tracing)!(delivery(received), async () => "processed" as const);
+    expect(await traced.finished()).toEqual([]);
   });
 
   it("steps aside with tracing off", async () => {

@@ -1,5 +1,4 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import {
   Code,
   PlexusError,
@@ -7,10 +6,11 @@ import {
   parseTraceparent,
   type SagaStepTry,
 } from "@plexus/core";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTestTracing } from "./test-tracing.ts";
+import { createTracing } from "./tracing.ts";
 import { withClientSpan } from "./client-span.ts";
 import { sagaStepSpans } from "./saga-step-spans.ts";
-import { createTracing, type Tracing } from "./tracing.ts";
 
 /** The span that started the saga (PlaceOrder's SERVER span). */
 const starter = parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")!;
@@ -27,26 +27,19 @@ function chargeTry(attempt: number, parent = starter): SagaStepTry {
   };
 }
 
-let exporter: InMemorySpanExporter;
-let tracing: Tracing;
-
-beforeEach(async () => {
-  exporter = new InMemorySpanExporter();
-  tracing = await createTracing({ serviceName: "shop", env: {}, exporter });
-});
-afterEach(() => tracing.shutdown());
+const traced = useTestTracing("shop");
 
 describe("sagaStepSpans", () => {
   it("records each try under its own ids, below the saga's starter, above the step's calls", async () => {
     const step = chargeTry(1);
-    const span = sagaStepSpans(tracing)!(step);
+    const span = sagaStepSpans(traced.tracing)!(step);
     await span.run(() =>
-      withClientSpan(tracing, "shop.payments.v1.PaymentsService/Charge", {}, async () => {}),
+      withClientSpan(traced.tracing, "shop.payments.v1.PaymentsService/Charge", {}, async () => {}),
     );
     span.end("SUCCEEDED");
 
-    await tracing.forceFlush();
-    const [call, recorded] = exporter.getFinishedSpans();
+    await traced.tracing.forceFlush();
+    const [call, recorded] = traced.exporter.getFinishedSpans();
     expect(recorded?.name).toBe("place-order/charge action");
     expect(recorded?.kind).toBe(SpanKind.INTERNAL);
     expect(recorded?.spanContext()).toMatchObject({
@@ -67,12 +60,12 @@ describe("sagaStepSpans", () => {
   });
 
   it("marks a failed try ERROR with its outcome and code", async () => {
-    const spans = sagaStepSpans(tracing)!;
+    const spans = sagaStepSpans(traced.tracing)!;
     spans(chargeTry(1)).end("RETRYING", new PlexusError(Code.Unavailable, "payments down"));
     spans(chargeTry(2)).end("FAILED", new PlexusError(Code.FailedPrecondition, "declined"));
-    await tracing.forceFlush();
+    await traced.tracing.forceFlush();
     expect(
-      exporter
+      traced.exporter
         .getFinishedSpans()
         .map((s) => [s.attributes["plexus.saga.outcome"], s.attributes["error.type"], s.status]),
     ).toEqual([
@@ -83,9 +76,9 @@ describe("sagaStepSpans", () => {
 
   it("makes a try of a saga started outside any trace the root of its own", async () => {
     const step = { ...chargeTry(1), trace: childTraceparent(undefined), parent: undefined };
-    sagaStepSpans(tracing)!(step).end("SUCCEEDED");
-    await tracing.forceFlush();
-    const [span] = exporter.getFinishedSpans();
+    sagaStepSpans(traced.tracing)!(step).end("SUCCEEDED");
+    await traced.tracing.forceFlush();
+    const [span] = traced.exporter.getFinishedSpans();
     expect(span?.spanContext().traceId).toBe(step.trace.traceId);
     expect(span?.parentSpanContext).toBeUndefined();
   });
