@@ -2,28 +2,23 @@
  * `plexus` and `plexus-no-telemetry`: Plexus's own Connect server (`createRpcServer`) and network
  * transport (`createNetworkTransport` + `createClient`, binary protobuf over an undici Pool),
  * wired as a host wires them (see `@plexus/host`'s `startHost`):
- * - client interceptors `[metrics, tracing, ...resilience]`, the resilience pipeline of
- *   `createClientResilience` with its defaults (retry, retry budget, circuit breaker, bulkhead,
- *   per-try timeout) and its hooks feeding the metrics and the call's span events;
- * - server interceptors `[server tracing]`;
+ * - the host's own `clientInterceptors` (`[metrics, tracing, ...resilience]`) over its own
+ *   `createHostResilience` (Plexus's default policies: retry, retry budget, circuit breaker,
+ *   bulkhead, per-try timeout; hooks feeding the metrics and the call's span events);
+ * - the host's own `serverInterceptors` (server tracing);
  * - with telemetry, tracing records every span on both sides (OpenTelemetry SDK, each ended span
  *   handed to an exporter that drops it) and the client metrics record every call (prom-client);
  *   without, tracing is off (its interceptors step aside, as in a host without an OTLP endpoint)
- *   and there are neither metrics nor hooks.
+ *   and no call is measured (the policies report only retries, rejections and circuit changes).
  */
-import { Code, PlexusError, type ServiceHandlers } from "@plexus/core";
+import { Code, PlexusError, systemClock, type ServiceHandlers } from "@plexus/core";
+import { clientInterceptors, createHostResilience, serverInterceptors } from "@plexus/host";
 import {
   createMetrics,
   createTracing,
-  resilienceSpanEvents,
-  rpcClientTracingInterceptor,
-  rpcMetricsInterceptor,
-  rpcServerTracingInterceptor,
-  type CircuitStateName,
   type Tracing,
   type TracingOptions,
 } from "@plexus/observability";
-import { createClientResilience, type CircuitState } from "@plexus/resilience";
 import { bindService, createClient, createNetworkTransport, createRpcServer } from "@plexus/rpc";
 import type { RpcContender } from "./contender.ts";
 import { CatalogService, checkProductId, productId, request, response } from "./product.ts";
@@ -40,12 +35,6 @@ function startTracing(serviceName: string, telemetry: boolean): Promise<Tracing>
   return telemetry
     ? createTracing({ serviceName, exporter: discardSpans })
     : createTracing({ serviceName, env: {} });
-}
-
-/** The circuit gauge's value of a breaker state, as the host reports it. */
-function circuitGauge(state: CircuitState): CircuitStateName {
-  if (state === "open" || state === "forced-open") return "open";
-  return state === "half-open" ? "half-open" : "closed";
 }
 
 type CatalogHandlers = ServiceHandlers<typeof CatalogService>;
@@ -66,7 +55,7 @@ export function plexus(options: { telemetry: boolean }): RpcContender {
       const server = await createRpcServer({
         services: [bindService(CatalogService, served as CatalogHandlers)],
         serviceName: "bench-catalog",
-        interceptors: [rpcServerTracingInterceptor(tracing)],
+        interceptors: serverInterceptors(tracing),
       });
       return {
         endpoint: server.address().url,
@@ -80,34 +69,12 @@ export function plexus(options: { telemetry: boolean }): RpcContender {
       const caller = "bench-client";
       const tracing = await startTracing(caller, telemetry);
       const transport = createNetworkTransport({ baseUrl: endpoint });
-      let resilience;
-      let interceptors;
-      if (telemetry) {
-        const metrics = createMetrics();
-        const spanEvents = resilienceSpanEvents();
-        resilience = createClientResilience({
-          onStateChange(event) {
-            metrics.setCircuitState(event.callee, circuitGauge(event.to));
-            spanEvents.onStateChange(event);
-          },
-          onRetry(event) {
-            metrics.countRetry(event.callee, event.hedge ? "hedge" : "retry");
-            spanEvents.onRetry(event);
-          },
-          onReject(event) {
-            metrics.countRejection(event.callee, event.policy, event.reason);
-            spanEvents.onReject(event);
-          },
-        });
-        interceptors = [
-          rpcMetricsInterceptor(metrics, caller),
-          rpcClientTracingInterceptor(tracing),
-          ...resilience.interceptors,
-        ];
-      } else {
-        resilience = createClientResilience();
-        interceptors = resilience.interceptors;
-      }
+      const metrics = createMetrics();
+      // A host's own pipeline state and interceptors: what the measurement is about.
+      const resilience = createHostResilience({ clock: systemClock, metrics });
+      const interceptors = telemetry
+        ? clientInterceptors({ caller, metrics, tracing, resilience })
+        : resilience.interceptors;
       const catalog = createClient(CatalogService, transport, { caller, interceptors });
       return {
         async call() {

@@ -31,7 +31,8 @@ import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
-import { createLocalClients, serverInterceptors } from "./local-clients.ts";
+import { serverInterceptors } from "./call-interceptors.ts";
+import { createLocalClients } from "./local-clients.ts";
 import type { HostSpec } from "./topology.ts";
 
 export interface HostOptions {

@@ -1,3 +1,5 @@
+export { clientInterceptors, serverInterceptors } from "./call-interceptors.ts";
+export { createHostResilience } from "./host-resilience.ts";
 export { startHost, type Host, type HostOptions } from "./host.ts";
 export {
   defineTopology,

@@ -1,35 +1,15 @@
 import type { DescService } from "@bufbuild/protobuf";
-import {
-  Code,
-  PlexusError,
-  type ClientFactory,
-  type Clock,
-  type Interceptor,
-  type Transport,
-} from "@plexus/core";
-import {
-  rpcClientTracingInterceptor,
-  rpcMetricsInterceptor,
-  rpcServerTracingInterceptor,
-  type Metrics,
-  type Tracing,
-} from "@plexus/observability";
+import { Code, PlexusError, type ClientFactory, type Clock, type Transport } from "@plexus/core";
+import type { Metrics, Tracing } from "@plexus/observability";
 import type { ClientResilience } from "@plexus/resilience";
 import { createClient, createInProcessTransport, type ServiceBinding } from "@plexus/rpc";
+import { clientInterceptors, serverInterceptors } from "./call-interceptors.ts";
 
 export interface LocalClients {
   /** Typed clients for `caller`, reaching the co-hosted services in-process. */
   clientsFor(caller: string): ClientFactory;
   /** Makes the clients live once every co-hosted service has its handlers. */
   bind(bindings: readonly ServiceBinding[]): void;
-}
-
-/**
- * The interceptors around every call a host's services handle, in process or over the network,
- * so a call behaves (and traces) the same wherever its caller runs.
- */
-export function serverInterceptors(tracing: Tracing): Interceptor[] {
-  return [rpcServerTracingInterceptor(tracing)];
 }
 
 /**
@@ -57,13 +37,12 @@ export function createLocalClients(options: {
   };
   return {
     clientsFor(caller) {
-      // Metrics outermost: a call is counted once, whatever its retries and rejections. Tracing
-      // outside resilience: one span covers every attempt, and the resilience hooks find it.
-      const interceptors = [
-        rpcMetricsInterceptor(options.metrics, caller),
-        rpcClientTracingInterceptor(options.tracing),
-        ...resilience.interceptors,
-      ];
+      const interceptors = clientInterceptors({
+        caller,
+        metrics: options.metrics,
+        tracing: options.tracing,
+        resilience,
+      });
       return {
         client<S extends DescService>(contract: S) {
           if (!hosted.has(contract.typeName)) {
