@@ -6,6 +6,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import type { CallContext } from "./context.ts";
+import type { TraceParent } from "./ids.ts";
 
 /** One unary call as the pipeline sees it, on either side of the wire. */
 export interface UnaryRequest<I extends DescMessage = DescMessage> {
@@ -15,6 +16,12 @@ export interface UnaryRequest<I extends DescMessage = DescMessage> {
   readonly header: Headers;
   readonly context: CallContext;
   readonly signal: AbortSignal;
+  /**
+   * Server side: the caller's span as its `traceparent` named it, parsed once by the server
+   * (`undefined` when the caller sent none or a malformed one), so server interceptors need not
+   * build `header` to read it. Absent on the client side.
+   */
+  readonly parentTrace?: TraceParent | undefined;
 }
 
 export interface UnaryResponse<O extends DescMessage = DescMessage> {

@@ -50,7 +50,11 @@ export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
       const ids = request.context.trace;
       if (ids === undefined) return next(request);
       const { name, attributes } = rpcMethodSpan(request.method);
-      const parent = parseTraceparent(request.header.get("traceparent") ?? undefined);
+      // Plexus's servers hand the parsed traceparent over; others only have the header.
+      const parent =
+        "parentTrace" in request
+          ? request.parentTrace
+          : parseTraceparent(request.header.get("traceparent") ?? undefined);
       const span = startAdoptedSpan(tracing, SpanKind.SERVER, name, attributes, ids, parent);
       return context.with(trace.setSpan(ROOT_CONTEXT, span), async function handleInSpan() {
         try {

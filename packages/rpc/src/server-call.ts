@@ -9,6 +9,7 @@ import {
   type Logger,
   type PlexusError,
   type TimerHandle,
+  type TraceParent,
   type UnaryRequest,
   type UnaryResponse,
 } from "@plexus/core";
@@ -32,6 +33,8 @@ export abstract class ServerCall {
   private timer: TimerHandle;
   private timed = false;
   private settled = false;
+  /** The caller's span, for server interceptors (`UnaryRequest.parentTrace`). */
+  private readonly parentTrace: TraceParent | undefined;
 
   constructor(
     clock: Clock,
@@ -42,6 +45,7 @@ export abstract class ServerCall {
     this.clock = clock;
     this.logger = logger;
     this.controller = fanOutController();
+    this.parentTrace = propagated.trace;
     this.context = {
       correlationId: propagated.correlationId ?? newCorrelationId(),
       requestId: newRequestId(),
@@ -89,6 +93,7 @@ export abstract class ServerCall {
       message,
       context: this.context,
       signal: this.controller.signal,
+      parentTrace: this.parentTrace,
       // An own, enumerable accessor: `{ ...request }` in an interceptor still copies it.
       get header(): Headers {
         return (header ??= toFetchHeaders(rawHeaders));
