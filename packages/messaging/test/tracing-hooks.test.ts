@@ -41,17 +41,23 @@ afterAll(() => storage.close());
 
 const freshDb = () => storage.forService(`hooks_${++schemas}`, []);
 
+/** An in-memory broker with one group recording every event it is delivered. */
+async function recordingBroker() {
+  const broker = createMemoryBroker();
+  const received: CloudEvent[] = [];
+  await broker.subscribe({
+    group: "audit",
+    types: ["*"],
+    handler: async (event) => void received.push(event),
+    deadLetter: async () => {},
+  });
+  return { broker, received };
+}
+
 describe("the outbox relay's aroundPublish", () => {
   it("publishes each row inside the wrapper, as a child span of the span that wrote it", async () => {
     const db = await freshDb();
-    const broker = createMemoryBroker();
-    const received: CloudEvent[] = [];
-    await broker.subscribe({
-      group: "audit",
-      types: ["*"],
-      handler: async (event) => void received.push(event),
-      deadLetter: async () => {},
-    });
+    const { broker, received } = await recordingBroker();
     const calls: PublishCall[] = [];
     let inside = 0;
     const outbox = createOutbox({
@@ -87,14 +93,7 @@ describe("the outbox relay's aroundPublish", () => {
 
   it("publishes the stored event untouched without a wrapper", async () => {
     const db = await freshDb();
-    const broker = createMemoryBroker();
-    const received: CloudEvent[] = [];
-    await broker.subscribe({
-      group: "audit",
-      types: ["*"],
-      handler: async (event) => void received.push(event),
-      deadLetter: async () => {},
-    });
+    const { broker, received } = await recordingBroker();
     const outbox = createOutbox({ db, broker });
     await outbox.start();
     const event = placed("o-2");
