@@ -82,9 +82,14 @@ describe("health and metrics", () => {
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe("ok");
     expect(ready.body.checks).toMatchObject({ users: "ok", catalog: "ok" });
+    await request(shop.url, "/api/v1/products?limit=1"); // the gateway calls catalog
     const metrics = await request(shop.url, "/metrics");
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
     expect(metrics.text).toMatch(/http_request/);
+    // Breaker state per callee, from its first call on (API.md "Operations").
+    expect(metrics.text).toContain(
+      'plexus_circuit_state{callee="shop.catalog.v1.CatalogService"} 0',
+    );
   });
 });

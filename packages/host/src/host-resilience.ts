@@ -19,9 +19,9 @@ const gaugeState = {
 /**
  * The one client pipeline state of a host: every outgoing call — RPC clients and HTTP upstreams
  * alike, whoever the caller — shares its callee's breaker, bulkhead and retry budget, as they
- * share the callee's capacity. The policies' events feed the host's metrics (circuit state,
- * retries, rejections) and the call's span (as events, when tracing: see `resilienceSpanEvents`),
- * then the topology's own hooks.
+ * share the callee's capacity. The host's metrics read the breakers' states at each scrape; the
+ * policies' retries and rejections are counted and added to the call's span (as events, when
+ * tracing: see `resilienceSpanEvents`), then passed to the topology's own hooks.
  */
 export function createHostResilience(options: {
   clock: Clock;
@@ -31,11 +31,10 @@ export function createHostResilience(options: {
 }): ClientResilience {
   const { metrics, policies } = options;
   const spanEvents = resilienceSpanEvents();
-  return createClientResilience({
+  const resilience = createClientResilience({
     ...policies,
     clock: options.clock,
     onStateChange(event) {
-      metrics.setCircuitState(event.callee, gaugeState[event.to]);
       spanEvents.onStateChange(event);
       policies?.onStateChange?.(event);
     },
@@ -50,4 +49,12 @@ export function createHostResilience(options: {
       policies?.onReject?.(event);
     },
   });
+  // The circuit gauge is read from the breakers at each scrape: every callee called so far shows,
+  // closed ones included, and no state is kept twice.
+  metrics.readCircuitStates(function* circuitStates() {
+    for (const { callee, circuit } of resilience.snapshot()) {
+      if (circuit !== undefined) yield [callee, gaugeState[circuit.state]] as const;
+    }
+  });
+  return resilience;
 }

@@ -55,6 +55,15 @@ describe("createMetrics", () => {
     expect(body).toContain('plexus_circuit_state{callee="payments"} 2');
   });
 
+  it("reads every breaker's state at each scrape, closed ones included", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let states: [string, "closed" | "half-open" | "open"][] = [["catalog", "closed"]];
+    metrics.readCircuitStates(() => states);
+    expect((await metrics.render()).body).toContain('plexus_circuit_state{callee="catalog"} 0');
+    states = [["catalog", "half-open"]];
+    expect((await metrics.render()).body).toContain('plexus_circuit_state{callee="catalog"} 1');
+  });
+
   it("bounds label cardinality: unknown methods fold to OTHER, excess routes to __other__", async () => {
     const metrics = createMetrics({ processMetrics: false, maxLabelValues: 3 });
     for (let i = 0; i < 10; i++) {

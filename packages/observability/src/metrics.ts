@@ -78,6 +78,12 @@ export interface Metrics {
   /** Records one outgoing RPC (bounded labels applied here). */
   observeRpcClientCall(observation: RpcClientCallObservation): void;
   setCircuitState(callee: string, state: CircuitStateName): void;
+  /**
+   * Reads every breaker's state at each scrape, so a callee's gauge exists (closed) from its
+   * first call on, not only after its first state change. The host passes its pipeline's
+   * snapshot; the last reader given wins.
+   */
+  readCircuitStates(read: () => Iterable<readonly [callee: string, state: CircuitStateName]>): void;
   /** Counts one retry (or hedge) the client pipeline scheduled towards `callee`. */
   countRetry(callee: string, kind: "retry" | "hedge"): void;
   /** Counts one call a policy refused (open circuit, full bulkhead, exhausted budget …). */
@@ -135,11 +141,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets,
     registers: [registry],
   });
+  let readCircuits: (() => Iterable<readonly [string, CircuitStateName]>) | undefined;
   const circuitState = new Gauge({
     name: `${prefix}circuit_state`,
     help: "Circuit breaker state per callee: 0 closed, 1 half-open, 2 open.",
     labelNames: ["callee"] as const,
     registers: [registry],
+    collect() {
+      for (const [name, state] of readCircuits?.() ?? []) {
+        this.set({ callee: callee(name) }, circuitStateValues[state]);
+      }
+    },
   });
 
   const retries = new Counter({
@@ -207,6 +219,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       };
       rpcClientCalls.inc(labels);
       rpcClientDuration.observe(labels, o.durationMs / 1000);
+    },
+    readCircuitStates(read) {
+      readCircuits = read;
     },
     setCircuitState(name, state) {
       circuitState.set({ callee: callee(name) }, circuitStateValues[state]);
