@@ -1,5 +1,5 @@
-import { Code, PlexusError } from "@plexus/core";
 import { describe, expect, it } from "vitest";
+import { violatedFields } from "../../test-errors.ts";
 import { requestHashOf, validatePlaceOrder, type PlaceOrderInput } from "./place-order-request.ts";
 
 const valid: PlaceOrderInput = {
@@ -10,15 +10,7 @@ const valid: PlaceOrderInput = {
 };
 
 function fieldsOf(input: Partial<PlaceOrderInput>): string[] {
-  try {
-    validatePlaceOrder({ ...valid, ...input });
-  } catch (error) {
-    expect(error).toBeInstanceOf(PlexusError);
-    expect((error as PlexusError).code).toBe(Code.InvalidArgument);
-    expect((error as PlexusError).reason).toBe("VALIDATION_ERROR");
-    return (error as PlexusError).details.map((d) => d.field);
-  }
-  return [];
+  return violatedFields(() => validatePlaceOrder({ ...valid, ...input }));
 }
 
 describe("validatePlaceOrder", () => {
