@@ -11,6 +11,19 @@ import { startAdoptedSpan } from "./adopted-span.ts";
 import type { Tracing } from "./tracing.ts";
 
 /**
+ * The codes that make a SERVER span ERROR (OpenTelemetry's RPC conventions for gRPC): a server
+ * answering NOT_FOUND or INVALID_ARGUMENT did its job; the caller's span is where that is an error.
+ */
+const serverFailureCodes: ReadonlySet<Code> = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
+
+/**
  * A server interceptor recording one SERVER span per handled call, named and attributed as the
  * caller's CLIENT span (`<service>/<method>`, `rpc.system.name`, `rpc.method`; on failure
  * `rpc.status_code` and `error.type`, the Connect code name; status ERROR only for the codes that
@@ -30,19 +43,6 @@ import type { Tracing } from "./tracing.ts";
  *   interceptors: [rpcServerTracingInterceptor(tracing)],
  * });
  */
-/**
- * The codes that make a SERVER span ERROR (OpenTelemetry's RPC conventions for gRPC): a server
- * answering NOT_FOUND or INVALID_ARGUMENT did its job; the caller's span is where that is an error.
- */
-const serverFailureCodes: ReadonlySet<Code> = new Set([
-  Code.Unknown,
-  Code.DeadlineExceeded,
-  Code.Unimplemented,
-  Code.Internal,
-  Code.Unavailable,
-  Code.DataLoss,
-]);
-
 export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
