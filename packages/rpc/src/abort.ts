@@ -4,9 +4,10 @@ import { Code, PlexusError } from "@plexus/core";
 /**
  * One signal that never aborts, shared by every call that has neither a deadline nor a caller
  * signal: such calls need no AbortController of their own. Never hand it to code that adds
- * listeners (they would pile up on a shared target); check for it first.
+ * listeners (they would pile up on a shared target); check for it first. It is resilience's
+ * own sentinel, not a second one: a call's signal reaches its policies, which check for theirs.
  */
-export const neverAborted: AbortSignal = new AbortController().signal;
+export { neverAborted } from "@plexus/resilience";
 
 /**
  * The error an aborted signal stands for: the PlexusError it was aborted with (a deadline, a
