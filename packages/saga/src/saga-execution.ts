@@ -518,25 +518,18 @@ export class SagaExecution {
   }
 
   #hooksFor(definition: SagaDefinition | undefined, status: FinalStatus): Hook[] {
-    const env = this.#env.hooks;
-    const pick = (holder: SagaHooks | SagaDefinition | undefined): Hook | undefined => {
-      if (!holder) return undefined;
-      switch (status) {
-        case SagaStatus.Completed:
-          return holder.onCompleted === undefined
-            ? undefined
-            : (event) => holder.onCompleted?.(event) ?? Promise.resolve();
-        case SagaStatus.Compensated:
-          return holder.onCompensated === undefined
-            ? undefined
-            : (event) => holder.onCompensated?.(event) ?? Promise.resolve();
-        default:
-          return holder.onNeedsAttention === undefined
-            ? undefined
-            : (event) => holder.onNeedsAttention?.(event) ?? Promise.resolve();
-      }
-    };
-    return [pick(definition), pick(env)].filter((hook) => hook !== undefined);
+    const name =
+      status === SagaStatus.Completed
+        ? "onCompleted"
+        : status === SagaStatus.Compensated
+          ? "onCompensated"
+          : "onNeedsAttention";
+    const hooks: Hook[] = [];
+    for (const holder of [definition, this.#env.hooks]) {
+      const hook: Hook | undefined = holder?.[name];
+      if (hook) hooks.push(hook.bind(holder));
+    }
+    return hooks;
   }
 
   /**
