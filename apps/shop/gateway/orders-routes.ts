@@ -18,14 +18,16 @@ const maxQuantity = 1000;
 /** Product ids, order ids and card tokens are short; the orders service bounds them the same. */
 const maxIdLength = 255;
 
+const BoundedId = z
+  .string()
+  .min(1, "must not be empty")
+  .max(maxIdLength, `must be at most ${maxIdLength} characters`);
+
 const PlaceOrderBody = z.strictObject({
   items: z
     .array(
       z.strictObject({
-        productId: z
-          .string()
-          .min(1, "must not be empty")
-          .max(maxIdLength, `must be at most ${maxIdLength} characters`),
+        productId: BoundedId,
         quantity: z
           .int("must be an integer")
           .min(1, "must be at least 1")
@@ -35,10 +37,7 @@ const PlaceOrderBody = z.strictObject({
     .min(1, "must have at least one line")
     .max(maxLines, `must have at most ${maxLines} lines`),
   paymentMethod: z.strictObject({
-    token: z
-      .string()
-      .min(1, "must not be empty")
-      .max(maxIdLength, `must be at most ${maxIdLength} characters`),
+    token: BoundedId,
   }),
 });
 
