@@ -88,13 +88,14 @@ export function openExchange(
   const trace = childTraceparent(parentTrace);
 
   const target = requestTarget(req.url ?? "");
+  const path = target?.path ?? "/";
   const controller = new AbortController();
   const ex: Exchange = {
     req,
     res,
     requestId,
     target,
-    path: target?.path ?? "/",
+    path,
     headers: {
       "x-request-id": requestId,
       "x-correlation-id": correlationId,
@@ -117,7 +118,7 @@ export function openExchange(
         ? undefined
         : startHttpServerSpan(options.tracing, {
             method: req.method ?? "GET",
-            path: target?.path ?? "/",
+            path,
             parent: parentTrace,
             trace,
           }),
