@@ -39,10 +39,6 @@ export {
   headerPrincipalTier,
   headerRequestId,
   headerTraceparent,
-  readContextHeaders,
-  writeContextHeaders,
-  type IncomingHeaders,
-  type PropagatedContext,
 } from "./propagation.ts";
 export { createRpcServer, type RpcServer, type RpcServerOptions } from "./rpc-server.ts";
 export {
