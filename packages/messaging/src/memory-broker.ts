@@ -131,22 +131,23 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
     );
     if (targets.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
+      /** Settles the publication once: false when it already was. */
+      const finish = (): boolean => {
+        if (publication.settled) return false;
+        publication.settled = true;
+        publications.delete(publication);
+        signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
       const publication: Publication = {
         pending: targets.length,
         settled: false,
         entries: new Set(),
         resolve: () => {
-          if (publication.settled) return;
-          publication.settled = true;
-          publications.delete(publication);
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
+          if (finish()) resolve();
         },
         reject: (error) => {
-          if (publication.settled) return;
-          publication.settled = true;
-          publications.delete(publication);
-          signal?.removeEventListener("abort", onAbort);
+          if (!finish()) return;
           for (const entry of publication.entries) forget(entry);
           reject(asError(error));
         },
