@@ -1,6 +1,7 @@
 import type { Sql } from "@plexus/core";
 import type { NotificationRepository } from "../app/notification-repository.ts";
 import type { Notification, NotificationType } from "../domain/notification.ts";
+import { sqlRfc3339 } from "../../sql-rfc3339.ts";
 
 interface NotificationRow {
   id: string;
@@ -33,12 +34,11 @@ export function createSqlNotificationRepository(db: Sql): NotificationRepository
       return rows.length === 1;
     },
     async listForUser(userId, limit, offset) {
-      // Formatting in SQL gives one RFC 3339 string on both PGlite and pg. `seq` breaks ties
-      // within a millisecond, so pages neither overlap nor skip.
+      // `seq` breaks ties within a millisecond, so pages neither overlap nor skip.
       const [page, count] = await Promise.all([
         db.query<NotificationRow>(
           `SELECT id, user_id, type, order_id,
-                  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+                  ${sqlRfc3339("created_at")} AS created_at
              FROM notifications
             WHERE user_id = $1
             ORDER BY created_at DESC, seq DESC

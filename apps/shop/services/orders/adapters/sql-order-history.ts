@@ -16,6 +16,7 @@ import type { OrderHistory, OrderHistoryEntry } from "../app/order-history.ts";
 import { orderEventTypes } from "../app/order-events.ts";
 import { itemCountOf, type OrderStatus } from "../domain/order.ts";
 import { readOrderEvents } from "./sql-order-event-log.ts";
+import { sqlRfc3339 } from "../../sql-rfc3339.ts";
 
 interface HistoryRow {
   id: string;
@@ -110,7 +111,7 @@ export function createSqlOrderHistory(db: Sql): OrderHistory {
       const [page, count] = await Promise.all([
         db.query<HistoryRow>(
           `SELECT id, status, total_cents::text AS total_cents, item_count,
-             to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+             ${sqlRfc3339("created_at")} AS created_at
            FROM order_history WHERE ${listFilter}
            ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
           [userId, limit, offset],

@@ -7,6 +7,7 @@ import type {
   PaymentStatus,
   PaymentSummary,
 } from "../domain/order.ts";
+import { sqlRfc3339 } from "../../sql-rfc3339.ts";
 
 interface OrderRow {
   id: string;
@@ -36,14 +37,11 @@ interface KeyRow {
   created_at: string;
 }
 
-// Formatting in SQL gives one RFC 3339 string on both PGlite and pg, whatever their date
-// parsers; bigint as text gives one shape on both, and BigInt() keeps every digit.
-const iso = (column: string): string =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
+// Timestamps formatted in SQL and bigint as text give one shape on PGlite and pg; BigInt() keeps
+// every digit.
 const orderColumns = `id, user_id, status, total_cents::text AS total_cents, currency,
   failure_reason, payment_status, charge_id, payment_amount_cents::text AS payment_amount_cents,
-  ${iso("created_at")} AS created_at, ${iso("updated_at")} AS updated_at`;
+  ${sqlRfc3339("created_at")} AS created_at, ${sqlRfc3339("updated_at")} AS updated_at`;
 
 function paymentOf(row: OrderRow): PaymentSummary | undefined {
   if (row.payment_status === null) return undefined;
@@ -118,7 +116,7 @@ export function createSqlOrderRepository(sql: Sql): OrderRepository {
     },
     async findIdempotencyKey(userId, idempotencyKey): Promise<IdempotencyRecord | undefined> {
       const result = await sql.query<KeyRow>(
-        `SELECT user_id, idempotency_key, request_hash, order_id, ${iso("created_at")} AS created_at
+        `SELECT user_id, idempotency_key, request_hash, order_id, ${sqlRfc3339("created_at")} AS created_at
          FROM order_idempotency_keys WHERE user_id = $1 AND idempotency_key = $2`,
         [userId, idempotencyKey],
       );

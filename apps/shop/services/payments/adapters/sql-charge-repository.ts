@@ -2,6 +2,7 @@ import type { Db } from "@plexus/core";
 import { isUniqueViolation } from "@plexus/storage";
 import type { ChargeRepository } from "../app/charge-repository.ts";
 import type { Charge, ChargeStatus } from "../domain/charge.ts";
+import { sqlRfc3339 } from "../../sql-rfc3339.ts";
 
 interface ChargeRow {
   charge_id: string;
@@ -16,11 +17,11 @@ interface ChargeRow {
   updated_at: string;
 }
 
-// bigint as text and timestamps formatted in SQL: one shape on PGlite and pg alike.
+// bigint as text and timestamps formatted in SQL (sqlRfc3339): one shape on PGlite and pg alike.
 const columns = `charge_id, order_id, idempotency_key, amount_cents::text AS amount_cents,
   currency, status, failure_reason, provider_charge_id,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
-  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at`;
+  ${sqlRfc3339("created_at")} AS created_at,
+  ${sqlRfc3339("updated_at")} AS updated_at`;
 
 function toCharge(row: ChargeRow): Charge {
   return {

@@ -2,6 +2,7 @@ import type { Sql } from "@plexus/core";
 import { isUniqueViolation } from "@plexus/storage";
 import type { UserRepository } from "../app/user-repository.ts";
 import type { User, UserWithCredentials } from "../domain/user.ts";
+import { sqlRfc3339 } from "../../sql-rfc3339.ts";
 
 interface UserRow {
   id: string;
@@ -12,9 +13,8 @@ interface UserRow {
   password_hash: string;
 }
 
-// Formatting in SQL gives one RFC 3339 string on both PGlite and pg, whatever their date parsers.
 const userColumns = `id, email, name, tier,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+  ${sqlRfc3339("created_at")} AS created_at`;
 
 function toUser(row: UserRow): User {
   return {
