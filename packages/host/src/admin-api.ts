@@ -73,10 +73,13 @@ export function createAdminApi(options: AdminApiOptions): Gateway {
   });
   route("GET", "/_plexus/api/sagas/:service", async (req) => {
     const limit = intParam(req.query, "limit");
+    const status = req.query.get("status");
+    const type = req.query.get("type");
+    const cursor = req.query.get("cursor");
     return pick(options.sagas, req, "sagas").list({
-      ...(req.query.get("status") ? { status: req.query.get("status")! } : {}),
-      ...(req.query.get("type") ? { type: req.query.get("type")! } : {}),
-      ...(req.query.get("cursor") ? { cursor: req.query.get("cursor")! } : {}),
+      ...(status ? { status } : {}),
+      ...(type ? { type } : {}),
+      ...(cursor ? { cursor } : {}),
       ...(limit ? { limit } : {}),
     });
   });
