@@ -4,6 +4,7 @@
  * interleaved (baseline, candidate, baseline, candidate …), over several rounds, and reported as
  * medians. Loops are bounded both in count and in time.
  */
+import { availableParallelism } from "node:os";
 
 /** One thing to measure: `op` is called sequentially, awaited when it returns a promise. */
 export interface Candidate {
@@ -187,7 +188,7 @@ export async function runSuite(
       suite: suite.name,
       date: new Date().toISOString(),
       node: process.version,
-      cpus: (await import("node:os")).availableParallelism(),
+      cpus: availableParallelism(),
       settings: { ...settings, batchSize: batch, concurrency },
       baseline,
       results,
