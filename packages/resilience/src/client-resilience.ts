@@ -164,6 +164,8 @@ export interface ClientResilience extends Disposable {
 interface CalleeState {
   readonly name: string;
   readonly options: CalleeOptions;
+  /** Its policies, built-ins, defaults and own options merged. */
+  readonly policies: Required<CalleePolicyOptions>;
   readonly breaker: CircuitBreaker | undefined;
   readonly bulkhead: Policy | undefined;
   readonly limiter: Policy | undefined;
@@ -304,6 +306,7 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
     state = {
       name,
       options: options.callees?.[name] ?? {},
+      policies,
       breaker,
       bulkhead,
       limiter,
@@ -317,7 +320,7 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
   function methodPipelines(callee: CalleeState, method: string): MethodPipelines {
     let found = callee.methods.get(method);
     if (found !== undefined) return found;
-    const calleePolicies = policiesOf(callee.name);
+    const calleePolicies = callee.policies;
     const own = callee.options.methods?.[method] ?? {};
     const retryOptions = merge(calleePolicies.retry, own.retry);
     const hedgingOptions = merge(calleePolicies.hedging, own.hedging);
