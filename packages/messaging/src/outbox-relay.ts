@@ -231,13 +231,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
          ORDER BY position LIMIT $2`,
         [JSON.stringify(busy), settings.batchSize],
       );
-      const bySubject = new Map<string, Row[]>();
-      for (const row of rows) {
-        const list = bySubject.get(row.ordering_key);
-        if (list) list.push(row);
-        else bySubject.set(row.ordering_key, [row]);
-      }
-      for (const [key, list] of bySubject) {
+      for (const [key, list] of Map.groupBy(rows, (row) => row.ordering_key)) {
         if (workers.size >= settings.maxConcurrentSubjects || stopped) break;
         const worker = publishInOrder(key, list).finally(() => {
           workers.delete(key);
