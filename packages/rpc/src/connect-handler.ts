@@ -37,6 +37,7 @@ import {
 import { encodeConnectError } from "./error-wire.ts";
 import { createMethodTable, type MethodEntry, type ServiceBinding } from "./method-table.ts";
 import {
+  firstHeaderValue,
   headerCorrelationId,
   headerRequestId,
   readContextHeaders,
@@ -122,10 +123,6 @@ const noContext: PropagatedContext = {
   idempotencyKey: undefined,
   caller: undefined,
 };
-
-function first(value: string | string[] | undefined): string | undefined {
-  return typeof value === "string" ? value : value?.[0];
-}
 
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -336,13 +333,13 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
       return;
     }
     const headers = req.headers;
-    const codec = parseContentType(first(headers[headerContentType]));
+    const codec = parseContentType(firstHeaderValue(headers[headerContentType]));
     if (codec === undefined) {
       answer(res, 415, { "accept-post": acceptPost });
       req.resume();
       return;
     }
-    const encoding = first(headers[headerContentEncoding]);
+    const encoding = firstHeaderValue(headers[headerContentEncoding]);
     const gzip = encoding === "gzip";
     if (!gzip && encoding !== undefined && encoding !== "identity") {
       // Connect says `unimplemented`; 415 (RFC 9110's status for an unsupported content coding)
@@ -358,18 +355,18 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
     }
 
     let invalid: PlexusError | undefined;
-    const version = first(headers[headerProtocolVersion]);
+    const version = firstHeaderValue(headers[headerProtocolVersion]);
     if (version !== undefined && version !== protocolVersion) {
       invalid = new PlexusError(
         Code.InvalidArgument,
         `${headerProtocolVersion} must be "${protocolVersion}"`,
       );
     }
-    const timeoutMs = parseTimeoutMs(first(headers[headerTimeout]));
+    const timeoutMs = parseTimeoutMs(firstHeaderValue(headers[headerTimeout]));
     if (timeoutMs === null) {
       invalid ??= new PlexusError(Code.InvalidArgument, `invalid ${headerTimeout} header`);
     }
-    const contentLength = first(headers[headerContentLength]);
+    const contentLength = firstHeaderValue(headers[headerContentLength]);
     if (contentLength !== undefined && Number(contentLength) > callOptions.maxBodyBytes) {
       invalid ??= tooLarge(callOptions.maxBodyBytes);
     }

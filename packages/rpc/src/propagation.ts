@@ -34,7 +34,8 @@ export interface PropagatedContext {
   readonly caller: string | undefined;
 }
 
-function first(value: string | string[] | undefined): string | undefined {
+/** A header's value as Node gives it (a string, or an array for a repeated one): the first. */
+export function firstHeaderValue(value: string | string[] | undefined): string | undefined {
   return typeof value === "string" ? value : value?.[0];
 }
 
@@ -65,11 +66,11 @@ export function writeContextHeaders(ctx: CallContext, target: Record<string, str
  * take effect twice.
  */
 export function readContextHeaders(headers: IncomingHeaders): PropagatedContext | PlexusError {
-  const correlation = first(headers[headerCorrelationId]);
-  const subject = first(headers[headerPrincipalSubject]);
-  const tier = first(headers[headerPrincipalTier]);
-  const key = first(headers[headerIdempotencyKey]);
-  const caller = first(headers[headerCaller]);
+  const correlation = firstHeaderValue(headers[headerCorrelationId]);
+  const subject = firstHeaderValue(headers[headerPrincipalSubject]);
+  const tier = firstHeaderValue(headers[headerPrincipalTier]);
+  const key = firstHeaderValue(headers[headerIdempotencyKey]);
+  const caller = firstHeaderValue(headers[headerCaller]);
   if (key !== undefined && !idempotencyKeyPattern.test(key)) {
     return new PlexusError(Code.InvalidArgument, "malformed idempotency-key header");
   }
@@ -80,7 +81,7 @@ export function readContextHeaders(headers: IncomingHeaders): PropagatedContext 
   return {
     correlationId:
       correlation !== undefined && isWellFormedCorrelationId(correlation) ? correlation : undefined,
-    trace: parseTraceparent(first(headers[headerTraceparent])),
+    trace: parseTraceparent(firstHeaderValue(headers[headerTraceparent])),
     principal,
     idempotencyKey: key,
     caller: caller !== undefined && isWellFormedCorrelationId(caller) ? caller : undefined,

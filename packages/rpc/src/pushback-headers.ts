@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { parsePushbackMs, parseRetryAfter, PlexusError, retryAfterKey } from "@plexus/core";
+import { firstHeaderValue } from "./propagation.ts";
 
 /** gRFC A6's pushback: ms as a signed 32-bit integer; negative means "do not retry". */
 export const headerRetryPushback = "grpc-retry-pushback-ms";
@@ -28,10 +29,6 @@ export function writePushbackHeaders(error: PlexusError, headers: OutgoingHttpHe
 
 type ResponseHeaders = Record<string, string | string[] | undefined>;
 
-function first(value: string | string[] | undefined): string | undefined {
-  return typeof value === "string" ? value : value?.[0];
-}
-
 /**
  * The pushback an error response states in its headers, as a `retryAfterMs` metadata value:
  * `grpc-retry-pushback-ms` when present (a negative or malformed value becomes `-1`, "do not
@@ -39,9 +36,9 @@ function first(value: string | string[] | undefined): string | undefined {
  * a malformed one is ignored, as HTTP clients do), else `undefined`.
  */
 export function pushbackFromHeaders(headers: ResponseHeaders, nowMs: number): string | undefined {
-  const pushback = first(headers[headerRetryPushback]);
+  const pushback = firstHeaderValue(headers[headerRetryPushback]);
   if (pushback !== undefined) return String(parsePushbackMs(pushback));
-  const retryAfterMs = parseRetryAfter(first(headers[headerRetryAfter]), nowMs);
+  const retryAfterMs = parseRetryAfter(firstHeaderValue(headers[headerRetryAfter]), nowMs);
   return retryAfterMs === undefined ? undefined : String(retryAfterMs);
 }
 
