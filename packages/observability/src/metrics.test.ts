@@ -47,7 +47,7 @@ describe("createMetrics", () => {
       code: "unavailable",
       durationMs: 40,
     });
-    metrics.setCircuitState("payments", "open");
+    metrics.readCircuitStates(() => [["payments", "open"]]);
     const { body } = await metrics.render();
     expect(body).toContain(
       'plexus_rpc_client_calls_total{caller="orders",callee="payments",method="Charge",code="unavailable"} 1',

@@ -77,7 +77,6 @@ export interface Metrics {
   observeHttpRequest(observation: HttpRequestObservation): void;
   /** Records one outgoing RPC (bounded labels applied here). */
   observeRpcClientCall(observation: RpcClientCallObservation): void;
-  setCircuitState(callee: string, state: CircuitStateName): void;
   /**
    * Reads every breaker's state at each scrape, so a callee's gauge exists (closed) from its
    * first call on, not only after its first state change. The host passes its pipeline's
@@ -222,9 +221,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     readCircuitStates(read) {
       readCircuits = read;
-    },
-    setCircuitState(name, state) {
-      circuitState.set({ callee: callee(name) }, circuitStateValues[state]);
     },
     countRetry(name, kind) {
       retries.inc({ callee: callee(name), kind });

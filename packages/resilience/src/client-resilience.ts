@@ -92,7 +92,7 @@ export interface ClientResilienceOptions {
   onRetry?: (event: CallTarget & { attempt: number; delayMs: number; hedge: boolean }) => void;
   /** Every call or retry a policy refused (open circuit, full bulkhead, budget, rate limit). */
   onReject?: (event: ResilienceRejectEvent) => void;
-  /** Every circuit state change (feed `metrics.setCircuitState(callee, state)`). */
+  /** Every circuit state change (a span event, a log line; gauges read `snapshot()` instead). */
   onStateChange?: (event: { callee: string; from: CircuitState; to: CircuitState }) => void;
 }
 
@@ -238,7 +238,7 @@ function sendAttempt(
  * @example
  * const resilience = createClientResilience({
  *   callees: { "shop.payments.v1.PaymentsService": { methods: { Charge: { perTryTimeoutMs: 2_000 } } } },
- *   onStateChange: ({ callee, to }) => metrics.setCircuitState(callee, to),
+ *   onStateChange: ({ callee, from, to }) => logger.info({ callee, from, to }, "circuit"),
  * });
  * const payments = createClient(PaymentsService, transport, { interceptors: resilience.interceptors });
  */
