@@ -852,3 +852,25 @@ describe("readiness", () => {
     await client.close();
   });
 });
+
+describe("listen", () => {
+  it("reports a wildcard address as a loopback URL a client can use", async () => {
+    const gateway = createGateway({ logger: createLogger({ name: "t", level: "silent" }) });
+    gateway.route({
+      method: "GET",
+      path: "/api/v1/ping",
+      handler: () => ({ body: { pong: true } }),
+    });
+    try {
+      for (const host of ["0.0.0.0", "::"]) {
+        const { url } = await gateway.listen({ host });
+        expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        const client = createTestClient(url);
+        expect((await client.call("GET", "/api/v1/ping")).status).toBe(200);
+        await client.close();
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+});

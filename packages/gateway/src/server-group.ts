@@ -77,11 +77,9 @@ export function createServerGroup(options: ServerGroupOptions): ServerGroup {
     servers.add(server);
     const { port } = server.address() as AddressInfo;
     const host = listenOptions.host ?? "127.0.0.1";
-    const urlHost = host.includes(":")
-      ? `[${host}]`
-      : host === "0.0.0.0" || host === "::"
-        ? "127.0.0.1"
-        : host;
+    // A wildcard address is reached on loopback (checked first: "::" is an IPv6 literal too).
+    const urlHost =
+      host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
     return { server, port, url: `http://${urlHost}:${port}` };
   }
 
