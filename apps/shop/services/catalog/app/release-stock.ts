@@ -1,6 +1,7 @@
 import type { Clock } from "@plexus/core";
 import { validateReservationId } from "../domain/reservation.ts";
 import type { ReleaseOutcome, StockRepository } from "./stock-repository.ts";
+import { nowIso } from "../../now-iso.ts";
 
 export interface ReleaseStockDeps {
   readonly stock: StockRepository;
@@ -19,5 +20,5 @@ export async function releaseStock(
   reservationId: string,
 ): Promise<ReleaseOutcome> {
   const id = validateReservationId(reservationId);
-  return deps.stock.release(id, new Date(deps.clock.now()).toISOString());
+  return deps.stock.release(id, nowIso(deps.clock));
 }

@@ -5,6 +5,7 @@ import {
   type StockLine,
 } from "../domain/reservation.ts";
 import type { StockRepository } from "./stock-repository.ts";
+import { nowIso } from "../../now-iso.ts";
 
 export interface ReserveStockDeps {
   readonly stock: StockRepository;
@@ -38,7 +39,7 @@ export async function reserveStock(
   input: ReservationInput,
 ): Promise<ReservedStock> {
   const request = validateReservation(input);
-  const outcome = await deps.stock.reserve(request, new Date(deps.clock.now()).toISOString());
+  const outcome = await deps.stock.reserve(request, nowIso(deps.clock));
   switch (outcome.kind) {
     case "reserved":
       return {

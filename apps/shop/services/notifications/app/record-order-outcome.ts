@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, PlexusError, type Clock, type Logger, type Sql } from "@plexus/core";
 import type { NotificationType } from "../domain/notification.ts";
 import type { NotificationRepository } from "./notification-repository.ts";
+import { nowIso } from "../../now-iso.ts";
 
 export interface RecordOrderOutcomeDeps {
   readonly notifications: NotificationRepository;
@@ -42,7 +43,7 @@ export async function recordOrderOutcome(
     userId: outcome.userId,
     type: outcome.type,
     orderId: outcome.orderId,
-    createdAt: new Date(deps.clock.now()).toISOString(),
+    createdAt: nowIso(deps.clock),
     eventId: outcome.eventId,
   });
   if (!created) {

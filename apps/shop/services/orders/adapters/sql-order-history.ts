@@ -17,6 +17,7 @@ import { orderEventTypes } from "../app/order-events.ts";
 import { itemCountOf, type OrderStatus } from "../domain/order.ts";
 import { readOrderEvents } from "./sql-order-event-log.ts";
 import { sqlRfc3339 } from "../../sql-rfc3339.ts";
+import { nowIso } from "../../now-iso.ts";
 
 interface HistoryRow {
   id: string;
@@ -201,7 +202,7 @@ export async function rebuildOrderHistory(
     throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
   }
   const clock = options.clock ?? systemClock;
-  const now = (): string => new Date(clock.now()).toISOString();
+  const now = (): string => nowIso(clock);
   const existing = await db.query<CheckpointRow>(
     "SELECT position, rebuilding FROM read_model_checkpoints WHERE name = $1",
     [checkpointName],

@@ -8,6 +8,7 @@ import { failureReasonOf } from "./failure-reason.ts";
 import type { OrderEventLog } from "./order-event-log.ts";
 import { orderCancelledEvent, orderConfirmedEvent } from "./order-events.ts";
 import type { OrderRepositoryFactory } from "./order-repository.ts";
+import { nowIso } from "../../now-iso.ts";
 
 /** The saga type (persisted with every saga: never rename it while sagas of it may be live). */
 export const placeOrderSagaName = "place-order";
@@ -82,7 +83,7 @@ export function createPlaceOrderSaga(
   deps: PlaceOrderSagaDeps,
 ): SagaDefinition<PlaceOrderSagaInput> {
   const { config, catalog, payments } = deps;
-  const now = (): string => new Date(deps.clock.now()).toISOString();
+  const now = (): string => nowIso(deps.clock);
   const retry = { initialDelayMs: config.retryDelayMs, maxDelayMs: maxBackoffMs };
 
   async function complete(event: SagaFinishedEvent<PlaceOrderSagaInput>): Promise<void> {

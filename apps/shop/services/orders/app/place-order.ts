@@ -9,6 +9,7 @@ import type { OrderEventLog } from "./order-event-log.ts";
 import { orderPlacedEvent } from "./order-events.ts";
 import type { IdempotencyRecord, OrderRepositoryFactory } from "./order-repository.ts";
 import { placeOrderSagaName, type PlaceOrderSagaInput } from "./place-order-saga.ts";
+import { nowIso } from "../../now-iso.ts";
 
 /** Reads current prices (the catalog). Called before any transaction: it is a remote call. */
 export type PriceLookup = (productIds: readonly string[]) => Promise<readonly PricedProduct[]>;
@@ -88,7 +89,7 @@ export async function placeOrder(
 
   const products = await deps.prices([...new Set(request.items.map((i) => i.productId))]);
   const { lines, currency } = priceLines(request.items, products);
-  const now = new Date(deps.clock.now()).toISOString();
+  const now = nowIso(deps.clock);
   const order: Order = {
     id: `ord_${randomUUID()}`,
     userId: request.userId,

@@ -12,13 +12,9 @@ import {
   orderRefunded,
   paymentDeclined,
 } from "../domain/payment-errors.ts";
-import {
-  nowIso,
-  providerCallOptions,
-  type CallBounds,
-  type PaymentsDeps,
-} from "./payments-deps.ts";
+import { providerCallOptions, type CallBounds, type PaymentsDeps } from "./payments-deps.ts";
 import { settlePending } from "./settle-pending.ts";
+import { nowIso } from "../../now-iso.ts";
 
 function sameRequest(charge: Charge, request: ChargeRequest): boolean {
   return (

@@ -30,8 +30,3 @@ export function providerCallOptions(deps: PaymentsDeps, bounds: CallBounds): Pro
   if (!(timeoutMs > 0)) throw new PlexusError(Code.DeadlineExceeded, "deadline exceeded");
   return bounds.signal ? { timeoutMs, signal: bounds.signal } : { timeoutMs };
 }
-
-/** The current time as RFC 3339. */
-export function nowIso(clock: Clock): string {
-  return new Date(clock.now()).toISOString();
-}

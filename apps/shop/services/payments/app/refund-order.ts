@@ -1,12 +1,8 @@
 import { isVisible, type Charge } from "../domain/charge.ts";
 import { validateOrderId } from "../domain/charge-request.ts";
-import {
-  nowIso,
-  providerCallOptions,
-  type CallBounds,
-  type PaymentsDeps,
-} from "./payments-deps.ts";
+import { providerCallOptions, type CallBounds, type PaymentsDeps } from "./payments-deps.ts";
 import { settlePending } from "./settle-pending.ts";
+import { nowIso } from "../../now-iso.ts";
 
 /**
  * Refunds an order (RefundOrder in payments.proto): every SUCCEEDED charge is refunded at the

@@ -1,10 +1,6 @@
 import { failureReasons, type Charge } from "../domain/charge.ts";
-import {
-  nowIso,
-  providerCallOptions,
-  type CallBounds,
-  type PaymentsDeps,
-} from "./payments-deps.ts";
+import { providerCallOptions, type CallBounds, type PaymentsDeps } from "./payments-deps.ts";
+import { nowIso } from "../../now-iso.ts";
 
 /**
  * Settles a PENDING charge without charging: asks the provider to void its key. If the provider

@@ -17,6 +17,7 @@ import {
   type VoidResult,
 } from "./provider-api.ts";
 import { behaviourOf, createFlakyDecider, type FlakyDeciderOptions } from "./test-cards.ts";
+import { nowIso } from "../../now-iso.ts";
 
 export interface CardProviderServerOptions {
   /** Where the provider keeps `provider_charges` (the payments schema, so it survives restarts). */
@@ -174,7 +175,7 @@ export async function createCardProviderServer(
   const closing = new AbortController();
   const inFlight = new Map<string, { fingerprint: string; reply: Promise<Reply> }>();
   const handling = new Set<Promise<void>>();
-  const now = (): string => new Date(clock.now()).toISOString();
+  const now = (): string => nowIso(clock);
 
   async function process(key: string, body: ChargeBody, fingerprint: string): Promise<Reply> {
     const existing = await store.findByKey(key);

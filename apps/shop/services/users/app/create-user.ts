@@ -4,6 +4,7 @@ import { validateNewUser, type NewUserInput } from "../domain/new-user.ts";
 import { hashPassword } from "../domain/password-hash.ts";
 import { defaultTier, type User } from "../domain/user.ts";
 import type { UserRepository } from "./user-repository.ts";
+import { nowIso } from "../../now-iso.ts";
 
 export interface CreateUserDeps {
   readonly users: UserRepository;
@@ -34,7 +35,7 @@ export async function createUser(deps: CreateUserDeps, input: NewUserInput): Pro
     email: valid.email,
     name: valid.name,
     tier: defaultTier,
-    createdAt: new Date(deps.clock.now()).toISOString(),
+    createdAt: nowIso(deps.clock),
   };
   const outcome = await deps.users.insert({ ...user, passwordHash });
   if (outcome === "email-taken") throw emailExists();
