@@ -9,14 +9,28 @@ export interface PublishOptions {
   signal?: AbortSignal;
 }
 
-/** How long to wait before redelivering a failed message: exponential, with full jitter. */
+/**
+ * How the delay before a retry is jittered (formulas in `@plexus/resilience`'s
+ * `exponentialBackoff`): `full` is AWS's "Full Jitter", `random(0, ceiling)`; `grpc` is gRFC A6 as
+ * revised in 2024, `ceiling * random(0.8, 1.2)` with A6's cap of 5 attempts; `equal` never waits
+ * less than half the ceiling; `none` is the ceiling itself (one client only).
+ */
+export type BackoffJitter = "full" | "grpc" | "equal" | "none";
+
+/**
+ * Exponential backoff: the ceiling of retry `n` is `min(maxMs, initialMs * multiplier^(n-1))`,
+ * then jittered. One shape for message redelivery, the outbox relay and client retries (the
+ * defaults are each user's: redelivery 500 ms .. 30 s, full jitter).
+ */
 export interface BackoffOptions {
-  /** Upper bound of the first redelivery delay. Default (messaging): 500 ms. */
+  /** Ceiling of the first retry's delay. Default (redelivery): 500 ms. */
   initialMs?: number;
-  /** Cap of any delay. Default (messaging): 30 000 ms. */
+  /** Cap of any ceiling. Default (redelivery): 30 000 ms. */
   maxMs?: number;
-  /** Growth factor per attempt. Default (messaging): 2. */
+  /** Growth of the ceiling per retry. Default: 2. */
   multiplier?: number;
+  /** Default: `full`, which spreads the retries of clients that failed together the most. */
+  jitter?: BackoffJitter;
 }
 
 /** What a handler learns about the delivery it is handling. */

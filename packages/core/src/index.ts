@@ -100,6 +100,7 @@ export {
 export { CENSORED, censorSecrets, isSecretKey } from "./censor-secrets.ts";
 export type { CloudEvent } from "./cloud-event.ts";
 export type {
+  BackoffJitter,
   BackoffOptions,
   Broker,
   BrokerSubscription,

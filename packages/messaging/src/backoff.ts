@@ -1,24 +1,38 @@
 import type { BackoffOptions } from "@plexus/core";
+import {
+  createRetrySchedule,
+  exponentialBackoff,
+  type Backoff,
+  type RetrySchedule,
+} from "@plexus/resilience";
 
-/** Backoff options with every default applied. */
-export interface ResolvedBackoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-  readonly multiplier: number;
+/** Backoff options with every default applied, and the backoff they make. */
+export interface ResolvedBackoff extends Readonly<Required<BackoffOptions>> {
+  /** Resilience's `exponentialBackoff` of these options: the one backoff of Plexus. */
+  readonly delay: Backoff;
 }
 
 /** Redelivery defaults: first retry within 0.5 s, growing ×2, never more than 30 s apart. */
-export const defaultBackoff: ResolvedBackoff = { initialMs: 500, maxMs: 30_000, multiplier: 2 };
+export const defaultBackoff: Readonly<Required<BackoffOptions>> = {
+  initialMs: 500,
+  maxMs: 30_000,
+  multiplier: 2,
+  jitter: "full",
+};
 
-/** Applies defaults and checks the values (a negative or NaN delay would spin). */
+/**
+ * Applies defaults and checks the values (a negative or NaN delay would spin), then builds the
+ * backoff with resilience's `exponentialBackoff`.
+ */
 export function resolveBackoff(
   options: BackoffOptions | undefined,
-  defaults: ResolvedBackoff = defaultBackoff,
+  defaults: Readonly<Required<BackoffOptions>> = defaultBackoff,
 ): ResolvedBackoff {
   const resolved = {
     initialMs: options?.initialMs ?? defaults.initialMs,
     maxMs: options?.maxMs ?? defaults.maxMs,
     multiplier: options?.multiplier ?? defaults.multiplier,
+    jitter: options?.jitter ?? defaults.jitter,
   };
   if (!(resolved.initialMs >= 0) || !(resolved.maxMs >= resolved.initialMs)) {
     throw new RangeError(
@@ -28,22 +42,25 @@ export function resolveBackoff(
   if (!(resolved.multiplier >= 1)) {
     throw new RangeError(`backoff multiplier must be >= 1 (got ${resolved.multiplier})`);
   }
-  return resolved;
+  return { ...resolved, delay: exponentialBackoff(resolved) };
 }
 
 /**
- * The delay before retry number `failures` (1 after the first failure): exponential with full
- * jitter, `random() × min(maxMs, initialMs × multiplier^(failures-1))`. Full jitter spreads the
- * retries of many consumers that failed together (a database blip) instead of syncing them.
- *
- * @param random Uniform in [0, 1); injectable so tests are deterministic.
+ * The redelivery decisions of one message in one group: resilience's retry schedule, so a
+ * handler's failure carrying a pushback (say, the `Unavailable` of a rate-limited callee) is
+ * redelivered after that delay, and a "do not retry" pushback dead-letters it at once. A pushback
+ * beyond `maxMs` waits `maxMs`: the message has nowhere else to go but the dead-letter store.
  */
-export function backoffDelayMs(
-  failures: number,
+export function createRedeliverySchedule(
+  maxDeliveries: number,
   backoff: ResolvedBackoff,
-  random: () => number = Math.random,
-): number {
-  const exponent = Math.max(0, failures - 1);
-  const ceiling = Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** exponent);
-  return Math.floor(random() * ceiling);
+  random: () => number,
+): RetrySchedule {
+  return createRetrySchedule({
+    maxAttempts: maxDeliveries,
+    backoff: backoff.delay,
+    maxRetryAfterMs: backoff.maxMs,
+    longPushback: "cap",
+    random,
+  });
 }

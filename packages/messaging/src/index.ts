@@ -12,7 +12,12 @@ export {
 } from "./create-event.ts";
 export { contextFromEvent } from "./event-context.ts";
 export { compileTypeFilter, type EventTypeFilter } from "./event-type-filter.ts";
-export { backoffDelayMs, defaultBackoff, resolveBackoff, type ResolvedBackoff } from "./backoff.ts";
+export {
+  createRedeliverySchedule,
+  defaultBackoff,
+  resolveBackoff,
+  type ResolvedBackoff,
+} from "./backoff.ts";
 export { ensureMessagingTables } from "./messaging-tables.ts";
 export {
   handleOnce,

@@ -140,6 +140,70 @@ describe("memory broker", () => {
     await broker.close();
   });
 
+  it("redelivers after a handler failure's pushback instead of the backoff, then backs off from the start", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ clock, random: () => 0.5 });
+    const handled: number[] = [];
+    await broker.subscribe({
+      group: "billing",
+      types: ["*"],
+      backoff: { initialMs: 100, maxMs: 10_000 },
+      handler: async (_e, d) => {
+        handled.push(clock.now());
+        // A callee that is rate limited says when to come back (core's retryAfterMs).
+        if (d.attempt === 1) {
+          throw new PlexusError(Code.Unavailable, "busy", { metadata: { retryAfterMs: "3000" } });
+        }
+        if (d.attempt === 2) throw new Error("blip");
+      },
+      deadLetter: async () => {},
+    });
+    const publishing = broker.publish(event());
+    await clock.advanceAsync(10_000);
+    await publishing;
+    expect(handled).toEqual([0, 3_000, 3_050]); // pushback 3 s, then the first backoff (0.5 × 100)
+    await broker.close();
+  });
+
+  it("dead-letters at once on a 'do not retry' pushback, deliveries left or not", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ clock, random: () => 0.5 });
+    const r = recorder("billing");
+    let calls = 0;
+    await broker.subscribe({
+      ...r.subscription,
+      maxDeliveries: 5,
+      handler: async () => {
+        calls++;
+        throw new PlexusError(Code.Unavailable, "gone", { metadata: { retryAfterMs: "-1" } });
+      },
+    });
+    const publishing = broker.publish(event());
+    await clock.advanceAsync(1_000);
+    await publishing;
+    expect(calls).toBe(1);
+    expect(r.dead).toEqual([expect.objectContaining({ reason: "gone", attempts: 1 })]);
+    await broker.close();
+  });
+
+  it("gRFC A6's backoff brings its cap of 5 deliveries, and handlers see it", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ clock, random: () => 0.5 });
+    const seen: number[] = [];
+    const r = recorder("billing", (_e, d) => {
+      seen.push(d.maxDeliveries);
+      return true;
+    });
+    await broker.subscribe({ ...r.subscription, maxDeliveries: 8, backoff: { jitter: "grpc" } });
+    const publishing = broker.publish(event());
+    await clock.advanceAsync(60_000);
+    await publishing;
+    expect(r.handled.map((h) => h.attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(seen).toEqual([5, 5, 5, 5, 5]);
+    expect(r.dead).toEqual([expect.objectContaining({ attempts: 5 })]);
+    await broker.close();
+  });
+
   it("never drops a message whose dead-lettering fails: it retries parking it", async () => {
     const clock = createFakeClock();
     const broker = createMemoryBroker({ clock, random: () => 0.5 });

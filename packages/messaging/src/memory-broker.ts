@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import {
   Code,
   PlexusError,
+  retryAfterMsOf,
   systemClock,
   type Broker,
   type BrokerSubscription,
@@ -13,7 +14,8 @@ import {
   type SubscriptionHandle,
   type TimerHandle,
 } from "@plexus/core";
-import { backoffDelayMs, resolveBackoff, type ResolvedBackoff } from "./backoff.ts";
+import { cappedAttempts, type RetrySchedule } from "@plexus/resilience";
+import { createRedeliverySchedule, resolveBackoff, type ResolvedBackoff } from "./backoff.ts";
 import { compileTypeFilter, type EventTypeFilter } from "./event-type-filter.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
@@ -59,6 +61,8 @@ interface Entry {
   readonly publication: Publication;
   /** Handler deliveries made so far. */
   attempts: number;
+  /** Its redelivery decisions, from its first failure on (under that member's settings). */
+  redelivery?: RetrySchedule;
   firstFailureAt?: number;
   lastFailureAt?: number;
   lastError?: string;
@@ -250,7 +254,9 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       entry.firstFailureAt ??= now;
       entry.lastFailureAt = now;
       entry.lastError = error instanceof Error ? error.message : String(error);
-      if (entry.attempts >= member.maxDeliveries) {
+      entry.redelivery ??= createRedeliverySchedule(member.maxDeliveries, member.backoff, random);
+      const decision = entry.redelivery.next(retryAfterMsOf(error));
+      if (!decision.retry) {
         const letter: DeadLetterInput = {
           group: member.group.name,
           event: parsed.event,
@@ -263,10 +269,17 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
         return;
       }
       logger?.warn(
-        { group: member.group.name, eventId: parsed.event.id, attempt: entry.attempts, err: error },
+        {
+          group: member.group.name,
+          eventId: parsed.event.id,
+          attempt: entry.attempts,
+          delayMs: decision.delayMs,
+          delaySource: decision.source,
+          err: error,
+        },
         "event handler failed; redelivering after backoff",
       );
-      retryLater(entry, backoffDelayMs(entry.attempts, member.backoff, random));
+      retryLater(entry, decision.delayMs);
       return;
     }
     if (!destroyed) settle(entry);
@@ -288,7 +301,7 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
         { group: letter.group, eventId: letter.event?.id, err: error },
         "could not store a dead letter; retrying after backoff",
       );
-      retryLater(entry, backoffDelayMs(entry.deadLetterFailures, member.backoff, random));
+      retryLater(entry, member.backoff.delay(entry.deadLetterFailures, 0, random));
       return;
     }
     if (!destroyed) settle(entry);
@@ -329,12 +342,14 @@ export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBro
       groups.set(group.name, group);
     }
     group.filters.set(JSON.stringify([...subscription.types].sort()), filter);
+    const backoff = resolveBackoff(subscription.backoff);
     const member: Member = {
       group,
       subscription,
-      maxDeliveries,
+      // gRFC A6's backoff brings its cap of 5 attempts; handlers see the number in force.
+      maxDeliveries: cappedAttempts(maxDeliveries, backoff.delay),
       concurrency,
-      backoff: resolveBackoff(subscription.backoff),
+      backoff,
       inFlight: new Set(),
       abort: new AbortController(),
       scope: AsyncLocalStorage.snapshot(),

@@ -14,7 +14,7 @@ import {
   type TimerHandle,
   type TraceParent,
 } from "@plexus/core";
-import { backoffDelayMs, resolveBackoff } from "./backoff.ts";
+import { resolveBackoff } from "./backoff.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 /** One published (or failed) outbox row, for metrics. */
@@ -113,6 +113,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     initialMs: 200,
     maxMs: 30_000,
     multiplier: 2,
+    jitter: "full",
   });
   const owner = randomUUID();
   const abort = new AbortController();
@@ -300,7 +301,8 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     error: unknown,
   ): Promise<void> {
     const failures = (failing.get(key)?.failures ?? 0) + 1;
-    const delay = Math.max(minRetryMs, backoffDelayMs(failures, backoff, random));
+    // Only the delay: the relay never gives up on a row (nor honours an attempt cap).
+    const delay = Math.max(minRetryMs, backoff.delay(failures, 0, random));
     failing.set(key, { failures, until: clock.now() + delay });
     const message = error instanceof Error ? error.message : String(error);
     logger?.warn(

@@ -1,7 +1,9 @@
 export {
+  cappedAttempts,
   constantBackoff,
   decorrelatedJitterBackoff,
   exponentialBackoff,
+  grpcMaxAttempts,
   type Backoff,
   type DecorrelatedJitterOptions,
   type ExponentialBackoffOptions,
@@ -102,6 +104,12 @@ export {
   type RetryEvent,
   type RetryOptions,
 } from "./retry.ts";
+export {
+  createRetrySchedule,
+  type RetryDecision,
+  type RetrySchedule,
+  type RetryScheduleOptions,
+} from "./retry-schedule.ts";
 export {
   createRetryBudget,
   type BudgetVerdict,

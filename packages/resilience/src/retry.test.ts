@@ -131,6 +131,19 @@ describe("retry: backoff and pushback", () => {
     ]);
   });
 
+  it("gRFC A6 (2024): waits ceiling * random(0.8, 1.2) and caps maxAttempts at 5", async () => {
+    const t = setup({
+      maxAttempts: 8,
+      random: () => 0.5, // the middle of [0.8, 1.2): exactly the ceiling
+      backoff: exponentialBackoff({ initialMs: 100, maxMs: 500, jitter: "grpc" }),
+    });
+    const s = scripted([error(Code.Unavailable)]);
+    const outcome = await t.run(s.fn(t.clock));
+    expect(outcome).toEqual({ error: expect.any(PlexusError) });
+    expect(s.calls.map((c) => c.at)).toEqual([0, 100, 300, 700, 1_200]);
+    expect(t.giveUps).toEqual([expect.objectContaining({ reason: "max-attempts", attempts: 5 })]);
+  });
+
   it("a pushback overrides the backoff, and the backoff restarts from its initial value after it", async () => {
     const t = setup({
       maxAttempts: 4,

@@ -10,6 +10,7 @@ import {
   type PolicyContext,
 } from "./policy.ts";
 import type { BudgetVerdict, RetryBudget } from "./retry-budget.ts";
+import { createRetrySchedule, type RetryDecision } from "./retry-schedule.ts";
 
 /** One retry about to happen, for metrics and span events. */
 export interface RetryEvent {
@@ -25,7 +26,7 @@ export interface RetryEvent {
 
 /** Why a retry policy stopped retrying a retryable failure. */
 export type GiveUpReason =
-  "max-attempts" | "deadline" | "pushback" | "pushback-too-long" | Exclude<BudgetVerdict, "ok">;
+  Extract<RetryDecision, { retry: false }>["reason"] | "deadline" | Exclude<BudgetVerdict, "ok">;
 
 export interface GiveUpEvent {
   readonly reason: GiveUpReason;
@@ -38,9 +39,13 @@ export interface RetryOptions {
   /**
    * Attempts in all, counting the first (gRPC's `maxAttempts`). Default 3: two retries ride out
    * a blip; more mostly add load to a callee that is down (the budget bounds it either way).
+   * A backoff's own cap applies over it (`exponentialBackoff({ jitter: "grpc" })`: 5, as A6).
    */
   maxAttempts?: number;
-  /** Delay before each retry. Default `exponentialBackoff()`: full jitter, 100 ms .. 10 s. */
+  /**
+   * Delay before each retry. Default `exponentialBackoff()`: full jitter, 100 ms .. 10 s;
+   * `exponentialBackoff({ jitter: "grpc" })` for gRFC A6's revised `ceiling * random(0.8, 1.2)`.
+   */
   backoff?: Backoff;
   /**
    * Whether a failure may be retried. Default {@link isRetryableError}: the retryable codes of
@@ -89,7 +94,8 @@ export function isRetryableError(error: unknown): boolean {
  * first attempt; only retryable failures are retried; a server pushback (`retryAfterMs` in the
  * error's metadata, from `grpc-retry-pushback-ms` or `Retry-After`) replaces the backoff for the
  * next retry and resets it to its initial value for the ones after, and a negative or
- * unparseable pushback stops retrying; the caller's deadline applies across all attempts and no
+ * unparseable pushback stops retrying (the decision is {@link createRetrySchedule}'s, the one
+ * saga steps and message redelivery use too); the caller's deadline applies across all attempts and no
  * attempt starts after it (a backoff that would end past it returns the failure at once);
  * retries are throttled by the callee's {@link RetryBudget}. When retries run out the last
  * failure (or the last result) is returned as is.
@@ -130,9 +136,7 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
   ): Promise<T> {
     const { signal } = context;
     let attempt = 1;
-    // Retries since the last pushback: A6 resets the backoff to its start after one.
-    let backoffRetry = 0;
-    let previousDelay = 0;
+    const schedule = createRetrySchedule({ maxAttempts, backoff, maxRetryAfterMs, random });
     let pending = firstFailed;
     for (;;) {
       const retrying = attempt > 1;
@@ -173,18 +177,10 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
 
       let reason: GiveUpReason | undefined;
       let delay = 0;
-      if (pushback !== undefined && pushback < 0) reason = "pushback";
-      else if (attempt >= maxAttempts) reason = "max-attempts";
-      else if (pushback !== undefined && pushback > maxRetryAfterMs) reason = "pushback-too-long";
+      const decision = schedule.next(pushback);
+      if (!decision.retry) reason = decision.reason;
       else {
-        if (pushback !== undefined) {
-          delay = pushback;
-          backoffRetry = 0;
-          previousDelay = 0;
-        } else {
-          delay = backoff(++backoffRetry, previousDelay, random);
-          previousDelay = delay;
-        }
+        delay = decision.delayMs;
         if (context.deadline !== undefined && clock.now() + delay >= context.deadline) {
           reason = "deadline";
         } else if (budget !== undefined) {
@@ -202,7 +198,7 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
       onRetry?.({
         attempt: attempt + 1,
         delayMs: delay,
-        delaySource: pushback === undefined ? "backoff" : "pushback",
+        delaySource: decision.retry ? decision.source : "backoff",
         error,
       });
       if (delay > 0) {

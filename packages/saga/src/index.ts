@@ -25,7 +25,6 @@ export {
   type ActiveSagaStatus,
 } from "./saga-status.ts";
 export {
-  backoffDelayMs,
   defaultActionRetry,
   defaultCompensationRetry,
   type RetryPolicy,

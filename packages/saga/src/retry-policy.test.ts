@@ -1,11 +1,11 @@
-import { Code, PlexusError } from "@plexus/core";
+import { Code, PlexusError, retryAfterMsOf } from "@plexus/core";
 import { describe, expect, it } from "vitest";
 import {
-  backoffDelayMs,
-  createRetrySchedule,
   defaultActionRetry,
   defaultCompensationRetry,
   resolveRetryPolicy,
+  scheduleRetries,
+  type RetryPolicy,
 } from "./retry-policy.ts";
 
 const unavailable = (retryAfterMs?: string): PlexusError =>
@@ -13,19 +13,33 @@ const unavailable = (retryAfterMs?: string): PlexusError =>
     metadata: retryAfterMs === undefined ? undefined : { retryAfterMs },
   });
 
+/** What the execution does with a failed try: the schedule reads the error's pushback. */
+const decide = (policy: RetryPolicy, error: PlexusError, random: () => number = Math.random) =>
+  scheduleRetries(policy, random).next(retryAfterMsOf(error));
+
 describe("retry policy", () => {
-  it("draws full-jitter delays under an exponential bound, capped", () => {
+  it("draws full-jitter delays under an exponential bound, capped (resilience's backoff)", () => {
     const policy = resolveRetryPolicy(defaultActionRetry, {
       initialDelayMs: 100,
       maxDelayMs: 1_000,
       multiplier: 2,
     });
-    const almostOne = () => 0.999_999;
-    expect([1, 2, 3, 4, 5, 10].map((n) => backoffDelayMs(policy, n, almostOne))).toEqual([
-      99, 199, 399, 799, 999, 999,
+    const half = () => 0.5;
+    expect([1, 2, 3, 4, 5, 10].map((n) => policy.backoff(n, 0, half))).toEqual([
+      50, 100, 200, 400, 500, 500,
     ]);
-    expect(backoffDelayMs(policy, 3, () => 0)).toBe(0);
-    expect(backoffDelayMs(policy, 3, () => 0.5)).toBe(200);
+    expect(policy.backoff(3, 0, () => 0)).toBe(0);
+    expect(defaultActionRetry.backoff(1, 0, () => 0.5)).toBe(50); // 100 ms, full jitter
+    expect(defaultCompensationRetry.backoff(20, 0, () => 0.5)).toBe(5_000); // capped at 10 s
+  });
+
+  it("offers gRFC A6's backoff per policy: bound × random(0.8, 1.2), at most 5 tries", () => {
+    const policy = resolveRetryPolicy(defaultCompensationRetry, { maxAttempts: 8, jitter: "grpc" });
+    expect(policy.backoff(1, 0, () => 0)).toBe(80);
+    expect(policy.backoff(20, 0, () => 0.5)).toBe(10_000);
+    const schedule = scheduleRetries(policy, () => 0.5);
+    const tries = [1, 2, 3, 4, 5].map(() => schedule.next(undefined));
+    expect(tries.map((d) => d.retry)).toEqual([true, true, true, true, false]);
   });
 
   it("retries actions on retryable codes only, compensations on anything", () => {
@@ -44,6 +58,7 @@ describe("retry policy", () => {
       { initialDelayMs: 7 },
     );
     expect(layered).toMatchObject({ maxAttempts: 5, initialDelayMs: 7, maxDelayMs: 10_000 });
+    expect(layered.backoff(1, 0, () => 0.5)).toBe(3); // whole ms, rounded down
     expect(() => resolveRetryPolicy(defaultActionRetry, { maxAttempts: 0 })).toThrow(RangeError);
     expect(() => resolveRetryPolicy(defaultActionRetry, { maxAttempts: 1.5 })).toThrow(RangeError);
     expect(() => resolveRetryPolicy(defaultActionRetry, { initialDelayMs: -1 })).toThrow(
@@ -58,33 +73,26 @@ describe("retry policy", () => {
       initialDelayMs: 100,
       maxDelayMs: 5_000,
     });
-    const almostOne = () => 0.999_999;
+    const half = () => 0.5;
 
     it("waits the pushback instead of a shorter or a longer backoff, then starts the backoff over", () => {
-      const schedule = createRetrySchedule(policy, almostOne);
-      expect(schedule.next(unavailable())).toEqual({ retry: true, delayMs: 99, source: "backoff" });
-      expect(schedule.next(unavailable())).toEqual({
-        retry: true,
-        delayMs: 199,
-        source: "backoff",
-      });
-      expect(schedule.next(unavailable("3000"))).toEqual({
+      const schedule = scheduleRetries(policy, half);
+      const next = (error: PlexusError) => schedule.next(retryAfterMsOf(error));
+      expect(next(unavailable())).toEqual({ retry: true, delayMs: 50, source: "backoff" });
+      expect(next(unavailable())).toEqual({ retry: true, delayMs: 100, source: "backoff" });
+      expect(next(unavailable("3000"))).toEqual({
         retry: true,
         delayMs: 3_000,
         source: "pushback",
       });
-      expect(schedule.next(unavailable("0"))).toEqual({
-        retry: true,
-        delayMs: 0,
-        source: "pushback",
-      });
-      expect(schedule.next(unavailable())).toEqual({ retry: true, delayMs: 99, source: "backoff" });
-      expect(schedule.next(unavailable("1"))).toEqual({ retry: false, reason: "max-attempts" });
+      expect(next(unavailable("0"))).toEqual({ retry: true, delayMs: 0, source: "pushback" });
+      expect(next(unavailable())).toEqual({ retry: true, delayMs: 50, source: "backoff" });
+      expect(next(unavailable("1"))).toEqual({ retry: false, reason: "max-attempts" });
     });
 
     it("gives up at once on a negative or malformed pushback (do not retry)", () => {
       for (const value of ["-1", "-250", "soon"]) {
-        expect(createRetrySchedule(policy, almostOne).next(unavailable(value))).toEqual({
+        expect(decide(policy, unavailable(value), half)).toEqual({
           retry: false,
           reason: "pushback",
         });
@@ -92,11 +100,11 @@ describe("retry policy", () => {
     });
 
     it("gives up at once on a pushback beyond maxDelayMs, honours one up to it", () => {
-      expect(createRetrySchedule(policy).next(unavailable("5001"))).toEqual({
+      expect(decide(policy, unavailable("5001"))).toEqual({
         retry: false,
         reason: "pushback-too-long",
       });
-      expect(createRetrySchedule(policy).next(unavailable("5000"))).toEqual({
+      expect(decide(policy, unavailable("5000"))).toEqual({
         retry: true,
         delayMs: 5_000,
         source: "pushback",
@@ -106,23 +114,17 @@ describe("retry policy", () => {
     it("caps a long pushback at maxDelayMs for compensations, which keep their tries", () => {
       const undo = resolveRetryPolicy(defaultCompensationRetry, { maxDelayMs: 5_000 });
       expect(undo.capLongPushback).toBe(true);
-      expect(createRetrySchedule(undo).next(unavailable("30000"))).toEqual({
+      expect(decide(undo, unavailable("30000"))).toEqual({
         retry: true,
         delayMs: 5_000,
         source: "pushback",
       });
-      expect(createRetrySchedule(undo).next(unavailable("-1"))).toEqual({
-        retry: false,
-        reason: "pushback",
-      });
+      expect(decide(undo, unavailable("-1"))).toEqual({ retry: false, reason: "pushback" });
     });
 
     it("never grants more than maxAttempts tries, pushback or not", () => {
       const once = resolveRetryPolicy(policy, { maxAttempts: 1 });
-      expect(createRetrySchedule(once).next(unavailable("10"))).toEqual({
-        retry: false,
-        reason: "max-attempts",
-      });
+      expect(decide(once, unavailable("10"))).toEqual({ retry: false, reason: "max-attempts" });
     });
   });
 });

@@ -1,4 +1,10 @@
-import { isRetryableCode, retryAfterMsOf, type PlexusError } from "@plexus/core";
+import { isRetryableCode, type BackoffJitter, type PlexusError } from "@plexus/core";
+import {
+  createRetrySchedule,
+  exponentialBackoff,
+  type Backoff,
+  type RetrySchedule,
+} from "@plexus/resilience";
 
 /** How a step's action (or compensation) is retried within one execution. */
 export interface RetryPolicyOptions {
@@ -25,6 +31,12 @@ export interface RetryPolicyOptions {
   /** Growth of the backoff bound per try. Default: 2 (exponential). */
   multiplier?: number;
   /**
+   * How the backoff is jittered (resilience's `exponentialBackoff`). Default: `full`,
+   * `random(0, bound)`, which spreads the retries of many sagas hitting the same recovering
+   * service the most; `grpc` is gRFC A6's `bound * random(0.8, 1.2)`, with A6's cap of 5 tries.
+   */
+  jitter?: BackoffJitter;
+  /**
    * Whether a failed try may be retried. Default for actions: core's `isRetryableCode` of the
    * error's code (Unavailable, ResourceExhausted, DeadlineExceeded — a step timeout included),
    * the one rule every Plexus policy shares. Default for compensations and finalisation: every
@@ -40,7 +52,10 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   readonly capLongPushback: boolean;
   readonly multiplier: number;
+  readonly jitter: BackoffJitter;
   readonly isRetryable: (error: PlexusError) => boolean;
+  /** Resilience's `exponentialBackoff` of the numbers above, built once per policy. */
+  readonly backoff: Backoff;
 }
 
 /** Defaults of a step's action. */
@@ -50,7 +65,9 @@ export const defaultActionRetry: RetryPolicy = {
   maxDelayMs: 10_000,
   capLongPushback: false,
   multiplier: 2,
+  jitter: "full",
   isRetryable: (error) => isRetryableCode(error.code),
+  backoff: exponentialBackoff({ initialMs: 100, maxMs: 10_000, multiplier: 2 }),
 };
 
 /** Defaults of a compensation (and of finalisation hooks). */
@@ -60,7 +77,9 @@ export const defaultCompensationRetry: RetryPolicy = {
   maxDelayMs: 10_000,
   capLongPushback: true,
   multiplier: 2,
+  jitter: "full",
   isRetryable: () => true,
+  backoff: defaultActionRetry.backoff,
 };
 
 /** Applies `options` over `base`, validating the numbers. */
@@ -77,7 +96,9 @@ export function resolveRetryPolicy(
       maxDelayMs: options.maxDelayMs ?? policy.maxDelayMs,
       capLongPushback: options.capLongPushback ?? policy.capLongPushback,
       multiplier: options.multiplier ?? policy.multiplier,
+      jitter: options.jitter ?? policy.jitter,
       isRetryable: options.isRetryable ?? policy.isRetryable,
+      backoff: policy.backoff,
     };
   }
   if (!Number.isSafeInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
@@ -91,65 +112,36 @@ export function resolveRetryPolicy(
   if (!Number.isFinite(policy.multiplier) || policy.multiplier < 1) {
     throw new RangeError(`retry multiplier must be >= 1, got ${policy.multiplier}`);
   }
-  return policy;
+  if (policy === base) return policy;
+  const backoff = exponentialBackoff({
+    initialMs: policy.initialDelayMs,
+    maxMs: policy.maxDelayMs,
+    multiplier: policy.multiplier,
+    jitter: policy.jitter,
+  });
+  return { ...policy, backoff };
 }
 
 /**
- * Exponential backoff with full jitter (uniform in [0, bound)) after the `failedAttempt`-th try
- * (1-based) failed: spreads retries of many sagas hitting the same recovering service.
+ * The retry decisions of one half-step's tries (or of one finish) within one execution:
+ * resilience's retry schedule, the one the client retry and message redelivery use, so a callee's
+ * (or a local policy's) pushback steers the saga's tries as it steers a client's (gRFC A6): a
+ * delay replaces the backoff for the next try, shorter or longer, and the backoff starts over
+ * after it; "do not retry" (a negative or malformed value) gives up at once. A pushback beyond
+ * `maxDelayMs` gives up at once too, unless `capLongPushback` (compensations) makes it a wait of
+ * `maxDelayMs`: the saga does not sleep past its own bound, and an action trying earlier than
+ * asked would only meet the same refusal (an open breaker stays open for its wait) and burn its
+ * remaining tries.
  */
-export function backoffDelayMs(
-  policy: RetryPolicy,
-  failedAttempt: number,
-  random: () => number = Math.random,
-): number {
-  const exponent = Math.max(0, failedAttempt - 1);
-  const bound = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** exponent);
-  return Math.floor(random() * bound);
-}
-
-/** What follows a retryable failure of a try: another try after `delayMs`, or giving up. */
-export type RetryDecision =
-  | { readonly retry: true; readonly delayMs: number; readonly source: "backoff" | "pushback" }
-  | { readonly retry: false; readonly reason: "max-attempts" | "pushback" | "pushback-too-long" };
-
-/** The retry decisions of one half-step's tries within one execution, in order. */
-export interface RetrySchedule {
-  /** Decides after the next try failed with a retryable `error`. */
-  next(error: PlexusError): RetryDecision;
-}
-
-/**
- * Schedules retries under `policy`, reading a callee's (or a local policy's) pushback the way
- * gRFC A6 and Plexus's client retry do (core's `retryAfterMsOf`): a delay replaces the backoff
- * for the next try, shorter or longer, and the backoff starts over after it; "do not retry" (a
- * negative or malformed value) gives up at once. A pushback beyond `maxDelayMs` gives up at once
- * too, unless `capLongPushback` (compensations) makes it a wait of `maxDelayMs`: the saga does not
- * sleep past its own bound, and an action trying earlier than asked would only meet the same
- * refusal (an open breaker stays open for its wait) and burn its remaining tries.
- */
-export function createRetrySchedule(
+export function scheduleRetries(
   policy: RetryPolicy,
   random: () => number = Math.random,
 ): RetrySchedule {
-  let failedTries = 0;
-  // Backoff retries since the last pushback: A6 resets the backoff after one.
-  let backoffRetries = 0;
-  return {
-    next(error) {
-      failedTries++;
-      const pushback = retryAfterMsOf(error);
-      if (pushback !== undefined && pushback < 0) return { retry: false, reason: "pushback" };
-      if (failedTries >= policy.maxAttempts) return { retry: false, reason: "max-attempts" };
-      if (pushback === undefined) {
-        const delayMs = backoffDelayMs(policy, ++backoffRetries, random);
-        return { retry: true, delayMs, source: "backoff" };
-      }
-      if (pushback > policy.maxDelayMs && !policy.capLongPushback) {
-        return { retry: false, reason: "pushback-too-long" };
-      }
-      backoffRetries = 0;
-      return { retry: true, delayMs: Math.min(pushback, policy.maxDelayMs), source: "pushback" };
-    },
-  };
+  return createRetrySchedule({
+    maxAttempts: policy.maxAttempts,
+    backoff: policy.backoff,
+    maxRetryAfterMs: policy.maxDelayMs,
+    longPushback: policy.capLongPushback ? "cap" : "give-up",
+    random,
+  });
 }

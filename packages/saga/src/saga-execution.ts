@@ -3,6 +3,7 @@ import {
   PlexusError,
   childTraceparent,
   newRequestId,
+  retryAfterMsOf,
   runInContext,
   sleep,
   type CallContext,
@@ -15,7 +16,7 @@ import {
   type TraceParent,
 } from "@plexus/core";
 import { toErrorRecord } from "./error-record.ts";
-import { backoffDelayMs, createRetrySchedule, type RetryPolicy } from "./retry-policy.ts";
+import { scheduleRetries, type RetryPolicy } from "./retry-policy.ts";
 import {
   idempotencyKeyOf,
   type SagaDefinition,
@@ -266,7 +267,7 @@ export class SagaExecution {
     const key = idempotencyKeyOf(rec.id, step.name, phase);
     const label = `saga ${rec.type} step "${step.name}" (${phase})`;
     const countKey = `${index}:${phase}`;
-    const schedule = createRetrySchedule(policy, env.random);
+    const schedule = scheduleRetries(policy, env.random);
     for (;;) {
       if (env.stopping.aborted) return { kind: "stopped" };
       const attempt = (this.#attempts.get(countKey) ?? 0) + 1;
@@ -337,7 +338,7 @@ export class SagaExecution {
           attemptId: attemptId.id,
         });
       }
-      const next = schedule.next(error);
+      const next = schedule.next(retryAfterMsOf(error));
       if (!next.retry) {
         if (next.reason !== "max-attempts") {
           this.#logger.info(
@@ -491,7 +492,8 @@ export class SagaExecution {
     const env = this.#env;
     const policy = env.finishRetry;
     const hooks = withHooks ? this.#hooksFor(definition, patch.status) : [];
-    for (let tries = 1; ; tries++) {
+    const schedule = scheduleRetries(policy, env.random);
+    for (;;) {
       try {
         await this.#commit({ ...patch, leaseOwner: null, leaseUntil: null }, extra, hooks, true);
         this.#logger.info(
@@ -503,12 +505,13 @@ export class SagaExecution {
       } catch (error) {
         if (error instanceof StopExecution || isConflict(error)) throw error;
         const plexus = PlexusError.from(error);
-        if (tries >= policy.maxAttempts || !this.#isRetryable(policy, plexus)) return error;
+        if (!this.#isRetryable(policy, plexus)) return error;
+        const next = schedule.next(retryAfterMsOf(plexus));
+        if (!next.retry) return error;
         this.#logger.warn({ err: error, status: patch.status }, "saga finish failed; retrying");
-        const delay = backoffDelayMs(policy, tries, env.random);
-        if (delay > 0) {
+        if (next.delayMs > 0) {
           try {
-            await sleep(delay, env.stopping, env.clock);
+            await sleep(next.delayMs, env.stopping, env.clock);
           } catch {
             throw new StopExecution(); // closing: the state written last is the resume point
           }
