@@ -58,6 +58,18 @@ describe("Idempotency-Key expiry (API.md: kept 24 h after first use)", () => {
     expect((await place(userId, key)).orderId).toBe(second.orderId);
   });
 
+  it("makes one new order of concurrent duplicates after expiry", async () => {
+    const userId = `usr_${randomUUID()}`;
+    const key = randomUUID();
+    const first = await place(userId, key);
+    clock.setNow(clock.now() + ttlMs);
+    const answers = await Promise.all([1, 2, 3, 4].map(() => place(userId, key)));
+    const ids = new Set(answers.map((a) => a.orderId));
+    expect(ids.size).toBe(1);
+    expect(ids.has(first.orderId)).toBe(false);
+    expect(await keyRows(userId)).toBe(1);
+  });
+
   it("refuses another body while the key lives, and accepts it once it expired", async () => {
     const userId = `usr_${randomUUID()}`;
     const key = randomUUID();

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createLogger, type Db } from "@plexus/core";
+import { createLogger, type Db, type Sql } from "@plexus/core";
+import { isUniqueViolation } from "@plexus/storage";
 import { createFakeClock, type FakeClock } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSqlOrderRepository } from "../adapters/sql-order-repository.ts";
@@ -22,11 +23,10 @@ describe.each(backends)("idempotency key expiry on $kind", ({ kind, available })
   let db: Db;
   let clock: FakeClock;
 
-  /** Records a key for a new order, first used now; returns its user id. */
-  async function useKey(key = "key-1"): Promise<string> {
-    const userId = `usr_${randomUUID()}`;
+  /** Writes a new order and records `key` for it on `sql`, first used now. */
+  async function recordKey(sql: Sql, userId: string, key: string): Promise<void> {
     const at = new Date(clock.now()).toISOString();
-    const orders = createSqlOrderRepository(db);
+    const orders = createSqlOrderRepository(sql);
     const orderId = `ord_${randomUUID()}`;
     await orders.insert({
       order: {
@@ -50,6 +50,12 @@ describe.each(backends)("idempotency key expiry on $kind", ({ kind, available })
       orderId,
       createdAt: at,
     });
+  }
+
+  /** Records a key for a new order of a new user, first used now; returns the user id. */
+  async function useKey(key = "key-1"): Promise<string> {
+    const userId = `usr_${randomUUID()}`;
+    await recordKey(db, userId, key);
     return userId;
   }
 
@@ -100,6 +106,30 @@ describe.each(backends)("idempotency key expiry on $kind", ({ kind, available })
       expect(await orders.findIdempotencyKey(userId, "key-1", expiredBy())).toBeUndefined();
       await orders.deleteExpiredIdempotencyKey(userId, "key-1", expiredBy());
       expect(await keysOf([userId])).toBe(0);
+    });
+
+    it("lets exactly one of concurrent replacements of an expired key win", async () => {
+      const userId = await useKey("race");
+      clock.advance(ttlMs);
+      const expiredBy = new Date(clock.now() - ttlMs).toISOString();
+      // PlaceOrder's transaction after expiry: delete the expired row, record the key anew.
+      const outcomes = await Promise.allSettled(
+        [1, 2, 3].map(() =>
+          db.transaction(async (tx) => {
+            await createSqlOrderRepository(tx).deleteExpiredIdempotencyKey(
+              userId,
+              "race",
+              expiredBy,
+            );
+            await recordKey(tx, userId, "race");
+          }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") expect(isUniqueViolation(outcome.reason)).toBe(true);
+      }
+      expect(await keysOf([userId])).toBe(1);
     });
 
     it("sweeps only expired keys, never a live one", async () => {
