@@ -103,6 +103,31 @@ describe("POST /api/v1/auth/token", () => {
     expectError(unknown, 401, "UNAUTHENTICATED", "/api/v1/auth/token");
     expect(wrong.body.error.message).toBe(unknown.body.error.message);
   });
+
+  it("answers 429 RATE_LIMITED with Retry-After past 5 failed logins of one account, known or not", async () => {
+    const user = await signUp(shop.url);
+    const login = (email: string, password: string) =>
+      request(shop.url, "/api/v1/auth/token", { body: { email, password } });
+    const bystander = await signUp(shop.url);
+    for (const email of [user.email, uniqueEmail("nobody")]) {
+      for (let i = 0; i < 5; i++) {
+        expectError(
+          await login(email, `wrong password ${i}`),
+          401,
+          "UNAUTHENTICATED",
+          "/api/v1/auth/token",
+        );
+      }
+      // The 6th is refused before the password is even checked: the right one too.
+      const limited = await login(email.toUpperCase(), user.password);
+      expectError(limited, 429, "RATE_LIMITED", "/api/v1/auth/token");
+      const retryAfter = Number(limited.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    }
+    // Per account: everyone else, from the same address, logs in as before.
+    expect((await login(bystander.email, bystander.password)).status).toBe(200);
+  });
 });
 
 describe("GET /api/v1/users/{id} and /api/v2/users/{id}", () => {

@@ -92,6 +92,8 @@ describe("code → HTTP → error body", () => {
       ["URI_TOO_LONG", Code.InvalidArgument, 414],
       ["REQUEST_TIMEOUT", Code.DeadlineExceeded, 408],
       ["BAD_GATEWAY", Code.Unavailable, 502],
+      ["RATE_LIMITED", Code.ResourceExhausted, 429],
+      ["RATE_LIMITED", Code.FailedPrecondition, 429],
     ];
     for (const [reason, code, status] of cases) {
       const error = new PlexusError(code, "m", { reason });

@@ -43,6 +43,8 @@ const statusByReason: Readonly<Record<string, number>> = {
   URI_TOO_LONG: 414,
   REQUEST_TIMEOUT: 408,
   BAD_GATEWAY: 502,
+  // Also raised as FailedPrecondition (a per-account login limit): a 429 whatever its code.
+  RATE_LIMITED: 429,
 };
 
 /** The HTTP status a REST edge answers for this error. */

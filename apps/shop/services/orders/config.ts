@@ -34,6 +34,18 @@ export interface OrdersConfig {
    * 5000; 0 = only at start-up): a crashed replica's sagas resume within this.
    */
   readonly sagaPollIntervalMs: number;
+  /**
+   * How long an Idempotency-Key is kept after its first use, in ms
+   * (`PLEXUS_IDEMPOTENCY_KEY_TTL_MS`, default 86 400 000: API.md's 24 h). Past it the same key
+   * makes a new order.
+   */
+  readonly idempotencyKeyTtlMs: number;
+  /**
+   * How often expired keys are swept from the database, in ms (`PLEXUS_IDEMPOTENCY_SWEEP_MS`,
+   * default 600 000; 0 = never). Expiry itself does not wait for it: an expired key reads as
+   * absent at once; the sweep only keeps the table from growing.
+   */
+  readonly idempotencySweepIntervalMs: number;
 }
 
 export const defaultOrdersConfig: OrdersConfig = {
@@ -43,6 +55,8 @@ export const defaultOrdersConfig: OrdersConfig = {
   retryDelayMs: 200,
   sagaCloseTimeoutMs: 10_000,
   sagaPollIntervalMs: 5000,
+  idempotencyKeyTtlMs: 24 * 60 * 60 * 1000,
+  idempotencySweepIntervalMs: 10 * 60 * 1000,
 };
 
 /**
@@ -67,5 +81,9 @@ export function readOrdersConfig(
       integerSetting(config, "PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS", 0) ?? d.sagaCloseTimeoutMs,
     sagaPollIntervalMs:
       integerSetting(config, "PLEXUS_ORDER_SAGA_POLL_MS", 0) ?? d.sagaPollIntervalMs,
+    idempotencyKeyTtlMs:
+      integerSetting(config, "PLEXUS_IDEMPOTENCY_KEY_TTL_MS", 1) ?? d.idempotencyKeyTtlMs,
+    idempotencySweepIntervalMs:
+      integerSetting(config, "PLEXUS_IDEMPOTENCY_SWEEP_MS", 0) ?? d.idempotencySweepIntervalMs,
   };
 }

@@ -102,4 +102,12 @@ CREATE TABLE read_model_checkpoints (
 `,
   },
   sagaTraceMigration(5),
+  {
+    id: 6,
+    name: "index idempotency keys by first use",
+    sql: `
+-- Keys expire a TTL after their first use (API.md: 24 h); the sweep deletes them oldest first.
+CREATE INDEX order_idempotency_keys_created_idx ON order_idempotency_keys (created_at);
+`,
+  },
 ];

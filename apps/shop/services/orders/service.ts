@@ -8,6 +8,7 @@ import { createOrdersHandlers } from "./adapters/rpc-handlers.ts";
 import { createSqlOrderEventLog } from "./adapters/sql-order-event-log.ts";
 import { createOrderHistoryConsumer, createSqlOrderHistory } from "./adapters/sql-order-history.ts";
 import { createSqlOrderRepository } from "./adapters/sql-order-repository.ts";
+import { createIdempotencyKeySweeper } from "./app/idempotency-key-sweeper.ts";
 import { createPlaceOrderSaga } from "./app/place-order-saga.ts";
 import { readOrdersConfig } from "./config.ts";
 import { ordersMigrations } from "./migrations.ts";
@@ -22,7 +23,8 @@ import { ordersMigrations } from "./migrations.ts";
  *
  * Config: `PLEXUS_ORDER_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS`
  * (5), `PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS` (5), `PLEXUS_ORDER_RETRY_DELAY_MS` (200),
- * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000).
+ * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000),
+ * `PLEXUS_IDEMPOTENCY_KEY_TTL_MS` (86 400 000), `PLEXUS_IDEMPOTENCY_SWEEP_MS` (600 000).
  *
  * @example
  * const host = await startHost({ spec: { name: "shop", services: [catalogService, paymentsService, ordersService] } });
@@ -53,6 +55,14 @@ export const ordersService = defineService({
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
     });
+    const sweeper = createIdempotencyKeySweeper({
+      db,
+      orders,
+      clock,
+      logger,
+      ttlMs: config.idempotencyKeyTtlMs,
+      intervalMs: config.idempotencySweepIntervalMs,
+    });
     const admin: SagaAdmin = {
       // The orchestrator checks `status` itself (VALIDATION_ERROR for an unknown one).
       list: (query) => sagas.list(query as ListSagasQuery),
@@ -73,6 +83,7 @@ export const ordersService = defineService({
           sagas,
           clock,
           logger,
+          idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
         },
       }),
       consumers: [createOrderHistoryConsumer()],
@@ -81,8 +92,12 @@ export const ordersService = defineService({
       async start() {
         const count = await sagas.resumeAll();
         if (count > 0) logger.info({ count }, "resumed unfinished order sagas");
+        sweeper.start();
       },
-      close: () => sagas.close(),
+      async close() {
+        await sweeper.close();
+        await sagas.close();
+      },
     };
   },
 });

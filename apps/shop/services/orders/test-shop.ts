@@ -9,6 +9,7 @@ import {
   defineService,
   PlexusError,
   type Client,
+  type Clock,
   type ServiceDefinition,
   type ServiceEnv,
   type ServiceInstance,
@@ -51,6 +52,8 @@ export interface TestShopOptions {
   readonly payments?: ServiceDefinition<typeof PaymentsService>;
   /** Shared across restarts, to check no log line ever holds a card token. */
   readonly logLines?: string[];
+  /** The host's clock; default the system clock. A fake one drives time-based policies. */
+  readonly clock?: Clock;
 }
 
 /** Fast defaults: tok_slow takes 600 ms, longer than the orders' 300 ms charge timeout. */
@@ -91,6 +94,7 @@ export async function startTestShop(options: TestShopOptions = {}): Promise<Test
     config: { ...testShopConfig, ...options.config, PLEXUS_DATA_DIR: dataDir },
     logger: createLogger({ name: "orders-test", level: "debug", destination }),
     exit: () => {},
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   if (!captured) throw new Error("the orders service was not created");
   const clients = host.clientsFor("test");

@@ -34,4 +34,20 @@ CREATE TABLE signing_keys (
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (active) WHERE active;
 `,
   },
+  {
+    id: 3,
+    name: "create login failures",
+    sql: `
+-- The per-account limit on failed logins, shared by every replica. account is the sha256 of the
+-- normalised email (known or not: fixed length, and no list of the emails strangers tried);
+-- failures_ms the epoch-ms times of its recent failures, at most the policy's limit.
+-- expires_ms is when the newest leaves the window: past it the row means nothing and is pruned.
+CREATE TABLE login_failures (
+  account text PRIMARY KEY,
+  failures_ms double precision[] NOT NULL,
+  expires_ms double precision NOT NULL
+);
+CREATE INDEX login_failures_expires_idx ON login_failures (expires_ms);
+`,
+  },
 ];

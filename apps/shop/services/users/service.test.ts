@@ -5,12 +5,15 @@ import {
   createLogger,
   PlexusError,
   systemClock,
+  retryAfterMsOf,
+  type Clock,
   type Db,
   type HandlerContext,
   type Principal,
   type ServiceEnv,
 } from "@plexus/core";
 import { openStorage, type Storage } from "@plexus/storage";
+import { createFakeClock } from "@plexus/testing";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -49,6 +52,7 @@ function ctxOf(principal?: Principal): HandlerContext {
 async function start(
   on: Db = db,
   config: Record<string, string | undefined> = {},
+  clock: Clock = systemClock,
 ): Promise<Handlers> {
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -60,7 +64,7 @@ async function start(
     name: usersService.name,
     db: on,
     logger: createLogger({ name: "users-test", level: "debug", destination }),
-    clock: systemClock,
+    clock,
     config,
   });
   return (await usersService.create(env)).handlers;
@@ -124,7 +128,7 @@ describe("CreateUser", () => {
       "SELECT password_hash FROM users WHERE id = $1",
       [user.id],
     );
-    expect(rows.rows[0]?.password_hash).toMatch(/^\$scrypt\$ln=15,r=8,p=1\$/);
+    expect(rows.rows[0]?.password_hash).toMatch(/^\$scrypt\$ln=15,r=8,p=3\$/);
     expect(rows.rows[0]?.password_hash).not.toContain(password);
     await issueToken(email, password);
     await errorOf(issueToken(email, `${password}!`));
@@ -235,6 +239,29 @@ describe("IssueToken and GetJwks", () => {
       expect(error.message).toBe("invalid credentials");
       expect(error.reason).toBeUndefined();
     }
+  });
+
+  it("limits failed logins per account as configured, answering RATE_LIMITED with a hint", async () => {
+    const clock = createFakeClock(Date.now());
+    const limited = await start(
+      db,
+      {
+        PLEXUS_LOGIN_MAX_FAILURES: "2",
+        PLEXUS_LOGIN_FAILURE_WINDOW_MS: "60000",
+      },
+      clock,
+    );
+    const email = uniqueEmail();
+    await createUser(email, "Limited", "right password");
+    for (const attempt of ["wrong one", "wrong two"]) {
+      expect((await errorOf(issueToken(email, attempt, limited))).code).toBe(Code.Unauthenticated);
+    }
+    const refused = await errorOf(issueToken(email, "right password", limited));
+    expect(refused.reason).toBe("RATE_LIMITED");
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    expect(retryAfterMsOf(refused)).toBe(60_000);
+    clock.advance(60_000);
+    expect((await issueToken(email, "right password", limited)).accessToken).toBeTruthy();
   });
 
   it("signs with the issuer and audience from config", async () => {

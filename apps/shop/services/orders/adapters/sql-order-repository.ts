@@ -114,11 +114,16 @@ export function createSqlOrderRepository(sql: Sql): OrderRepository {
         ],
       );
     },
-    async findIdempotencyKey(userId, idempotencyKey): Promise<IdempotencyRecord | undefined> {
+    async findIdempotencyKey(
+      userId,
+      idempotencyKey,
+      usedAfter,
+    ): Promise<IdempotencyRecord | undefined> {
       const result = await sql.query<KeyRow>(
         `SELECT user_id, idempotency_key, request_hash, order_id, ${sqlRfc3339("created_at")} AS created_at
-         FROM order_idempotency_keys WHERE user_id = $1 AND idempotency_key = $2`,
-        [userId, idempotencyKey],
+         FROM order_idempotency_keys
+         WHERE user_id = $1 AND idempotency_key = $2 AND created_at > $3::timestamptz`,
+        [userId, idempotencyKey, usedAfter],
       );
       const row = result.rows[0];
       return row
@@ -130,6 +135,25 @@ export function createSqlOrderRepository(sql: Sql): OrderRepository {
             createdAt: row.created_at,
           }
         : undefined;
+    },
+    async deleteExpiredIdempotencyKey(userId, idempotencyKey, usedBy) {
+      await sql.query(
+        `DELETE FROM order_idempotency_keys
+         WHERE user_id = $1 AND idempotency_key = $2 AND created_at <= $3::timestamptz`,
+        [userId, idempotencyKey, usedBy],
+      );
+    },
+    async sweepIdempotencyKeys(usedBy, limit) {
+      // SKIP LOCKED: a row a PlaceOrder transaction holds is left for the next sweep, rather
+      // than making the sweep wait on (or deadlock with) a customer's request.
+      const result = await sql.query(
+        `DELETE FROM order_idempotency_keys WHERE (user_id, idempotency_key) IN (
+           SELECT user_id, idempotency_key FROM order_idempotency_keys
+           WHERE created_at <= $1::timestamptz
+           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [usedBy, limit],
+      );
+      return result.rowCount;
     },
     async find(orderId) {
       const [orders, lines] = await Promise.all([

@@ -29,10 +29,29 @@ export interface OrderRepository {
    * pair exists (the transaction is then aborted: re-read outside it).
    */
   insertIdempotencyKey(record: IdempotencyRecord): Promise<void>;
+  /**
+   * The key's record if it was first used after `usedAfter` (an RFC 3339 instant): an older one
+   * has expired and reads as absent, whether or not the sweep has deleted it yet.
+   */
   findIdempotencyKey(
     userId: string,
     idempotencyKey: string,
+    usedAfter: string,
   ): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Deletes the key's record if it was first used at or before `usedBy` (expired), so the key
+   * can be recorded again. A live record is never touched.
+   */
+  deleteExpiredIdempotencyKey(
+    userId: string,
+    idempotencyKey: string,
+    usedBy: string,
+  ): Promise<void>;
+  /**
+   * Deletes up to `limit` records first used at or before `usedBy`, oldest first, skipping rows
+   * a transaction holds; resolves how many went.
+   */
+  sweepIdempotencyKeys(usedBy: string, limit: number): Promise<number>;
   find(orderId: string): Promise<Order | undefined>;
   /** The card token of a PENDING order; undefined once it settled. */
   paymentToken(orderId: string): Promise<string | undefined>;

@@ -31,6 +31,8 @@ export interface PlaceOrderDeps {
   readonly sagas: SagaStarter;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** How long a key is kept after its first use (API.md: 24 h); then it makes a new order. */
+  readonly idempotencyKeyTtlMs: number;
 }
 
 /** What PlaceOrder answers. */
@@ -68,10 +70,12 @@ async function repeat(
  * event (outbox + log) and the `place-order` saga, which runs once that commits. The caller gets
  * the order id at once; the saga settles the order in the background.
  *
- * Idempotency: per (user, key), bound to a hash of the body. The same body again answers the
- * same order; another body is refused. Concurrent duplicates race on the key's primary key: the
- * loser's transaction rolls back (no second order, no second saga) and it answers the winner's
- * order.
+ * Idempotency: per (user, key), bound to a hash of the body, for `idempotencyKeyTtlMs` after the
+ * key's first use. The same body again answers the same order; another body is refused. Concurrent
+ * duplicates race on the key's primary key: the loser's transaction rolls back (no second order,
+ * no second saga) and it answers the winner's order. An expired key reads as unused: its record is
+ * replaced in the new order's transaction (so the race stays the same), whether or not the
+ * background sweep has deleted it yet.
  *
  * @throws PlexusError `InvalidArgument`/`VALIDATION_ERROR` (bad lines, unknown products, mixed
  *   currencies), `FailedPrecondition`/`IDEMPOTENCY_KEY_REUSED`, or the catalog's error when it
@@ -82,9 +86,11 @@ export async function placeOrder(
   input: PlaceOrderInput,
 ): Promise<PlacedOrder> {
   const request = validatePlaceOrder(input);
+  // Used at or before this instant: expired. Fixed once, so every read and write below agrees.
+  const expiredBy = new Date(deps.clock.now() - deps.idempotencyKeyTtlMs).toISOString();
   const known = await deps
     .orders(deps.db)
-    .findIdempotencyKey(request.userId, request.idempotencyKey);
+    .findIdempotencyKey(request.userId, request.idempotencyKey, expiredBy);
   if (known) return repeat(deps, known, request.requestHash);
 
   const products = await deps.prices([...new Set(request.items.map((i) => i.productId))]);
@@ -119,6 +125,7 @@ export async function placeOrder(
     await deps.db.transaction(async (tx) => {
       const orders = deps.orders(tx);
       await orders.insert({ order, paymentToken: request.paymentToken });
+      await orders.deleteExpiredIdempotencyKey(request.userId, request.idempotencyKey, expiredBy);
       await orders.insertIdempotencyKey({
         userId: request.userId,
         idempotencyKey: request.idempotencyKey,
@@ -134,7 +141,7 @@ export async function placeOrder(
     // A concurrent duplicate recorded the key first; its transaction has committed.
     const winner = await deps
       .orders(deps.db)
-      .findIdempotencyKey(request.userId, request.idempotencyKey);
+      .findIdempotencyKey(request.userId, request.idempotencyKey, expiredBy);
     if (!winner) throw error;
     return repeat(deps, winner, request.requestHash);
   }

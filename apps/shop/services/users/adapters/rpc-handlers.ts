@@ -6,6 +6,7 @@ import { createUser } from "../app/create-user.ts";
 import { getUser } from "../app/get-user.ts";
 import type { TokenIssuer } from "../app/token-issuer.ts";
 import type { UserRepository } from "../app/user-repository.ts";
+import type { PasswordHasher } from "../domain/password-hash.ts";
 import type { User } from "../domain/user.ts";
 
 export interface UsersHandlersOptions {
@@ -14,8 +15,8 @@ export interface UsersHandlersOptions {
   readonly tokens: TokenIssuer;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Password hasher. Default: scrypt with the default parameters. */
-  readonly hash?: (password: string) => Promise<string>;
+  /** Hashes the passwords of new users. */
+  readonly hasher: PasswordHasher;
 }
 
 function toMessage(user: User): MessageInitShape<typeof UserSchema> {
@@ -30,7 +31,7 @@ export function createUsersHandlers(
   return {
     async createUser(request) {
       const user = await createUser(
-        { users, clock: options.clock, ...(options.hash ? { hash: options.hash } : {}) },
+        { users, clock: options.clock, hasher: options.hasher },
         request,
       );
       logger.info({ userId: user.id }, "user created");

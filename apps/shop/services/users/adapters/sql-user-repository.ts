@@ -51,6 +51,13 @@ export function createSqlUserRepository(db: Sql): UserRepository {
       const row = result.rows[0];
       return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
     },
+    async replacePasswordHash(id, expected, next) {
+      const result = await db.query(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2",
+        [id, expected, next],
+      );
+      return result.rowCount === 1;
+    },
     async findById(id) {
       const result = await db.query<UserRow>(`SELECT ${userColumns} FROM users WHERE id = $1`, [
         id,

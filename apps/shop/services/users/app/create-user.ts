@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Code, PlexusError, type Clock } from "@plexus/core";
 import { validateNewUser, type NewUserInput } from "../domain/new-user.ts";
-import { hashPassword } from "../domain/password-hash.ts";
+import type { PasswordHasher } from "../domain/password-hash.ts";
 import { defaultTier, type User } from "../domain/user.ts";
 import type { UserRepository } from "./user-repository.ts";
 import { nowIso } from "../../now-iso.ts";
@@ -9,8 +9,8 @@ import { nowIso } from "../../now-iso.ts";
 export interface CreateUserDeps {
   readonly users: UserRepository;
   readonly clock: Clock;
-  /** Password hasher. Default: scrypt with the default parameters. Tests may pass a cheaper one. */
-  readonly hash?: (password: string) => Promise<string>;
+  /** Hashes the password (scrypt at OWASP's parameters; tests may pass cheaper ones). */
+  readonly hasher: PasswordHasher;
 }
 
 function emailExists(): PlexusError {
@@ -29,7 +29,7 @@ function emailExists(): PlexusError {
 export async function createUser(deps: CreateUserDeps, input: NewUserInput): Promise<User> {
   const valid = validateNewUser(input);
   if (await deps.users.findByEmail(valid.email)) throw emailExists();
-  const passwordHash = await (deps.hash ?? hashPassword)(valid.password);
+  const passwordHash = await deps.hasher.hash(valid.password);
   const user: User = {
     id: randomUUID(),
     email: valid.email,
