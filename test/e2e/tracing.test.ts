@@ -41,10 +41,14 @@ beforeAll(async () => {
         PLEXUS_RPC_PORT: "0",
         PLEXUS_SERVICE_KEY: serviceKey.toString("base64url"),
       },
+      startTimeoutMs: 110_000,
     }),
-    startShop({ env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" } }),
+    startShop({
+      env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" },
+      startTimeoutMs: 110_000,
+    }),
   ]);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([live?.stop(), held?.stop()]);
