@@ -99,6 +99,9 @@ describe.runIf(postgresUp)("a host's RPC port", () => {
     });
     const { product } = await authenticated.getProduct({ id: "x" });
     expect(product?.id).toBe("orders");
+    // In process, no token: the call never leaves the host.
+    const local = first.clientsFor("in-process").client(CatalogService);
+    expect((await local.getProduct({ id: "x" })).product?.id).toBe("in-process");
     await first.close();
 
     const second = await start({ ...config, PLEXUS_RPC_HOST: "127.0.0.3" });
