@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { headerServiceToken, mintServiceToken } from "@plexus/rpc";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { request, signUp } from "../support/http.ts";
@@ -14,6 +15,8 @@ const getProduct = "shop.catalog.v1.CatalogService/GetProduct";
 const placeOrderMethod = "shop.orders.v1.OrdersService/PlaceOrder";
 const chargeMethod = "shop.payments.v1.PaymentsService/Charge";
 const orderConfirmed = "shop.orders.v1.OrderConfirmed";
+/** The topology key of `live`, whose RPC port this test calls as a service would. */
+const serviceKey = randomBytes(32);
 
 /** A client's own span, as a browser or another system would send it. */
 function clientTraceparent() {
@@ -31,10 +34,21 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
   [live, held] = await Promise.all([
-    startShop({ env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "50", PLEXUS_RPC_PORT: "0" } }),
-    startShop({ env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" } }),
+    startShop({
+      env: {
+        ...endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: "50",
+        PLEXUS_RPC_PORT: "0",
+        PLEXUS_SERVICE_KEY: serviceKey.toString("base64url"),
+      },
+      startTimeoutMs: 110_000,
+    }),
+    startShop({
+      env: { ...endpoint, OTEL_BSP_SCHEDULE_DELAY: "600000" },
+      startTimeoutMs: 110_000,
+    }),
   ]);
-});
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([live?.stop(), held?.stop()]);
@@ -98,7 +112,15 @@ describe("traces of the running shop (plexus up, OTLP/HTTP)", () => {
     const id = await someProductId(live);
     const reply = await fetch(`${live.rpcUrl}/${getProduct}`, {
       method: "POST",
-      headers: { "content-type": "application/json", traceparent: client.header },
+      headers: {
+        "content-type": "application/json",
+        traceparent: client.header,
+        [headerServiceToken]: mintServiceToken({
+          key: serviceKey,
+          caller: "tracing-test",
+          callee: getProduct.split("/")[0]!,
+        }),
+      },
       body: JSON.stringify({ id }),
     });
     expect(reply.status).toBe(200);

@@ -6,6 +6,8 @@
  *   `createHostResilience` (Plexus's default policies: retry, retry budget, circuit breaker,
  *   bulkhead, per-try timeout; hooks feeding the metrics and the call's span events);
  * - the host's own `serverInterceptors` (server tracing);
+ * - service identity as a host runs it (ADR 13): the client's credentials put a cached service
+ *   token on every call, the server's authenticator checks it against its cache of verified ones;
  * - with telemetry, tracing records every span on both sides (OpenTelemetry SDK, each ended span
  *   handed to an exporter that drops it) and the client metrics record every call (prom-client);
  *   without, tracing is off (its interceptors step aside, as in a host without an OTLP endpoint)
@@ -19,7 +21,14 @@ import {
   type Tracing,
   type TracingOptions,
 } from "@plexus/observability";
-import { bindService, createClient, createNetworkTransport, createRpcServer } from "@plexus/rpc";
+import {
+  bindService,
+  createClient,
+  createNetworkTransport,
+  createRpcServer,
+  createServiceAuthenticator,
+  createServiceCredentials,
+} from "@plexus/rpc";
 import type { RpcContender } from "./contender.ts";
 import { CatalogService, checkProductId, productId, request, response } from "./product.ts";
 
@@ -39,6 +48,9 @@ function startTracing(serviceName: string, telemetry: boolean): Promise<Tracing>
 
 type CatalogHandlers = ServiceHandlers<typeof CatalogService>;
 
+/** The topology key both bench processes share (no secret: it protects nothing but the bench). */
+const serviceKey = Buffer.alloc(32, 0x5a);
+
 /** Only `GetProduct` is served: methods without a handler answer `unimplemented`. */
 const served: Partial<CatalogHandlers> = {
   async getProduct({ id }) {
@@ -56,6 +68,7 @@ export function plexus(options: { telemetry: boolean }): RpcContender {
         services: [bindService(CatalogService, served as CatalogHandlers)],
         serviceName: "bench-catalog",
         interceptors: serverInterceptors(tracing),
+        authenticator: createServiceAuthenticator({ key: serviceKey }),
       });
       return {
         endpoint: server.address().url,
@@ -68,7 +81,10 @@ export function plexus(options: { telemetry: boolean }): RpcContender {
     async connect(endpoint) {
       const caller = "bench-client";
       const tracing = await startTracing(caller, telemetry);
-      const transport = createNetworkTransport({ baseUrl: endpoint });
+      const transport = createNetworkTransport({
+        baseUrl: endpoint,
+        credentials: createServiceCredentials({ key: serviceKey, service: caller }),
+      });
       const metrics = createMetrics();
       // A host's own pipeline state and interceptors: what the measurement is about.
       const resilience = createHostResilience({ clock: systemClock, metrics });

@@ -26,13 +26,19 @@ import {
   producerSpans,
   sagaStepSpans,
 } from "@plexus/observability";
-import { createHttpClients, createRpcServer, type ServiceBinding } from "@plexus/rpc";
+import {
+  createHttpClients,
+  createRpcServer,
+  createServiceAuthenticator,
+  type ServiceBinding,
+} from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
 import { closeServer, listen, parsePort } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
+import { loadServiceKey } from "./service-key.ts";
 import type { HostSpec } from "./topology.ts";
 
 export interface HostOptions {
@@ -41,7 +47,10 @@ export interface HostOptions {
   readonly config?: Readonly<Record<string, string | undefined>>;
   /** Port of the edge; 0 picks a free one (tests). Default: `PORT`, else 8080. */
   readonly port?: number;
-  /** Address to bind. Default: `PLEXUS_HOST`, else 127.0.0.1 (never exposed by accident). */
+  /**
+   * Address the edge binds. Default: `PLEXUS_HOST`, else 127.0.0.1 (never exposed by accident).
+   * The RPC port has its own, `PLEXUS_RPC_HOST` (default 127.0.0.1).
+   */
   readonly hostname?: string;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -56,7 +65,11 @@ export interface HostOptions {
 export interface Host extends AsyncDisposable {
   /** The edge's address, when the host serves one. */
   readonly url: string | undefined;
-  /** Where the hosted services answer Connect protocol calls (HTTP/1.1 and h2c), when `PLEXUS_RPC_PORT` is set. */
+  /**
+   * Where the hosted services answer Connect protocol calls (HTTP/1.1 and h2c), when
+   * `PLEXUS_RPC_PORT` is set: on `PLEXUS_RPC_HOST` (default 127.0.0.1), every call
+   * authenticated by a service token (ADR 13).
+   */
   readonly rpcUrl: string | undefined;
   readonly lifecycle: Lifecycle;
   /** Typed clients of the hosted services, as `caller` (tools, tests, embedding code). */
@@ -100,12 +113,20 @@ export async function startHost(options: HostOptions): Promise<Host> {
     clock,
   });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
+  const dataDir = config["PLEXUS_DATA_DIR"] ?? ".data";
+  const rpcPort = config["PLEXUS_RPC_PORT"];
+  const serveRpc = rpcPort !== undefined && rpcPort !== "";
+  // Before anything opens: a bad key fails the start, not the first call.
+  const serviceKey =
+    serveRpc || config["PLEXUS_SERVICE_KEY"]
+      ? await loadServiceKey({ config, dataDir, logger })
+      : undefined;
   const tracing = await createTracing({ serviceName: spec.name, env: config });
   // Registered first, so it runs last: every span of the drained calls and consumers is exported.
   lifecycle.onStop("tracing", () => tracing.shutdown());
 
   const storage = await openStorage({
-    dataDir: config["PLEXUS_DATA_DIR"] ?? ".data",
+    dataDir,
     ...(config["DATABASE_URL"] ? { databaseUrl: config["DATABASE_URL"] } : {}),
     logger,
   });
@@ -203,12 +224,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
   }
 
   let rpcUrl: string | undefined;
-  const rpcPort = config["PLEXUS_RPC_PORT"];
-  if (rpcPort !== undefined && rpcPort !== "") {
+  if (serveRpc && serviceKey !== undefined) {
     const rpcServer = await createRpcServer({
       services: bindings,
       port: parsePort(rpcPort, "PLEXUS_RPC_PORT"),
-      host: hostname,
+      host: config["PLEXUS_RPC_HOST"] || "127.0.0.1",
+      authenticator: createServiceAuthenticator({ key: serviceKey, clock }),
       clock,
       logger,
       serviceName: spec.name,

@@ -45,6 +45,8 @@ import {
   type PropagatedContext,
 } from "./propagation.ts";
 import { canceledByClient, deadlineExceeded } from "./abort.ts";
+import { authenticateCaller } from "./authenticate-caller.ts";
+import type { ServiceAuthenticator } from "./service-authenticator.ts";
 import { writePushbackHeaders } from "./pushback-headers.ts";
 import { ServerCall } from "./server-call.ts";
 import { serviceLogger } from "./service-logger.ts";
@@ -86,6 +88,13 @@ export interface ConnectHandlerOptions {
    * none, such paths get a Connect `unimplemented` error with HTTP 404.
    */
   fallback?: ConnectRequestListener;
+  /**
+   * Verifies the calling service's token (`createServiceAuthenticator`, ADR 13): a call without
+   * a valid one is answered `unauthenticated` before anything else is read, and the caller the
+   * handler sees is the token's, not `x-plexus-caller`. Default: none, every caller and its
+   * principal headers are trusted (only for a server no one else can reach).
+   */
+  authenticator?: ServiceAuthenticator;
 }
 
 /** The parts of a Node response both HTTP versions share, which is all this handler uses. */
@@ -311,6 +320,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
     maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
   };
   const fallback = options.fallback;
+  const authenticator = options.authenticator;
 
   return function handleConnectRequest(request: ConnectRequest, response: ConnectResponse): void {
     const req = request as unknown as Req;
@@ -333,6 +343,16 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
       return;
     }
     const headers = req.headers;
+    let caller: string | undefined;
+    if (authenticator !== undefined) {
+      const identity = authenticateCaller(authenticator, headers, entry.method);
+      if (identity instanceof PlexusError) {
+        answer(res, connectHttpStatus(identity.code), {}, identity);
+        req.resume();
+        return;
+      }
+      caller = identity;
+    }
     const codec = parseContentType(firstHeaderValue(headers[headerContentType]));
     if (codec === undefined) {
       answer(res, 415, { "accept-post": acceptPost });
@@ -375,6 +395,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
       invalid ??= propagated;
       propagated = noContext;
     }
+    if (caller !== undefined) propagated = { ...propagated, caller };
     const deadline =
       typeof timeoutMs === "number" && invalid === undefined ? clock.now() + timeoutMs : undefined;
 

@@ -42,6 +42,23 @@ export {
 } from "./propagation.ts";
 export { createRpcServer, type RpcServer, type RpcServerOptions } from "./rpc-server.ts";
 export {
+  createServiceAuthenticator,
+  type ServiceAuthenticator,
+  type ServiceAuthenticatorOptions,
+} from "./service-authenticator.ts";
+export {
+  createServiceCredentials,
+  type ServiceCredentials,
+  type ServiceCredentialsOptions,
+} from "./service-credentials.ts";
+export {
+  headerServiceToken,
+  mintServiceToken,
+  parseServiceKey,
+  serviceTokenMaxTtlMs,
+  type MintServiceTokenOptions,
+} from "./service-token.ts";
+export {
   BadRequestSchema,
   BadRequest_FieldViolationSchema,
   ErrorInfoSchema,

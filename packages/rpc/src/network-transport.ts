@@ -31,6 +31,8 @@ import {
 import { decodeConnectError } from "./error-wire.ts";
 import { writeContextHeaders } from "./propagation.ts";
 import { withHeaderPushback } from "./pushback-headers.ts";
+import type { ServiceCredentials } from "./service-credentials.ts";
+import { headerServiceToken } from "./service-token.ts";
 
 export interface NetworkTransportOptions {
   /**
@@ -71,6 +73,12 @@ export interface NetworkTransportOptions {
   maxResponseBytes?: number;
   /** Time source for `connect-timeout-ms` and for a `Retry-After` date. Default `systemClock`. */
   clock?: Clock;
+  /**
+   * The calling service's identity (`createServiceCredentials`, ADR 13): each call carries a
+   * token from its caller to the callee's service in `x-plexus-service-token`, which a host's
+   * RPC server requires. Default: none (for servers that authenticate no one).
+   */
+  credentials?: ServiceCredentials;
 }
 
 /** A Transport over the network, holding connection pools: close it when done. */
@@ -180,6 +188,7 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
   const contentType = codec === "proto" ? contentTypeProto : contentTypeJson;
   const clock = options.clock ?? systemClock;
   const h2 = options.httpVersion === "2";
+  const credentials = options.credentials;
   const poolOptions: Pool.Options = {
     connections: options.connections ?? 128,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
@@ -239,6 +248,12 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
     // Caller metadata first: the protocol's and the context's own headers win over it.
     for (const [name, value] of request.header) headers[name] = value;
     writeContextHeaders(context, headers);
+    if (credentials !== undefined) {
+      headers[headerServiceToken] = credentials.tokenFor(
+        context.caller ?? credentials.service,
+        method.parent.typeName,
+      );
+    }
     headers[headerContentType] = contentType;
     headers[headerProtocolVersion] = protocolVersion;
     if (timeoutMs !== undefined) headers[headerTimeout] = String(Math.floor(timeoutMs));

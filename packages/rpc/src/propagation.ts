@@ -12,7 +12,8 @@ import {
 /**
  * The metadata that carries a CallContext from one hop to the next, written by transports and read
  * by servers. The principal headers are internal: only the gateway may set them (it strips them
- * from outside requests), so a service trusts them.
+ * from outside requests), so a service trusts them — over the network, only on calls a service
+ * token authenticates (ADR 13).
  */
 export const headerCorrelationId = "x-correlation-id";
 export const headerRequestId = "x-request-id";
