@@ -1,5 +1,17 @@
 export { createFakeClock, type FakeClock } from "./fake-clock.ts";
 export {
+  contentType,
+  expectApiResponse,
+  headerValue,
+  httpMethod,
+  pathChar,
+  pathSegment,
+  queryString,
+  requestBody,
+  requestHeaders,
+  type ApiResponse,
+} from "./http-arbitraries.ts";
+export {
   startOtlpReceiver,
   type OtlpReceiver,
   type OtlpValue,
