@@ -24,10 +24,35 @@ export const pathChar = fc.constantFrom(
   "/",
 );
 
+/**
+ * Percent-encodings that must never reach storage as such: NUL (plain and overlong), a UTF-16
+ * surrogate, bytes that are not UTF-8, truncated sequences, and a noncharacter.
+ */
+export const hostileEncoding = fc.constantFrom(
+  "%00",
+  "a%00b",
+  "%00%00",
+  "%C0%80",
+  "%ED%A0%80",
+  "%FF",
+  "%C3%28",
+  "%E2%82",
+  "%EF%BF%BF",
+  "%7F%0A%0D",
+);
+
+/** Strings a JSON body may carry that a database may refuse: NUL, lone surrogates, huge. */
+export const hostileString = fc.oneof(
+  fc.constantFrom("\u0000", "a\u0000b", "\uD800", "\u202E", "x".repeat(20_000), "' OR 1=1 --"),
+  fc.string({ unit: "binary", maxLength: 30 }),
+  fc.string({ unit: "grapheme", maxLength: 30 }),
+);
+
 /** One path segment: one of `words`, hostile characters, or any unicode string encoded. */
 export function pathSegment(words: readonly string[]): fc.Arbitrary<string> {
   return fc.oneof(
     fc.constantFrom(...words),
+    hostileEncoding,
     fc.string({ unit: pathChar, maxLength: 12 }),
     fc.string({ maxLength: 8 }).map((s) => encodeURIComponent(s)),
     fc.string({ unit: "grapheme", maxLength: 8 }).map((s) => encodeURIComponent(s)),
@@ -35,7 +60,8 @@ export function pathSegment(words: readonly string[]): fc.Arbitrary<string> {
 }
 
 const queryValue = fc.oneof(
-  fc.constantFrom("1", "0", "-1", "20", "1000", "abc", "1.5", "", "%zz", "1e3", "%20", "%00"),
+  fc.constantFrom("1", "0", "-1", "20", "1000", "abc", "1.5", "", "%zz", "1e3", "%20"),
+  hostileEncoding,
   fc.string({ unit: pathChar, maxLength: 10 }),
   fc.string({ maxLength: 10 }).map((s) => encodeURIComponent(s)),
   fc.nat({ max: 10_000 }).map((n) => "9".repeat(n)),
@@ -129,7 +155,10 @@ export function requestBody(
   return fc.oneof(
     { weight: 3, arbitrary: fc.constant(undefined) },
     { weight: 4, arbitrary: fc.json() },
-    { weight: 3, arbitrary: fc.jsonValue().map((v) => JSON.stringify(template(v))) },
+    {
+      weight: 4,
+      arbitrary: fc.oneof(fc.jsonValue(), hostileString).map((v) => JSON.stringify(template(v))),
+    },
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)) },
     { weight: 2, arbitrary: fc.string({ unit: "binary", maxLength: 200 }) },
     {

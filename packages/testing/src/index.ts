@@ -3,6 +3,8 @@ export {
   contentType,
   expectApiResponse,
   headerValue,
+  hostileEncoding,
+  hostileString,
   httpMethod,
   pathChar,
   pathSegment,
