@@ -2,6 +2,15 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createLogger } from "@plexus/core";
+import {
+  contentType,
+  expectApiResponse as checkResponse,
+  httpMethod as method,
+  pathSegment,
+  queryString,
+  requestBody,
+  requestHeaders as headers,
+} from "@plexus/testing";
 import { createGateway, type Gateway } from "./gateway.ts";
 import { AUDIENCE, ISSUER, createTestIssuer } from "./jwt-test-keys.ts";
 import { createJwtVerifier } from "./jwt-verifier.ts";
@@ -11,50 +20,27 @@ import { createTestClient, rawRequest, type TestResponse } from "./test-client.t
 
 const Thing = z.object({ name: z.string().min(1), tags: z.array(z.string()).max(5) }).strict();
 
-/** Every answer: no 5xx, ids present, and API.md's error shape on every 4xx. */
-function checkResponse(method: string, res: TestResponse): void {
-  expect(res.status, res.text).toBeGreaterThanOrEqual(200);
-  expect(res.status, res.text).toBeLessThan(500);
-  expect(res.headers["x-request-id"]).toBeTruthy();
-  expect(res.headers["x-correlation-id"]).toBeTruthy();
-  if (res.status >= 400 && method !== "HEAD") {
-    expect(res.headers["content-type"]).toBe("application/json; charset=utf-8");
-    const error = res.json?.error as Record<string, unknown>;
-    expect(error, res.text).toBeTypeOf("object");
-    expect(error["code"]).toMatch(/^[A-Z][A-Z_]*$/);
-    expect(error["message"]).toBeTypeOf("string");
-    expect(error["requestId"]).toBe(res.headers["x-request-id"]);
-    expect(Number.isNaN(Date.parse(String(error["timestamp"])))).toBe(false);
-    expect(error["path"]).toBeTypeOf("string");
-    expect(res.text).not.toMatch(/\n\s+at |node:internal|\/work\//);
-  }
-  if (res.status < 400 && res.json !== undefined) {
-    expect(res.json).not.toHaveProperty("error");
-  }
-}
-
-const hex = fc.constantFrom(..."0123456789abcdef".split(""));
-
-// Characters undici sends verbatim in a path or query; others are percent-encoded below.
-const pathChar = fc.constantFrom(
-  ..."abcxyzABC019-._~!$&'()*+,;=:@".split(""),
-  "%",
-  "%zz",
-  "%2F",
-  "%00",
-  "%E2%82%AC",
-  "%C3%28",
-  "%",
-  "..",
-  "/",
-);
-const segment = fc.oneof(
-  fc.constantFrom("api", "v1", "things", "users", "me", "health", "live", "ready", "metrics", "t1"),
-  fc.string({ unit: pathChar, maxLength: 12 }),
-  fc.string({ maxLength: 8 }).map((s) => encodeURIComponent(s)),
-);
 const path = fc.oneof(
-  { weight: 3, arbitrary: fc.array(segment, { maxLength: 6 }).map((s) => `/${s.join("/")}`) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(
+        pathSegment([
+          "api",
+          "v1",
+          "things",
+          "users",
+          "me",
+          "health",
+          "live",
+          "ready",
+          "metrics",
+          "t1",
+        ]),
+        { maxLength: 6 },
+      )
+      .map((s) => `/${s.join("/")}`),
+  },
   {
     weight: 6,
     arbitrary: fc.constantFrom(
@@ -69,93 +55,8 @@ const path = fc.oneof(
   },
   { weight: 1, arbitrary: fc.nat({ max: 20_000 }).map((n) => `/api/v1/things/${"a".repeat(n)}`) },
 );
-const queryKey = fc.oneof(
-  fc.constantFrom("page", "limit", "q", "category", "a"),
-  fc.string({ unit: pathChar, maxLength: 6 }),
-);
-const queryValue = fc.oneof(
-  fc.constantFrom("1", "0", "-1", "20", "1000", "abc", "1.5", "", "%zz", "1e3", "%20"),
-  fc.string({ unit: pathChar, maxLength: 10 }),
-  fc.nat({ max: 10_000 }).map((n) => "9".repeat(n)),
-);
-const query = fc.oneof(
-  fc.constant(""),
-  fc
-    .array(fc.tuple(queryKey, queryValue), { maxLength: 8 })
-    .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join("&")}`),
-  fc.nat({ max: 300 }).map((n) => `?${Array.from({ length: n }, () => "limit=1").join("&")}`),
-  fc.string({ unit: pathChar, maxLength: 30 }).map((s) => `?${s}`),
-);
-const method = fc.constantFrom(
-  "GET",
-  "GET",
-  "POST",
-  "POST",
-  "PUT",
-  "PATCH",
-  "DELETE",
-  "HEAD",
-  "OPTIONS",
-  "PROPFIND",
-);
-const headerValue = fc.string({
-  unit: fc.constantFrom(..."abcXYZ0189 -_.:;=/,\"'()<>@[]{}?+*&%$#!~`|\\^".split("")),
-  maxLength: 60,
-});
-const contentType = fc.oneof(
-  { weight: 4, arbitrary: fc.constant("application/json") },
-  fc.constantFrom(
-    "application/json",
-    "application/json; charset=utf-8",
-    "APPLICATION/JSON;CHARSET=UTF-8",
-    "application/json; charset=latin1",
-    "text/plain",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data; boundary=x",
-    "application/json;;;",
-    "",
-  ),
-  headerValue,
-);
-const headers = fc.record(
-  {
-    "content-type": contentType,
-    authorization: fc.oneof(
-      fc.constant("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
-      headerValue.map((v) => `Bearer ${v}`),
-      headerValue,
-    ),
-    "x-correlation-id": headerValue,
-    traceparent: fc.oneof(
-      headerValue,
-      fc
-        .tuple(
-          fc.string({ unit: hex, minLength: 2, maxLength: 2 }),
-          fc.string({ unit: hex, minLength: 32, maxLength: 32 }),
-        )
-        .map(([v, t]) => `${v}-${t}-b7ad6b7169203331-01`),
-    ),
-    "x-plexus-principal": headerValue,
-    "x-forwarded-user": headerValue,
-    "content-encoding": fc.constantFrom("gzip", "identity", "br"),
-    accept: headerValue,
-  },
-  { requiredKeys: [] },
-);
-const body = fc.oneof(
-  { weight: 3, arbitrary: fc.constant(undefined) },
-  { weight: 4, arbitrary: fc.json().map((j) => j) },
-  { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify({ name: "n", tags: [], v })) },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 2_000 }).map((b) => Buffer.from(b)) },
-  { weight: 2, arbitrary: fc.string({ maxLength: 200 }) },
-  {
-    weight: 1,
-    arbitrary: fc
-      .integer({ min: 1024 * 1024 - 16, max: 2 * 1024 * 1024 })
-      .map((n) => Buffer.alloc(n, 0x61)),
-  },
-  { weight: 1, arbitrary: fc.nat({ max: 50_000 }).map((n) => "[".repeat(n) + "]".repeat(n)) },
-);
+const query = queryString(["page", "limit", "q", "category", "a"]);
+const body = requestBody((v) => ({ name: "n", tags: [], v }));
 
 describe("gateway properties (fast-check, real HTTP)", () => {
   let gateway: Gateway;

@@ -1,4 +1,11 @@
-import type { CloudEvent, DeadLetterInput, Db, Sql } from "@plexus/core";
+import {
+  Code,
+  PlexusError,
+  type CloudEvent,
+  type DeadLetterInput,
+  type Db,
+  type Sql,
+} from "@plexus/core";
 import { ensureMessagingTables } from "./messaging-tables.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
@@ -82,9 +89,11 @@ function toDeadLetter(row: Row): DeadLetter {
   return letter;
 }
 
+/** Ids come from callers (the admin API's path): a malformed one is their error, not ours. */
 function checkId(id: string): string {
-  if (!/^[0-9]{1,19}$/.test(id))
-    throw new TypeError(`invalid dead letter id ${JSON.stringify(id)}`);
+  if (!/^[0-9]{1,19}$/.test(id)) {
+    throw new PlexusError(Code.InvalidArgument, "invalid dead letter id: not a positive integer");
+  }
   return id;
 }
 

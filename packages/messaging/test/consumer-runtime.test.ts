@@ -205,6 +205,18 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
       // Keyset pagination.
       expect(await runtime.deadLetters.list({ afterId: letters[1]!.id })).toEqual([]);
       expect(await effects(db)).toEqual([]);
+      // An id that cannot be one (from the admin API's path) is the caller's error, not a 500.
+      for (const bad of [" ", "x", "\u0000", "-1", "99999999999999999999", "9999999999999999999"]) {
+        await expect(runtime.deadLetters.replay(bad)).rejects.toMatchObject({
+          code: Code.InvalidArgument,
+        });
+        await expect(runtime.deadLetters.discard(bad)).rejects.toMatchObject({
+          code: Code.InvalidArgument,
+        });
+        await expect(runtime.deadLetters.list({ afterId: bad })).rejects.toMatchObject({
+          code: Code.InvalidArgument,
+        });
+      }
       await runtime.close();
       await broker.close();
     });

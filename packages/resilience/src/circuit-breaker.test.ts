@@ -174,10 +174,14 @@ describe("circuit breaker: open and half-open", () => {
     expect(t.breaker.metrics().notPermittedCalls).toBe(1);
   });
 
-  it("goes half-open after the wait, permits N trial calls, rejects the rest", async () => {
+  it("goes half-open strictly after the wait, permits N trial calls, rejects the rest", async () => {
     const t = await opened({ permittedCallsInHalfOpen: 2 });
-    t.clock.advance(4_999);
-    expect(await t.fail()).toSatisfy((e) => rejectionKindOf(e) === "circuit-open");
+    t.clock.advance(5_000);
+    // Exactly at the end of the wait is still open (Resilience4j: a trial only *after* it).
+    const atTheEnd = await t.fail();
+    expect(rejectionKindOf(atTheEnd)).toBe("circuit-open");
+    expect(retryAfterMsOf(atTheEnd)).toBe(1);
+    expect(t.breaker.state).toBe("open");
     t.clock.advance(1);
     const gates: (() => void)[] = [];
     const trial = () =>
@@ -195,7 +199,7 @@ describe("circuit breaker: open and half-open", () => {
 
   it("decides on the trial calls only: reopens when their failure rate reaches the threshold", async () => {
     const t = await opened({ permittedCallsInHalfOpen: 4 });
-    t.clock.advance(5_000);
+    t.clock.advance(5_001);
     await record(t, 1, 2);
     expect(t.breaker.state).toBe("half-open"); // 3 of 4 done
     await t.fail(); // 2 of 4 = 50 %
@@ -204,7 +208,7 @@ describe("circuit breaker: open and half-open", () => {
 
   it("an ignored error gives its half-open permit back", async () => {
     const t = await opened({ permittedCallsInHalfOpen: 1 });
-    t.clock.advance(5_000);
+    t.clock.advance(5_001);
     await t.fail(new PlexusError(Code.Canceled, "caller left"));
     expect(t.breaker.state).toBe("half-open");
     await t.ok(); // the permit was released, so this trial is allowed
@@ -213,7 +217,7 @@ describe("circuit breaker: open and half-open", () => {
 
   it("reopens when half-open lasts longer than its max wait", async () => {
     const t = await opened({ permittedCallsInHalfOpen: 1, maxWaitInHalfOpenMs: 1_000 });
-    t.clock.advance(5_000);
+    t.clock.advance(5_001);
     const stuck = t.breaker.execute(() => new Promise<never>(() => {}));
     void stuck;
     expect(t.breaker.state).toBe("half-open");
@@ -228,13 +232,13 @@ describe("circuit breaker: open and half-open", () => {
     });
     const retryAfter = async () => retryAfterMsOf(await t.fail());
     expect(await retryAfter()).toBe(1_000);
-    t.clock.advance(1_000);
+    t.clock.advance(1_001);
     await t.fail(); // the trial fails: open again, for 2 s
     expect(await retryAfter()).toBe(2_000);
-    t.clock.advance(2_000);
+    t.clock.advance(2_001);
     await t.fail();
     expect(await retryAfter()).toBe(3_000); // capped
-    t.clock.advance(3_000);
+    t.clock.advance(3_001);
     await t.ok(); // closed
     await record(t, 2, 0);
     expect(await retryAfter()).toBe(1_000);
@@ -255,7 +259,7 @@ describe("circuit breaker: open and half-open", () => {
     let finishLate: (value: string) => void = () => {};
     const late = t.breaker.execute(() => new Promise<string>((resolve) => (finishLate = resolve)));
     await record(t, 2, 0); // opens while `late` is in flight
-    t.clock.advance(5_000);
+    t.clock.advance(5_001);
     const trialGate: (() => void)[] = [];
     const trial = t.breaker.execute(
       () => new Promise<string>((_, reject) => trialGate.push(() => reject(unavailable()))),

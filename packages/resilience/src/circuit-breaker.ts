@@ -310,7 +310,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
       case "disabled":
         return generation;
       case "open":
-        if (now < openUntil) return -1;
+        // Strictly after the wait, as Resilience4j: at `openUntil` itself the circuit is still open.
+        if (now <= openUntil) return -1;
         transition("half-open", now);
         halfOpenPermits--;
         return generation;
@@ -343,7 +344,8 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
 
   function rejectError(now: number): PlexusError {
     notPermitted++;
-    const retryAfterMs = state === "open" ? Math.max(0, openUntil - now) : undefined;
+    // At least 1 ms: a retry at exactly `openUntil` would be refused again.
+    const retryAfterMs = state === "open" ? Math.max(1, openUntil - now) : undefined;
     onReject?.({ state, retryAfterMs });
     return rejection("circuit-open", `circuit ${state}: call not permitted`, retryAfterMs);
   }

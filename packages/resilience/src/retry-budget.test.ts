@@ -1,4 +1,8 @@
+import { Code, PlexusError } from "@plexus/core";
+import { createFakeClock } from "@plexus/testing";
 import { describe, expect, it } from "vitest";
+import { constantBackoff } from "./backoff.ts";
+import { createRetryPolicy } from "./retry.ts";
 import { createRetryBudget } from "./retry-budget.ts";
 
 describe("retry budget: gRPC throttling (gRFC A6)", () => {
@@ -48,5 +52,33 @@ describe("retry budget: Envoy concurrent-retry budget", () => {
     expect(budget.check()).toBe("ok");
     budget.attemptEnded();
     expect(budget.activeRequests).toBe(20);
+  });
+
+  it("budgetPercent Infinity turns the concurrency budget off, even with nothing in flight", () => {
+    // Infinity × 0 active requests is NaN: it must not read as "no retry allowed".
+    const budget = createRetryBudget({ maxTokens: 0, budgetPercent: Infinity });
+    for (let i = 0; i < 50; i++) expect(budget.acquireRetry()).toBe("ok");
+    for (let i = 0; i < 5; i++) budget.attemptStarted();
+    expect(budget.check()).toBe("ok");
+  });
+
+  it("budgetPercent Infinity lets a sequential call retry (its first attempt has ended)", async () => {
+    const clock = createFakeClock(0);
+    const policy = createRetryPolicy({
+      clock,
+      budget: createRetryBudget({ budgetPercent: Infinity }),
+      maxAttempts: 3,
+      backoff: constantBackoff(10),
+    });
+    let attempts = 0;
+    const call = policy
+      .execute(async () => {
+        if (++attempts < 3) throw new PlexusError(Code.Unavailable, "down");
+        return "ok";
+      })
+      .catch((e: unknown) => e);
+    await clock.advanceAsync(20);
+    expect(await call).toBe("ok");
+    expect(attempts).toBe(3);
   });
 });

@@ -92,12 +92,15 @@ export function createRetryBudget(options: RetryBudgetOptions = {}): RetryBudget
   const ratio = Math.round(tokenRatio * 1000);
   const threshold = max / 2;
   const throttling = max > 0;
+  const concurrencyOff = budgetPercent === Infinity;
   let milliTokens = max;
   let active = 0;
   let activeRetries = 0;
 
   function check(): BudgetVerdict {
     if (throttling && milliTokens <= threshold) return "throttled";
+    // Checked apart: Infinity × 0 active requests is NaN, which would refuse every retry.
+    if (concurrencyOff) return "ok";
     // Envoy truncates the share to an integer: max<uint64_t>(percent / 100 * active, min).
     const limit = Math.max(minRetryConcurrency, Math.floor((budgetPercent / 100) * active));
     return activeRetries < limit ? "ok" : "concurrency";

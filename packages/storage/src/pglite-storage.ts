@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
 import type { Db, Logger, Migration, Sql, SqlResult } from "@plexus/core";
+import { mapDataError } from "./data-error.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { InFlight } from "./in-flight.ts";
 import { validateMigrations } from "./migration-plan.ts";
@@ -263,7 +264,7 @@ class PgliteStorage implements Storage {
       // affectedRows counts INSERT/UPDATE/DELETE rows; rows.length the rows a SELECT returned.
       return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
     } catch (error) {
-      throw sanitize(error);
+      throw mapDataError(sanitize(error));
     } finally {
       this.#noteStatement(text);
     }

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { Pool, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
 import type { Db, Logger, Migration, Sql, SqlResult } from "@plexus/core";
 import { advisoryLockClass, migrationLockKey, setupLockKey } from "./advisory-lock-key.ts";
+import { mapDataError } from "./data-error.ts";
 import { InFlight } from "./in-flight.ts";
 import { validateMigrations } from "./migration-plan.ts";
 import { applyMigrations, type MigrationSession } from "./migrator.ts";
@@ -304,8 +305,12 @@ async function run<R>(
   params: readonly unknown[] | undefined,
 ): Promise<SqlResult<R>> {
   const config: QueryConfig = { text, values: params === undefined ? [] : [...params] };
-  const result = await target.query(Object.assign(config, { queryMode: "extended" }));
-  return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  try {
+    const result = await target.query(Object.assign(config, { queryMode: "extended" }));
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+  } catch (error) {
+    throw mapDataError(error);
+  }
 }
 
 function migrationSession(client: PoolClient): MigrationSession {

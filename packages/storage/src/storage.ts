@@ -57,7 +57,10 @@ export interface Storage extends AsyncDisposable {
    *   only `tx`: touching this storage otherwise (the same `db`, a nested `transaction`, another
    *   service's `db`, e.g. through an in-process call) throws, as it would deadlock the embedded
    *   PGlite. `SAVEPOINT` / `ROLLBACK TO SAVEPOINT` through `tx` are allowed.
-   * - Errors keep the SQLSTATE as `code` (see `isUniqueViolation`).
+   * - Errors keep the SQLSTATE as `code` (see `isUniqueViolation`), except those caused by a
+   *   value (SQLSTATE class 22, e.g. a NUL byte or a string too long, and 54000): these are
+   *   `PlexusError`s with code `InvalidArgument`, a message without SQL or values, and the
+   *   database's error as `cause` — a caller's bad input, never the service's failure.
    * - int8 → number (bigint beyond 2^53), date → 'YYYY-MM-DD', numeric → string,
    *   timestamptz → Date, json(b) → parsed. Pass json(b) parameters as `JSON.stringify(value)`.
    */

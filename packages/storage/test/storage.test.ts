@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Code, PlexusError, type Db, type Migration } from "@plexus/core";
 import { isUniqueViolation, openStorage, type Storage } from "@plexus/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -369,6 +370,83 @@ describe.each(backends)("storage on $kind", (backend) => {
         expect(
           (await db.query("INSERT INTO items VALUES ('i1', 1), ('i2', 2) RETURNING id")).rowCount,
         ).toBe(2);
+      });
+    });
+
+    describe("values the database refuses", () => {
+      let db: Db;
+      beforeAll(async () => {
+        db = await storage.forService("data_errors", [
+          {
+            id: 1,
+            name: "values",
+            sql:
+              "CREATE TABLE vals (id text PRIMARY KEY, short varchar(4), n int, price numeric(4,2));" +
+              "CREATE INDEX vals_short ON vals (short)",
+          },
+        ]);
+      });
+
+      const refused = (text: string, params: unknown[]): Promise<unknown> =>
+        db.query(text, params).catch((e: unknown) => e);
+      // A value the database cannot take; must surface as the caller's error, nothing internal.
+      const secret = "s3cr3t-value";
+      const cases: [string, string, unknown[], string][] = [
+        ["a NUL byte", "SELECT * FROM vals WHERE id = $1", [`${secret}\u0000`], "22021"],
+        [
+          "a string too long",
+          "INSERT INTO vals (id, short) VALUES ($1, $2)",
+          ["a", secret],
+          "22001",
+        ],
+        [
+          "an int out of range",
+          "INSERT INTO vals (id, n) VALUES ($1, $2)",
+          ["b", 2 ** 40],
+          "22003",
+        ],
+        [
+          "a numeric out of range",
+          "INSERT INTO vals (id, price) VALUES ($1, $2)",
+          ["c", 12345],
+          "22003",
+        ],
+        ["text for an int", "SELECT * FROM vals WHERE n = $1", [secret], "22P02"],
+      ];
+
+      it.each(cases)(
+        "%s: InvalidArgument, no SQL or value in the message",
+        async (_, text, params, state) => {
+          const error = await refused(text, params);
+          expect(error).toBeInstanceOf(PlexusError);
+          expect((error as PlexusError).code).toBe(Code.InvalidArgument);
+          expect((error as PlexusError).message).not.toMatch(/vals|select|insert|s3cr3t|\$1/i);
+          expect((error as PlexusError).cause).toMatchObject({ code: state });
+        },
+      );
+
+      it("the same inside a transaction, which then rolls back", async () => {
+        const error = await db
+          .transaction(async (tx) => {
+            await tx.query("INSERT INTO vals (id) VALUES ($1)", ["in-tx"]);
+            await tx.query("SELECT * FROM vals WHERE id = $1", ["\u0000"]);
+          })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: Code.InvalidArgument });
+        expect((await db.query("SELECT id FROM vals WHERE id = 'in-tx'")).rowCount).toBe(0);
+      });
+
+      it("a value too large for an index row (54000)", async () => {
+        await db.query("ALTER TABLE vals ALTER COLUMN short TYPE text");
+        // Random, so compression cannot bring it under the index row limit (~2.7 kB).
+        const big = randomBytes(12_000).toString("base64");
+        const error = await refused("INSERT INTO vals (id, short) VALUES ($1, $2)", ["d", big]);
+        expect(error).toMatchObject({ code: Code.InvalidArgument, cause: { code: "54000" } });
+      });
+
+      it("leaves every other error as the database raised it", async () => {
+        expect(await refused("SELEC 1", [])).toMatchObject({ code: "42601" });
+        expect(await refused("SELECT * FROM missing_table", [])).toMatchObject({ code: "42P01" });
       });
     });
 

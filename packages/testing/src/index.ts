@@ -1,5 +1,19 @@
 export { createFakeClock, type FakeClock } from "./fake-clock.ts";
 export {
+  contentType,
+  expectApiResponse,
+  headerValue,
+  hostileEncoding,
+  hostileString,
+  httpMethod,
+  pathChar,
+  pathSegment,
+  queryString,
+  requestBody,
+  requestHeaders,
+  type ApiResponse,
+} from "./http-arbitraries.ts";
+export {
   startOtlpReceiver,
   type OtlpReceiver,
   type OtlpValue,
