@@ -49,3 +49,4 @@ export {
   type BadRequest_FieldViolation,
   type ErrorInfo,
 } from "./gen/google/rpc/error_details_pb.js";
+export { fieldViolation, validatorOf, violationsOf } from "./message-validator.ts";

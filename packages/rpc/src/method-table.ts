@@ -10,6 +10,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { methodPath } from "./connect-protocol.ts";
+import { validatorOf } from "./message-validator.ts";
 
 /**
  * One service to serve: its contract and its implementation.
@@ -55,8 +56,11 @@ function unimplemented(method: DescMethod): UnaryFn {
 }
 
 function terminal(method: DescMethod, handler: AnyHandler): UnaryFn {
+  // Every request meets its contract's rules before a handler sees it (ADR 12), on every transport.
+  const validate = validatorOf(method.input);
   // The UnaryRequest already has `context`, `header` and `signal`: it is the HandlerContext.
   return async function callHandler(request: UnaryRequest): Promise<UnaryResponse> {
+    validate(request.message);
     const output = await handler(request.message, request);
     return {
       message: create(method.output, output as Parameters<typeof create>[1]),
