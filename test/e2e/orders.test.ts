@@ -382,6 +382,16 @@ describe("validation", () => {
     ],
     ["no paymentMethod", { items: good.items }, "paymentMethod"],
     ["an empty token", { ...good, paymentMethod: { token: "" } }, "paymentMethod.token"],
+    [
+      "a NUL in a product id",
+      { ...good, items: [{ productId: "prd_\u0000", quantity: 1 }] },
+      "items[0].productId",
+    ],
+    [
+      "a NUL in the token",
+      { ...good, paymentMethod: { token: "tok\u0000" } },
+      "paymentMethod.token",
+    ],
   ])("answers 422 VALIDATION_ERROR for %s", async (_what, body, field) => {
     const reply = await post(body);
     expect(reply.status).toBe(422);

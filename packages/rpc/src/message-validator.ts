@@ -152,9 +152,20 @@ function sizeMessage(min: number | undefined, max: number | undefined): string {
   return min !== undefined ? `must hold at least ${min} items` : `must hold at most ${max} items`;
 }
 
+/**
+ * The validate.proto rules of a field, or `undefined`: for a limit that must be known as a number
+ * outside a message (a guard before expensive work), read from the contract instead of retyped.
+ *
+ * @example
+ * const maxPasswordLength = fieldRulesOf(CreateUserRequestSchema.field.password)?.string?.maxLen;
+ */
+export function fieldRulesOf(field: DescField): FieldRules | undefined {
+  return hasOption(field, fieldRulesOption) ? getOption(field, fieldRulesOption) : undefined;
+}
+
 function compileField(field: DescField): ValueCheck | undefined {
   const where = `${field.parent.typeName}.${field.name}`;
-  const rules = hasOption(field, fieldRulesOption) ? getOption(field, fieldRulesOption) : undefined;
+  const rules = fieldRulesOf(field);
   switch (field.fieldKind) {
     case "scalar":
       return compileElement(rules, field.scalar, undefined, where);

@@ -10,7 +10,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { methodPath } from "./connect-protocol.ts";
-import { validatorOf } from "./message-validator.ts";
+import { validatedHandlers } from "./validated-handlers.ts";
 
 /**
  * One service to serve: its contract and its implementation.
@@ -56,11 +56,8 @@ function unimplemented(method: DescMethod): UnaryFn {
 }
 
 function terminal(method: DescMethod, handler: AnyHandler): UnaryFn {
-  // Every request meets its contract's rules before a handler sees it (ADR 12), on every transport.
-  const validate = validatorOf(method.input);
   // The UnaryRequest already has `context`, `header` and `signal`: it is the HandlerContext.
   return async function callHandler(request: UnaryRequest): Promise<UnaryResponse> {
-    validate(request.message);
     const output = await handler(request.message, request);
     return {
       message: create(method.output, output as Parameters<typeof create>[1]),
@@ -80,16 +77,16 @@ export function createMethodTable(
 ): MethodTable {
   const paths = new Map<string, MethodEntry>();
   const methods = new Map<DescMethod, MethodEntry>();
-  for (const { contract, handlers } of services) {
+  for (const { contract, handlers: own } of services) {
+    // Every request meets its contract's rules before a handler sees it (ADR 12), on every transport.
+    const handlers = validatedHandlers(contract, own);
     for (const method of contract.methods) {
       if (method.methodKind !== "unary") continue;
       const path = methodPath(method);
       if (paths.has(path)) throw new TypeError(`method ${path} is served twice`);
       const handler = (handlers as Record<string, AnyHandler | undefined>)[method.localName];
       const last =
-        typeof handler === "function"
-          ? terminal(method, handler.bind(handlers))
-          : unimplemented(method);
+        typeof handler === "function" ? terminal(method, handler) : unimplemented(method);
       const entry: MethodEntry = { method, path, invoke: chainInterceptors(interceptors, last) };
       paths.set(path, entry);
       methods.set(method, entry);

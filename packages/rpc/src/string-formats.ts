@@ -53,11 +53,16 @@ export const stringFormatChecks: ReadonlyMap<StringFormat, StringFormatCheck> = 
       message: "must be printable ASCII characters",
     },
   ],
-  [StringFormat.EMAIL, { test: isEmail, message: "must be a valid email address" }],
+  [
+    StringFormat.EMAIL,
+    // A form's stray surrounding space is not part of the address: services trim it.
+    { test: (value: string) => isEmail(value.trim()), message: "must be a valid email address" },
+  ],
   [
     StringFormat.NO_CONTROL_CHARACTERS,
     {
-      test: (value: string) => !controlCharacterPattern.test(value),
+      // Surrounding white space (a tab, a newline) is not part of the text: services trim it.
+      test: (value: string) => !controlCharacterPattern.test(value.trim()),
       message: "must not contain control characters",
     },
   ],

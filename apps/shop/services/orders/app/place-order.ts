@@ -4,7 +4,7 @@ import { isUniqueViolation } from "@plexus/storage";
 import type { Order, OrderStatus } from "../domain/order.ts";
 import { totalOf } from "../domain/order.ts";
 import { priceLines, type PricedProduct } from "../domain/price-lines.ts";
-import { validatePlaceOrder, type PlaceOrderInput } from "../domain/place-order-request.ts";
+import { placeOrderRequestOf, type PlaceOrderInput } from "../domain/place-order-request.ts";
 import type { OrderEventLog } from "./order-event-log.ts";
 import { orderPlacedEvent } from "./order-events.ts";
 import type { IdempotencyRecord, OrderRepositoryFactory } from "./order-repository.ts";
@@ -81,7 +81,7 @@ export async function placeOrder(
   deps: PlaceOrderDeps,
   input: PlaceOrderInput,
 ): Promise<PlacedOrder> {
-  const request = validatePlaceOrder(input);
+  const request = placeOrderRequestOf(input);
   const known = await deps
     .orders(deps.db)
     .findIdempotencyKey(request.userId, request.idempotencyKey);

@@ -187,14 +187,16 @@ export enum StringFormat {
 
   /**
    * An email address: a dot-atom local part (at most 64 characters), `@`, a dotted hostname with a
-   * letter-led top-level label, ASCII only, at most 254 characters.
+   * letter-led top-level label, ASCII only, at most 254 characters. Surrounding white space (a
+   * form's stray space) is not part of the address: a service trims it.
    *
    * @generated from enum value: STRING_FORMAT_EMAIL = 2;
    */
   EMAIL = 2,
 
   /**
-   * Text a person reads: no control characters (C0, DEL, C1).
+   * Text a person reads: no control characters (C0, DEL, C1) once surrounding white space, which a
+   * service trims, is set aside.
    *
    * @generated from enum value: STRING_FORMAT_NO_CONTROL_CHARACTERS = 3;
    */
