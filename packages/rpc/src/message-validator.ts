@@ -215,8 +215,8 @@ function compileField(field: DescField): ValueCheck | undefined {
 /** Checks a message whose field paths start with `prefix` ("" or "items[0]."). */
 type MessageCheck = (message: Message, prefix: string, out: FieldViolation[]) => void;
 
-const compiled = new Map<DescMessage, MessageCheck | undefined>();
-const fieldChecks = new Map<DescField, ValueCheck | undefined>();
+const compiled = new WeakMap<DescMessage, MessageCheck | undefined>();
+const fieldChecks = new WeakMap<DescField, ValueCheck | undefined>();
 
 function read(field: DescField): (message: Message) => unknown {
   const oneof = field.oneof;
