@@ -451,6 +451,14 @@ describe("reading orders", () => {
       expect(Object.keys(reply.body.error).sort()).toEqual(Object.keys(unknown.body.error).sort());
       expect(reply.body.error.message).toBe(unknown.body.error.message);
       expect((await request(shop.url, path)).status).toBe(401);
+      // An id orders.proto refuses names no order either: 404, never 422 or 500.
+      for (const bad of ["ord%00", "o".repeat(256)]) {
+        const refused = await request(shop.url, path.replace(order.id, bad), {
+          token: alice.token,
+        });
+        expect(refused.status).toBe(404);
+        expect(refused.body.error.code).toBe("ORDER_NOT_FOUND");
+      }
     }
   });
 
