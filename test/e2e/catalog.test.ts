@@ -96,6 +96,18 @@ describe("GET /api/v1/products", () => {
     const none = await request(shop.url, "/api/v1/products?category=no-such-category");
     expect(none.body).toMatchObject({ data: [], pagination: { total: 0, totalPages: 0 } });
   });
+
+  it.each(["%00", `${"x".repeat(65)}`])(
+    "answers 422 for a category catalog.proto refuses (%s)",
+    async (category) => {
+      const reply = await request(shop.url, `/api/v1/products?category=${category}`);
+      expect(reply.status).toBe(422);
+      expect(reply.body.error.code).toBe("VALIDATION_ERROR");
+      expect(reply.body.error.details).toEqual([
+        { field: "category", message: expect.any(String) },
+      ]);
+    },
+  );
 });
 
 describe("GET /api/v1/products/{id}", () => {
@@ -106,12 +118,17 @@ describe("GET /api/v1/products/{id}", () => {
     expect(reply.body.data).toEqual(product);
   });
 
-  it.each(["does-not-exist", "00000000-0000-0000-0000-000000000000", "%27%20OR%201%3D1--"])(
-    "answers 404 PRODUCT_NOT_FOUND for %s",
-    async (id) => {
-      const reply = await request(shop.url, `/api/v1/products/${id}`);
-      expect(reply.status).toBe(404);
-      expect(reply.body.error.code).toBe("PRODUCT_NOT_FOUND");
-    },
-  );
+  it.each([
+    "does-not-exist",
+    "00000000-0000-0000-0000-000000000000",
+    "%27%20OR%201%3D1--",
+    // Ids catalog.proto refuses (a NUL, too long) name no product: 404, not 422 or 500.
+    "%00",
+    "p%00x",
+    "x".repeat(256),
+  ])("answers 404 PRODUCT_NOT_FOUND for %s", async (id) => {
+    const reply = await request(shop.url, `/api/v1/products/${id}`);
+    expect(reply.status).toBe(404);
+    expect(reply.body.error.code).toBe("PRODUCT_NOT_FOUND");
+  });
 });

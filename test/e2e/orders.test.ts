@@ -382,6 +382,16 @@ describe("validation", () => {
     ],
     ["no paymentMethod", { items: good.items }, "paymentMethod"],
     ["an empty token", { ...good, paymentMethod: { token: "" } }, "paymentMethod.token"],
+    [
+      "a NUL in a product id",
+      { ...good, items: [{ productId: "prd_\u0000", quantity: 1 }] },
+      "items[0].productId",
+    ],
+    [
+      "a NUL in the token",
+      { ...good, paymentMethod: { token: "tok\u0000" } },
+      "paymentMethod.token",
+    ],
   ])("answers 422 VALIDATION_ERROR for %s", async (_what, body, field) => {
     const reply = await post(body);
     expect(reply.status).toBe(422);
@@ -441,6 +451,14 @@ describe("reading orders", () => {
       expect(Object.keys(reply.body.error).sort()).toEqual(Object.keys(unknown.body.error).sort());
       expect(reply.body.error.message).toBe(unknown.body.error.message);
       expect((await request(shop.url, path)).status).toBe(401);
+      // An id orders.proto refuses names no order either: 404, never 422 or 500.
+      for (const bad of ["ord%00", "o".repeat(256)]) {
+        const refused = await request(shop.url, path.replace(order.id, bad), {
+          token: alice.token,
+        });
+        expect(refused.status).toBe(404);
+        expect(refused.body.error.code).toBe("ORDER_NOT_FOUND");
+      }
     }
   });
 

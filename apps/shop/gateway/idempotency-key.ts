@@ -1,9 +1,8 @@
 import { Code, PlexusError } from "@plexus/core";
 import type { GatewayRequest } from "@plexus/gateway";
+import { idempotencyKeyViolation } from "../services/idempotency-key.ts";
 
 const headerName = "idempotency-key";
-/** API.md: 1–255 printable ASCII characters (space to tilde). */
-const keyPattern = /^[\x20-\x7e]{1,255}$/;
 
 function badKey(message: string): PlexusError {
   return new PlexusError(Code.InvalidArgument, message, {
@@ -28,8 +27,7 @@ export function readIdempotencyKey(req: GatewayRequest): string {
   if (typeof value !== "string" || value === "") {
     throw badKey("the Idempotency-Key header is required");
   }
-  if (!keyPattern.test(value)) {
-    throw badKey("the Idempotency-Key header must be 1-255 printable ASCII characters");
-  }
+  const problem = idempotencyKeyViolation(value);
+  if (problem !== undefined) throw badKey(`the Idempotency-Key header ${problem}`);
   return value;
 }

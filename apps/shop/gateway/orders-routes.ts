@@ -1,4 +1,5 @@
-import { Code, PlexusError, type Client } from "@plexus/core";
+import { create } from "@bufbuild/protobuf";
+import { Code, PlexusError, validationError, type Client } from "@plexus/core";
 import {
   paginate,
   parsePagination,
@@ -6,40 +7,48 @@ import {
   type Gateway,
   type GatewayRequest,
 } from "@plexus/gateway";
+import { violationsOf } from "@plexus/rpc";
 import { z } from "zod";
-import type { Order, OrdersService } from "../gen/shop/orders/v1/orders_pb.js";
+import {
+  GetOrderRequestSchema,
+  PlaceOrderRequestSchema,
+  type Order,
+  type OrdersService,
+  type PlaceOrderRequest,
+} from "../gen/shop/orders/v1/orders_pb.js";
 import type { PaymentsService } from "../gen/shop/payments/v1/payments_pb.js";
 import { readIdempotencyKey } from "./idempotency-key.ts";
 import { subjectOf } from "./principal.ts";
 import { presentCharge, presentOrder, presentOrderSummary } from "./present.ts";
 
-const maxLines = 100;
-const maxQuantity = 1000;
-/** Product ids, order ids and card tokens are short; the orders service bounds them the same. */
-const maxIdLength = 255;
-
-const BoundedId = z
-  .string()
-  .min(1, "must not be empty")
-  .max(maxIdLength, `must be at most ${maxIdLength} characters`);
-
+/** The REST body's shape (types, no unknown fields); its limits are orders.proto's. */
 const PlaceOrderBody = z.strictObject({
-  items: z
-    .array(
-      z.strictObject({
-        productId: BoundedId,
-        quantity: z
-          .int("must be an integer")
-          .min(1, "must be at least 1")
-          .max(maxQuantity, `must be at most ${maxQuantity}`),
-      }),
-    )
-    .min(1, "must have at least one line")
-    .max(maxLines, `must have at most ${maxLines} lines`),
+  items: z.array(
+    z.strictObject({
+      productId: z.string(),
+      quantity: z.int("must be an integer"),
+    }),
+  ),
   paymentMethod: z.strictObject({
-    token: BoundedId,
+    token: z.string(),
   }),
 });
+
+/** Where the REST body puts a PlaceOrderRequest field, when not under the same name. */
+const restFieldOf: Readonly<Record<string, string>> = { paymentToken: "paymentMethod.token" };
+
+/**
+ * Checks a PlaceOrder request against orders.proto's rules here, at the edge, so a bad body is
+ * answered without a call, with the REST body's field names (`items[0].quantity`).
+ */
+function checkPlaceOrder(request: PlaceOrderRequest): void {
+  const violations = violationsOf(PlaceOrderRequestSchema, request);
+  if (violations.length > 0) {
+    throw validationError(
+      violations.map((v) => ({ field: restFieldOf[v.field] ?? v.field, message: v.message })),
+    );
+  }
+}
 
 function orderNotFound(): PlexusError {
   return new PlexusError(Code.NotFound, "order not found", { reason: "ORDER_NOT_FOUND" });
@@ -54,12 +63,16 @@ async function readOwnOrder(
   orders: Client<typeof OrdersService>,
   req: GatewayRequest,
 ): Promise<Order> {
-  const orderId = req.params["id"] ?? "";
-  if (orderId === "" || orderId.length > maxIdLength) throw orderNotFound();
-  const userId = subjectOf(req);
+  const request = create(GetOrderRequestSchema, {
+    orderId: req.params["id"] ?? "",
+    userId: subjectOf(req),
+  });
+  // An id orders.proto refuses names no order: API.md answers unknown ids with 404, never 422.
+  if (violationsOf(GetOrderRequestSchema, request).length > 0) throw orderNotFound();
+  const { userId } = request;
   let order: Order | undefined;
   try {
-    ({ order } = await orders.getOrder({ orderId, userId }, { signal: req.signal }));
+    ({ order } = await orders.getOrder(request, { signal: req.signal }));
   } catch (error) {
     if (error instanceof PlexusError && error.code === Code.NotFound) throw orderNotFound();
     throw error;
@@ -82,15 +95,14 @@ export function addOrdersRoutes(
       const userId = subjectOf(req);
       const idempotencyKey = readIdempotencyKey(req);
       const body = parseWith(PlaceOrderBody, req.body);
-      const placed = await orders.placeOrder(
-        {
-          userId,
-          idempotencyKey,
-          items: body.items.map((line) => ({ productId: line.productId, quantity: line.quantity })),
-          paymentToken: body.paymentMethod.token,
-        },
-        { signal: req.signal },
-      );
+      const request = create(PlaceOrderRequestSchema, {
+        userId,
+        idempotencyKey,
+        items: body.items.map((line) => ({ productId: line.productId, quantity: line.quantity })),
+        paymentToken: body.paymentMethod.token,
+      });
+      checkPlaceOrder(request);
+      const placed = await orders.placeOrder(request, { signal: req.signal });
       return {
         status: 202,
         headers: { location: `/api/v1/orders/${encodeURIComponent(placed.orderId)}` },

@@ -66,3 +66,6 @@ export {
   type BadRequest_FieldViolation,
   type ErrorInfo,
 } from "./gen/google/rpc/error_details_pb.js";
+export { fieldRulesOf, fieldViolation, validatorOf, violationsOf } from "./message-validator.ts";
+export { validatedHandlers } from "./validated-handlers.ts";
+export type { FieldRules } from "./gen/plexus/validate/v1/validate_pb.js";

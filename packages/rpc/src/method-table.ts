@@ -10,6 +10,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { methodPath } from "./connect-protocol.ts";
+import { validatedHandlers } from "./validated-handlers.ts";
 
 /**
  * One service to serve: its contract and its implementation.
@@ -76,16 +77,16 @@ export function createMethodTable(
 ): MethodTable {
   const paths = new Map<string, MethodEntry>();
   const methods = new Map<DescMethod, MethodEntry>();
-  for (const { contract, handlers } of services) {
+  for (const { contract, handlers: own } of services) {
+    // Every request meets its contract's rules before a handler sees it (ADR 12), on every transport.
+    const handlers = validatedHandlers(contract, own);
     for (const method of contract.methods) {
       if (method.methodKind !== "unary") continue;
       const path = methodPath(method);
       if (paths.has(path)) throw new TypeError(`method ${path} is served twice`);
       const handler = (handlers as Record<string, AnyHandler | undefined>)[method.localName];
       const last =
-        typeof handler === "function"
-          ? terminal(method, handler.bind(handlers))
-          : unimplemented(method);
+        typeof handler === "function" ? terminal(method, handler) : unimplemented(method);
       const entry: MethodEntry = { method, path, invoke: chainInterceptors(interceptors, last) };
       paths.set(path, entry);
       methods.set(method, entry);

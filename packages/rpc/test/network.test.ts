@@ -62,7 +62,7 @@ describe.each(variants)("network transport ($codec, HTTP/$httpVersion)", (varian
     const { product } = await catalog.getProduct({ id: "ok" });
     expect(product?.name).toBe("Kettle");
     expect(product?.priceCents).toBe(2999n);
-    const list = await catalog.listProducts({ limit: 3, category: "kitchen" });
+    const list = await catalog.listProducts({ page: 1, limit: 3, category: "kitchen" });
     expect(list.products.map((p) => p.id)).toEqual(["p-0", "p-1", "p-2"]);
   });
 

@@ -8,6 +8,7 @@ import {
   type HandlerContext,
   type ServiceEnv,
 } from "@plexus/core";
+import { validatedHandlers } from "@plexus/rpc";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -59,7 +60,10 @@ describe.each(backends)("catalog stock on $kind", ({ kind, available }) => {
       clock: systemClock,
       config: {},
     });
-    handlers = (await catalogService.create(env)).handlers;
+    handlers = validatedHandlers(
+      catalogService.contract,
+      (await catalogService.create(env)).handlers,
+    );
   });
 
   afterAll(async () => {

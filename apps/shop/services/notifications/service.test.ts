@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, type CloudEvent, type EventConsumer, type HandlerContext } from "@plexus/core";
+import { validatedHandlers } from "@plexus/rpc";
 import {
   createConsumerRuntime,
   createEvent,
@@ -101,16 +102,19 @@ describe.each(backends)("notifications on $kind", ({ kind, available }) => {
     await broker?.close();
   });
 
+  /** The handlers behind the RPC boundary's request validation, as a server runs them. */
+  const served = () => validatedHandlers(notificationsService.contract, instance.handlers);
+
   async function listPage(userId: string, page = 0, limit = 0) {
     const request = create(ListNotificationsRequestSchema, { userId, page, limit });
-    const response = await instance.handlers.listNotifications(request, ctx);
+    const response = await served().listNotifications(request, ctx);
     return create(ListNotificationsResponseSchema, response);
   }
 
   /** What a caller from before paging asks for: no page, the newest `limit`. */
   async function list(userId: string, limit = 0) {
     const request = create(ListNotificationsRequestSchema, { userId, limit });
-    const response = await instance.handlers.listNotifications(request, ctx);
+    const response = await served().listNotifications(request, ctx);
     return create(ListNotificationsResponseSchema, response).notifications;
   }
 
@@ -248,11 +252,11 @@ describe.each(backends)("notifications on $kind", ({ kind, available }) => {
     });
 
     it.each([
-      ["", 1, 10, ["user_id"]],
+      ["", 1, 10, ["userId"]],
       ["usr_a", 1, -1, ["limit"]],
       ["usr_a", 1, 101, ["limit"]],
       ["usr_a", -1, 10, ["page"]],
-      ["", -2, 101, ["page", "limit", "user_id"]],
+      ["", -2, 101, ["userId", "limit", "page"]],
     ])("refuses user %j, page %d, limit %d (%j)", async (userId, page, limit, fields) => {
       const error = await errorOf(listPage(userId, page, limit));
       expect(error.code).toBe(Code.InvalidArgument);

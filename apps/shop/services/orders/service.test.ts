@@ -262,12 +262,7 @@ describe("validation", () => {
         ],
         paymentToken: "",
       }),
-    ).toEqual([
-      "items[0].quantity",
-      "items[1].productId",
-      "items[2].quantity",
-      "paymentMethod.token",
-    ]);
+    ).toEqual(["items[0].quantity", "items[1].productId", "items[2].quantity", "paymentToken"]);
     const many = Array.from({ length: 101 }, () => ({ productId: "prd_dune", quantity: 1 }));
     expect(await violations({ items: many })).toEqual(["items"]);
     expect(
@@ -288,7 +283,7 @@ describe("validation", () => {
 });
 
 describe("GetOrder", () => {
-  it("shows an order to its owner only; others, unknown and malformed ids are ORDER_NOT_FOUND", async () => {
+  it("shows an order to its owner only; others and unknown ids are ORDER_NOT_FOUND", async () => {
     const userId = newUser();
     const { orderId } = await place(userId, [{ productId: "prd_ddia", quantity: 1 }]);
     const own = await shop.orders.getOrder({ orderId, userId });
@@ -296,14 +291,19 @@ describe("GetOrder", () => {
     expect(own.order?.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     for (const request of [
       { orderId, userId: newUser() },
-      { orderId, userId: "" },
       { orderId: `ord_${randomUUID()}`, userId },
       { orderId: "not-an-order", userId },
-      { orderId: "", userId },
     ]) {
       const error = await errorOf(shop.orders.getOrder(request));
       expect(error.code).toBe(Code.NotFound);
       expect(error.reason).toBe("ORDER_NOT_FOUND");
+    }
+    // Ids orders.proto refuses never reach the handler (the gateway answers them 404).
+    for (const request of [
+      { orderId, userId: "" },
+      { orderId: "", userId },
+    ]) {
+      expect((await errorOf(shop.orders.getOrder(request))).reason).toBe("VALIDATION_ERROR");
     }
     await settledOrder(shop, orderId, userId);
   });

@@ -10,7 +10,7 @@ import {
   type HandlerContext,
   type ServiceHandlers,
 } from "@plexus/core";
-import { createHttpClients, createHttpUpstream } from "@plexus/rpc";
+import { validatedHandlers, createHttpClients, createHttpUpstream } from "@plexus/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ChargeRequestSchema,
@@ -19,7 +19,7 @@ import {
   ListChargesResponseSchema,
   RefundOrderRequestSchema,
   RefundOrderResponseSchema,
-  type PaymentsService,
+  PaymentsService,
 } from "../../gen/shop/payments/v1/payments_pb.js";
 import { createServiceTestEnv } from "../service-test-env.ts";
 import {
@@ -61,13 +61,16 @@ describe.each(backends)("payments on $kind", ({ kind, available }) => {
     const server = await createCardProviderServer({ db, slowMs, flaky: { seed: 7 } });
     const upstream = createHttpUpstream({ name: "card-provider", url: server.url });
     const provider = createHttpCardProvider({ upstream });
-    const handlers = createPaymentsHandlers({
-      charges: createSqlChargeRepository(db),
-      provider,
-      clock: systemClock,
-      logger: createLogger({ name: "payments-test", level: "silent" }),
-      providerTimeoutMs,
-    });
+    const handlers = validatedHandlers(
+      PaymentsService,
+      createPaymentsHandlers({
+        charges: createSqlChargeRepository(db),
+        provider,
+        clock: systemClock,
+        logger: createLogger({ name: "payments-test", level: "silent" }),
+        providerTimeoutMs,
+      }),
+    );
     return {
       handlers,
       providerUrl: server.url,

@@ -1,5 +1,4 @@
 import type { Clock } from "@plexus/core";
-import { validateReservationId } from "../domain/reservation.ts";
 import type { ReleaseOutcome, StockRepository } from "./stock-repository.ts";
 import { nowIso } from "../../now-iso.ts";
 
@@ -12,13 +11,11 @@ export interface ReleaseStockDeps {
  * Gives a reservation's stock back, once (ReleaseStock in catalog.proto). Releasing an unknown id
  * is not an error: it leaves a tombstone, so the compensation of a reservation that was still on
  * its way wins over it.
- *
- * @throws PlexusError `InvalidArgument`/`VALIDATION_ERROR` on an empty or over-long id.
+ * The id met catalog.proto's rules at the RPC boundary.
  */
 export async function releaseStock(
   deps: ReleaseStockDeps,
   reservationId: string,
 ): Promise<ReleaseOutcome> {
-  const id = validateReservationId(reservationId);
-  return deps.stock.release(id, nowIso(deps.clock));
+  return deps.stock.release(reservationId, nowIso(deps.clock));
 }

@@ -1,9 +1,5 @@
 import { Code, PlexusError, type Clock } from "@plexus/core";
-import {
-  validateReservation,
-  type ReservationInput,
-  type StockLine,
-} from "../domain/reservation.ts";
+import { mergeReservation, type ReservationInput, type StockLine } from "../domain/reservation.ts";
 import type { StockRepository } from "./stock-repository.ts";
 import { nowIso } from "../../now-iso.ts";
 
@@ -38,7 +34,7 @@ export async function reserveStock(
   deps: ReserveStockDeps,
   input: ReservationInput,
 ): Promise<ReservedStock> {
-  const request = validateReservation(input);
+  const request = mergeReservation(input);
   const outcome = await deps.stock.reserve(request, nowIso(deps.clock));
   switch (outcome.kind) {
     case "reserved":

@@ -1,8 +1,4 @@
-import type { FieldViolation } from "@plexus/core";
-import { validatePageRequest } from "../../page-request.ts";
-
-/** Category slugs are short; a longer filter is a client bug, not a search. */
-export const maxCategoryLength = 64;
+import { pageWindow } from "../../page-request.ts";
 
 /** What a client asks of a product listing. */
 export interface ProductQueryInput {
@@ -11,7 +7,7 @@ export interface ProductQueryInput {
   readonly category: string;
 }
 
-/** A listing request that passed every rule. */
+/** A listing request as the repository takes it. */
 export interface ProductQuery {
   readonly page: number;
   readonly limit: number;
@@ -22,19 +18,10 @@ export interface ProductQuery {
 }
 
 /**
- * Validates a listing request. The gateway clamps and validates first; the service checks again
- * because it may be called by anything that holds a client.
- *
- * @throws PlexusError `InvalidArgument`/`VALIDATION_ERROR` listing every violated field.
+ * A listing request as the repository takes it. Page, limit and category met catalog.proto's
+ * rules at the RPC boundary already; an empty category means every category.
  */
-export function validateProductQuery(input: ProductQueryInput): ProductQuery {
-  const violations: FieldViolation[] = [];
-  if (input.category.length > maxCategoryLength) {
-    violations.push({
-      field: "category",
-      message: `must be at most ${maxCategoryLength} characters`,
-    });
-  }
-  const { page, limit, offset } = validatePageRequest(input, violations);
+export function productQueryOf(input: ProductQueryInput): ProductQuery {
+  const { page, limit, offset } = pageWindow(input);
   return { page, limit, category: input.category === "" ? undefined : input.category, offset };
 }

@@ -1,19 +1,13 @@
-import { validationError } from "@plexus/core";
-import { maxProductIdLength } from "./reservation.ts";
-
-/** Ids of one batch read, at most (one page of the listing). */
-export const maxBatchIds = 100;
+import { fieldViolation } from "@plexus/rpc";
+import { GetProductRequestSchema } from "../../../gen/shop/catalog/v1/catalog_pb.js";
 
 /**
- * Validates the ids of a batch read and drops duplicates, keeping the first occurrence's order.
- * An id that could never exist (empty, too long) is not an error: like an unknown id, it is
- * simply absent from the answer.
- *
- * @throws PlexusError `InvalidArgument`/`VALIDATION_ERROR` when more than 100 ids are asked for.
+ * Drops duplicates from the ids of a batch read (at most 100, by catalog.proto), keeping the first
+ * occurrence's order. An id that could never exist (one GetProduct would refuse: empty, too long)
+ * is not an error: like an unknown id, it is simply absent from the answer.
  */
-export function validateProductIds(ids: readonly string[]): string[] {
-  if (ids.length > maxBatchIds) {
-    throw validationError([{ field: "ids", message: `must hold at most ${maxBatchIds} ids` }]);
-  }
-  return [...new Set(ids)].filter((id) => id.length > 0 && id.length <= maxProductIdLength);
+export function distinctProductIds(ids: readonly string[]): string[] {
+  return [...new Set(ids)].filter(
+    (id) => fieldViolation(GetProductRequestSchema.field.id, id) === undefined,
+  );
 }

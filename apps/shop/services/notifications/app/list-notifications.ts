@@ -1,5 +1,4 @@
-import type { FieldViolation } from "@plexus/core";
-import { maxPageLimit, validatePageRequest } from "../../page-request.ts";
+import { maxPageLimit, pageWindow } from "../../page-request.ts";
 import type { NotificationPage, NotificationRepository } from "./notification-repository.ts";
 
 export interface ListNotificationsInput {
@@ -13,22 +12,17 @@ export interface ListNotificationsInput {
 /**
  * One page of a user's notifications, newest first, with how many they have in all.
  *
- * @throws PlexusError `InvalidArgument` (`VALIDATION_ERROR`) without a user, with a negative page
- *   or with a limit out of 0..100.
+ * The request met notifications.proto's rules (a user, page ≥ 0, limit 0..100) at the RPC
+ * boundary.
  */
 export async function listNotifications(
   notifications: NotificationRepository,
   input: ListNotificationsInput,
 ): Promise<NotificationPage> {
-  const violations: FieldViolation[] =
-    input.userId === "" ? [{ field: "user_id", message: "is required" }] : [];
-  // Zero is proto3's "not set": it stands for the defaults, the rest is checked as everywhere.
-  const { limit, offset } = validatePageRequest(
-    {
-      page: input.page === 0 ? 1 : input.page,
-      limit: input.limit === 0 ? maxPageLimit : input.limit,
-    },
-    violations,
-  );
+  // Zero is proto3's "not set": it stands for the defaults.
+  const { limit, offset } = pageWindow({
+    page: input.page === 0 ? 1 : input.page,
+    limit: input.limit === 0 ? maxPageLimit : input.limit,
+  });
   return notifications.listForUser(input.userId, limit, offset);
 }

@@ -4,7 +4,7 @@ import { isUniqueViolation } from "@plexus/storage";
 import type { Order, OrderStatus } from "../domain/order.ts";
 import { totalOf } from "../domain/order.ts";
 import { priceLines, type PricedProduct } from "../domain/price-lines.ts";
-import { validatePlaceOrder, type PlaceOrderInput } from "../domain/place-order-request.ts";
+import { placeOrderRequestOf, type PlaceOrderInput } from "../domain/place-order-request.ts";
 import type { OrderEventLog } from "./order-event-log.ts";
 import { orderPlacedEvent } from "./order-events.ts";
 import type { IdempotencyRecord, OrderRepositoryFactory } from "./order-repository.ts";
@@ -85,7 +85,7 @@ export async function placeOrder(
   deps: PlaceOrderDeps,
   input: PlaceOrderInput,
 ): Promise<PlacedOrder> {
-  const request = validatePlaceOrder(input);
+  const request = placeOrderRequestOf(input);
   // Used at or before this instant: expired. Fixed once, so every read and write below agrees.
   const expiredBy = new Date(deps.clock.now() - deps.idempotencyKeyTtlMs).toISOString();
   const known = await deps

@@ -2,6 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sleep, systemClock, type Clock, type Logger, type Sql } from "@plexus/core";
+import { fieldViolation } from "@plexus/rpc";
+import { ChargeRequestSchema } from "../../../gen/shop/payments/v1/payments_pb.js";
 import {
   createProviderChargeStore,
   type ProviderChargeRecord,
@@ -17,6 +19,7 @@ import {
   type VoidResult,
 } from "./provider-api.ts";
 import { behaviourOf, createFlakyDecider, type FlakyDeciderOptions } from "./test-cards.ts";
+import { idempotencyKeyViolation } from "../../idempotency-key.ts";
 import { nowIso } from "../../now-iso.ts";
 
 export interface CardProviderServerOptions {
@@ -50,7 +53,6 @@ interface Reply {
 }
 
 const maxBodyBytes = 16 * 1024;
-const keyPattern = /^[\x20-\x7e]{1,255}$/;
 const refundPath = /^\/v1\/charges\/([A-Za-z0-9_-]{1,100})\/refund$/;
 
 function failure(status: number, type: ProviderErrorType, code: string, message: string): Reply {
@@ -136,11 +138,11 @@ function parseChargeBody(body: unknown): ChargeBody | undefined {
   if (
     typeof amount !== "string" ||
     !/^[1-9][0-9]{0,17}$/.test(amount) ||
+    // The payments contract's own rules: the provider takes what payments may send.
     typeof currency !== "string" ||
-    !/^[A-Z]{3}$/.test(currency) ||
+    fieldViolation(ChargeRequestSchema.field.currency, currency) !== undefined ||
     typeof source !== "string" ||
-    source.length === 0 ||
-    source.length > 255 ||
+    fieldViolation(ChargeRequestSchema.field.paymentToken, source) !== undefined ||
     typeof reference !== "string" ||
     reference.length > 255
   ) {
@@ -226,7 +228,7 @@ export async function createCardProviderServer(
 
   async function charge(req: IncomingMessage, body: unknown): Promise<Reply> {
     const key = req.headers["idempotency-key"];
-    if (typeof key !== "string" || !keyPattern.test(key)) {
+    if (typeof key !== "string" || idempotencyKeyViolation(key) !== undefined) {
       return badRequest("Idempotency-Key must be 1 to 255 printable ASCII characters");
     }
     const request = parseChargeBody(body);
@@ -254,7 +256,7 @@ export async function createCardProviderServer(
 
   async function voidKey(body: unknown): Promise<Reply> {
     const key = field(body, "idempotencyKey");
-    if (typeof key !== "string" || !keyPattern.test(key)) {
+    if (typeof key !== "string" || idempotencyKeyViolation(key) !== undefined) {
       return badRequest("idempotencyKey must be 1 to 255 printable ASCII characters");
     }
     let record = await store.voidKey(key, now());

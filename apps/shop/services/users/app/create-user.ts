@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, PlexusError, type Clock } from "@plexus/core";
-import { validateNewUser, type NewUserInput } from "../domain/new-user.ts";
+import { normalizeNewUser, type NewUserInput } from "../domain/new-user.ts";
 import type { PasswordHasher } from "../domain/password-hash.ts";
 import { defaultTier, type User } from "../domain/user.ts";
 import type { UserRepository } from "./user-repository.ts";
@@ -20,14 +20,14 @@ function emailExists(): PlexusError {
 }
 
 /**
- * Registers a user: validates, hashes the password, stores. Uniqueness is the database's job
+ * Registers a user: normalises, hashes the password, stores. Uniqueness is the database's job
  * (a unique index on `lower(email)`), so two concurrent registrations of one address cannot
  * both win; the lookup first only spares a hash for the common duplicate.
  *
  * @throws PlexusError `InvalidArgument` (`VALIDATION_ERROR`) or `AlreadyExists` (`EMAIL_EXISTS`).
  */
 export async function createUser(deps: CreateUserDeps, input: NewUserInput): Promise<User> {
-  const valid = validateNewUser(input);
+  const valid = normalizeNewUser(input);
   if (await deps.users.findByEmail(valid.email)) throw emailExists();
   const passwordHash = await deps.hasher.hash(valid.password);
   const user: User = {

@@ -72,7 +72,8 @@ export declare type ListProductsRequest = Message<"shop.catalog.v1.ListProductsR
   limit: number;
 
   /**
-   * Exact category to filter by; empty for all.
+   * Exact category to filter by; empty for all. Category slugs are short: a longer filter is a
+   * client bug, not a search.
    *
    * @generated from field: string category = 3;
    */
@@ -143,6 +144,9 @@ export declare const GetProductResponseSchema: GenMessage<GetProductResponse>;
  */
 export declare type GetProductsRequest = Message<"shop.catalog.v1.GetProductsRequest"> & {
   /**
+   * At most one page of the listing. An id that could never exist (empty, too long) is not an
+   * error: like an unknown id, it is simply absent from the answer.
+   *
    * @generated from field: repeated string ids = 1;
    */
   ids: string[];
@@ -180,6 +184,8 @@ export declare type StockLine = Message<"shop.catalog.v1.StockLine"> & {
   productId: string;
 
   /**
+   * API.md: quantity 1..1000.
+   *
    * @generated from field: int32 quantity = 2;
    */
   quantity: number;
@@ -203,6 +209,8 @@ export declare type ReserveStockRequest = Message<"shop.catalog.v1.ReserveStockR
   reservationId: string;
 
   /**
+   * API.md: an order has at most 100 lines.
+   *
    * @generated from field: repeated shop.catalog.v1.StockLine lines = 2;
    */
   lines: StockLine[];

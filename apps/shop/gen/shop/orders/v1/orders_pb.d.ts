@@ -141,6 +141,8 @@ export declare type PlaceOrderLine = Message<"shop.orders.v1.PlaceOrderLine"> & 
   productId: string;
 
   /**
+   * API.md: quantity 1..1000.
+   *
    * @generated from field: int32 quantity = 2;
    */
   quantity: number;
@@ -157,21 +159,30 @@ export declare const PlaceOrderLineSchema: GenMessage<PlaceOrderLine>;
  */
 export declare type PlaceOrderRequest = Message<"shop.orders.v1.PlaceOrderRequest"> & {
   /**
+   * From the gateway's verified token; this only bounds it.
+   *
    * @generated from field: string user_id = 1;
    */
   userId: string;
 
   /**
+   * API.md: an Idempotency-Key is 1..255 printable ASCII characters. The one statement of that
+   * rule: the gateway, payments and the card provider simulator check keys against this field.
+   *
    * @generated from field: string idempotency_key = 2;
    */
   idempotencyKey: string;
 
   /**
+   * API.md: 1..100 lines.
+   *
    * @generated from field: repeated shop.orders.v1.PlaceOrderLine items = 3;
    */
   items: PlaceOrderLine[];
 
   /**
+   * A card token: a short opaque reference.
+   *
    * @generated from field: string payment_token = 4;
    */
   paymentToken: string;
@@ -253,6 +264,8 @@ export declare type ListOrderEventsRequest = Message<"shop.orders.v1.ListOrderEv
   afterPosition: bigint;
 
   /**
+   * Events of one page, at most (0 = the default, 100).
+   *
    * @generated from field: int32 limit = 2;
    */
   limit: number;
@@ -349,11 +362,15 @@ export declare type ListOrderHistoryRequest = Message<"shop.orders.v1.ListOrderH
   userId: string;
 
   /**
+   * 1-based page.
+   *
    * @generated from field: int32 page = 2;
    */
   page: number;
 
   /**
+   * Page size, 1..100.
+   *
    * @generated from field: int32 limit = 3;
    */
   limit: number;

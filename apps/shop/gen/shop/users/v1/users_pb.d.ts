@@ -48,6 +48,9 @@ export declare const UserSchema: GenMessage<User>;
  */
 export declare type CreateUserRequest = Message<"shop.users.v1.CreateUserRequest"> & {
   /**
+   * ASCII only, on purpose: `lower(email)` then means the same thing on every database and
+   * collation, so case-insensitive uniqueness cannot differ between PGlite and Postgres.
+   *
    * @generated from field: string email = 1;
    */
   email: string;
@@ -58,6 +61,9 @@ export declare type CreateUserRequest = Message<"shop.users.v1.CreateUserRequest
   name: string;
 
   /**
+   * API.md: at least 8 characters; at most 1024 bounds the work one request can make the password
+   * hasher do.
+   *
    * @generated from field: string password = 3;
    */
   password: string;
