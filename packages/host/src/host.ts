@@ -2,8 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   createHealthRegistry,
-  createLifecycle,
   createLogger,
+  portSetting,
   systemClock,
   type ClientFactory,
   type Clock,
@@ -28,12 +28,19 @@ import {
 } from "@plexus/observability";
 import { createHttpClients, createRpcServer, type ServiceBinding } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
-import { closeServer, listen, parsePort } from "./http-listen.ts";
+import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
+import { startOrUndo } from "./start-or-undo.ts";
 import type { HostSpec } from "./topology.ts";
+
+const edgeListenSettings: ListenSettings = { portSetting: "PORT", hostSetting: "PLEXUS_HOST" };
+const rpcListenSettings: ListenSettings = {
+  portSetting: "PLEXUS_RPC_PORT",
+  hostSetting: "PLEXUS_HOST",
+};
 
 export interface HostOptions {
   readonly spec: HostSpec;
@@ -88,17 +95,27 @@ export interface Host extends AsyncDisposable {
  * the services' HTTP upstreams, close the broker, close storage, and last flush the spans.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ name: options.spec.name });
+  return startOrUndo(
+    { logger, clock, ...(options.exit ? { exit: options.exit } : {}) },
+    (lifecycle) => assembleHost(options, lifecycle, clock, logger),
+  );
+}
+
+async function assembleHost(
+  options: HostOptions,
+  lifecycle: Lifecycle,
+  clock: Clock,
+  logger: Logger,
+): Promise<Host> {
   const { spec } = options;
   const config = options.config ?? process.env;
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ name: spec.name });
+  // Settings are read before anything opens: a typo fails at once, not after the migrations.
+  const port = options.port ?? portSetting(config, "PORT") ?? 8080;
+  const rpcPort = portSetting(config, "PLEXUS_RPC_PORT");
   const metrics = createMetrics();
   const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
-  const lifecycle = createLifecycle({
-    logger,
-    ...(options.exit ? { exit: options.exit } : {}),
-    clock,
-  });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
   const tracing = await createTracing({ serviceName: spec.name, env: config });
   // Registered first, so it runs last: every span of the drained calls and consumers is exported.
@@ -203,16 +220,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
   }
 
   let rpcUrl: string | undefined;
-  const rpcPort = config["PLEXUS_RPC_PORT"];
-  if (rpcPort !== undefined && rpcPort !== "") {
+  if (rpcPort !== undefined) {
     const rpcServer = await createRpcServer({
       services: bindings,
-      port: parsePort(rpcPort, "PLEXUS_RPC_PORT"),
+      port: rpcPort,
       host: hostname,
       clock,
       logger,
       serviceName: spec.name,
       interceptors: serverInterceptors(tracing),
+    }).catch((error: unknown) => {
+      throw listenFailure(error, rpcPort, hostname, rpcListenSettings);
     });
     rpcUrl = rpcServer.address().url;
     lifecycle.onStop("rpc server", () => rpcServer.close());
@@ -230,6 +248,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
       health,
       tracing,
     });
+    // Registered before the listen, so a port in use still closes the edge's timers and pools.
+    const closeEdge = edge.close?.bind(edge);
+    if (closeEdge) lifecycle.onStop("edge", closeEdge);
     const admin = createAdminApi({
       token: config["PLEXUS_ADMIN_TOKEN"] || undefined,
       sagas,
@@ -243,11 +264,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
       else edge.listener(req, res);
     });
     if (edge.handleClientError) server.on("clientError", edge.handleClientError);
-    await listen(server, options.port ?? parsePort(config["PORT"] ?? "8080", "PORT"), hostname);
+    await listen(server, port, hostname, edgeListenSettings);
     const address = server.address() as AddressInfo;
     url = `http://${address.address}:${address.port}`;
-    const closeEdge = edge.close?.bind(edge);
-    if (closeEdge) lifecycle.onStop("edge", closeEdge);
     lifecycle.onStop("http server", () => closeServer(server));
     logger.info({ url }, "edge listening");
   }
