@@ -1,4 +1,5 @@
 import { createServer } from "node:http";
+import type { DescService } from "@bufbuild/protobuf";
 import type { AddressInfo } from "node:net";
 import {
   createHealthRegistry,
@@ -11,6 +12,7 @@ import {
   type Lifecycle,
   type Logger,
   type SagaAdmin,
+  type ServiceInstance,
 } from "@plexus/core";
 import {
   createConsumerRuntime,
@@ -149,6 +151,12 @@ async function assembleHost(
   const aroundPublish = producerSpans(tracing);
   const aroundDelivery = consumerSpans(tracing);
   const traceSagaStep = sagaStepSpans(tracing);
+  // A service created but never started (a later step of the start failed) is closed here: its
+  // own step is registered once it starts, where the stop order wants it.
+  const unstarted = new Set<ServiceInstance<DescService>>();
+  lifecycle.onStop("unstarted services", async () => {
+    await Promise.all([...unstarted].map(async (instance) => instance.close?.()));
+  });
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
@@ -174,6 +182,7 @@ async function assembleHost(
       config,
       traceSagaStep,
     });
+    unstarted.add(instance);
     started.push({ definition, db, outbox, instance, logger: serviceLogger });
     health.addReadiness(definition.name, instance.ready ?? (() => true));
   }
@@ -217,6 +226,7 @@ async function assembleHost(
     await instance.start?.();
     const closeService = instance.close?.bind(instance);
     if (closeService) lifecycle.onStop(`service ${definition.name}`, closeService);
+    unstarted.delete(instance);
   }
 
   let rpcUrl: string | undefined;

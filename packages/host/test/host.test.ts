@@ -327,6 +327,7 @@ describe("close", () => {
       "consumers audit",
       "http audit",
       "http tally",
+      "unstarted services",
       "client policies",
       "broker",
       "storage",
