@@ -57,7 +57,8 @@ const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 function levelSetting(): string {
   const raw = process.env["PLEXUS_LOG_LEVEL"]?.trim();
   if (raw === undefined || raw === "") return "info";
-  if (!levels.includes(raw)) throw invalidSetting("PLEXUS_LOG_LEVEL", raw, `one of ${levels.join(", ")}`);
+  if (!levels.includes(raw))
+    throw invalidSetting("PLEXUS_LOG_LEVEL", raw, `one of ${levels.join(", ")}`);
   return raw;
 }
 

@@ -20,8 +20,7 @@ export function invalidSetting(
   expected: string,
   options: { secret?: boolean; fix?: string } = {},
 ): StartupError {
-  const shown =
-    raw.length > quotedValueLength ? `${raw.slice(0, quotedValueLength)}…` : raw;
+  const shown = raw.length > quotedValueLength ? `${raw.slice(0, quotedValueLength)}…` : raw;
   const got = options.secret ? `got ${raw.length} characters` : `got ${JSON.stringify(shown)}`;
   return new StartupError(
     `${name} must be ${expected}, ${got}`,
