@@ -1,3 +1,4 @@
+import { integerSetting } from "@plexus/core";
 /** The shop gateway's own settings (besides the gateway package's), read from its environment. */
 export interface ShopGatewayConfig {
   /**
@@ -14,20 +15,17 @@ const maxOverviewPartTimeoutMs = 800;
 /**
  * Reads the settings.
  *
- * @throws Error naming the setting when it is not an integer in range (a typo must not silently
+ * @throws StartupError naming the setting when it is not an integer in range (a typo must not silently
  *   fall back to a default).
  */
 export function readShopGatewayConfig(
   config: Readonly<Record<string, string | undefined>>,
 ): ShopGatewayConfig {
-  const name = "PLEXUS_OVERVIEW_PART_TIMEOUT_MS";
-  const raw = config[name]?.trim();
-  if (raw === undefined || raw === "") {
-    return { overviewPartTimeoutMs: defaultOverviewPartTimeoutMs };
-  }
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1 || value > maxOverviewPartTimeoutMs) {
-    throw new Error(`${name} must be an integer in 1..${maxOverviewPartTimeoutMs}, got "${raw}"`);
-  }
-  return { overviewPartTimeoutMs: value };
+  const overviewPartTimeoutMs = integerSetting(
+    config,
+    "PLEXUS_OVERVIEW_PART_TIMEOUT_MS",
+    1,
+    maxOverviewPartTimeoutMs,
+  );
+  return { overviewPartTimeoutMs: overviewPartTimeoutMs ?? defaultOverviewPartTimeoutMs };
 }

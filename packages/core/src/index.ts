@@ -110,4 +110,11 @@ export type {
   SubscriptionHandle,
 } from "./broker.ts";
 export type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
-export { integerSetting, stringSetting, type Settings } from "./settings.ts";
+export {
+  integerSetting,
+  invalidSetting,
+  portSetting,
+  stringSetting,
+  type Settings,
+} from "./settings.ts";
+export { StartupError } from "./startup-error.ts";

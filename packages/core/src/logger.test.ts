@@ -1,7 +1,8 @@
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runInContext } from "./context.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { StartupError } from "./startup-error.ts";
 
 /** A logger whose lines are parsed back, one object per line. */
 function capture(level = "trace"): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -162,5 +163,24 @@ describe("createLogger", () => {
       if (before === undefined) delete process.env["PLEXUS_LOG_LEVEL"];
       else process.env["PLEXUS_LOG_LEVEL"] = before;
     }
+  });
+});
+
+describe("PLEXUS_LOG_LEVEL", () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("sets the level; blank means info", () => {
+    vi.stubEnv("PLEXUS_LOG_LEVEL", "debug");
+    expect(createLogger({ name: "t" }).level).toBe("debug");
+    vi.stubEnv("PLEXUS_LOG_LEVEL", " ");
+    expect(createLogger({ name: "t" }).level).toBe("info");
+  });
+
+  it("refuses an unknown level with a start-up error naming the levels", () => {
+    vi.stubEnv("PLEXUS_LOG_LEVEL", "verbose");
+    expect(() => createLogger({ name: "t" })).toThrow(StartupError);
+    expect(() => createLogger({ name: "t" })).toThrow(
+      'PLEXUS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
 } from "pino";
 import { CENSORED, censorSecrets } from "./censor-secrets.ts";
 import { currentContext } from "./context.ts";
+import { invalidSetting } from "./settings.ts";
 
 /** The logger every Plexus component takes: pino's. */
 export type Logger = PinoLogger;
@@ -50,6 +51,17 @@ const redactPaths = [
   '*.headers["cookie"]',
 ];
 
+const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** `PLEXUS_LOG_LEVEL`, else `info`; a level pino does not know is a start-up error, not a crash. */
+function levelSetting(): string {
+  const raw = process.env["PLEXUS_LOG_LEVEL"]?.trim();
+  if (raw === undefined || raw === "") return "info";
+  if (!levels.includes(raw))
+    throw invalidSetting("PLEXUS_LOG_LEVEL", raw, `one of ${levels.join(", ")}`);
+  return raw;
+}
+
 /**
  * A pino logger that stamps the current correlation id, request id and trace/span ids on every
  * line (taken from the async context, so call sites need not pass them) and censors secrets.
@@ -62,7 +74,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const logger = pino(
     {
       name: options.name,
-      level: options.level ?? process.env["PLEXUS_LOG_LEVEL"] ?? "info",
+      level: options.level ?? levelSetting(),
       redact: { paths: redactPaths, censor: CENSORED },
       formatters: { log: (object) => censorSecrets(object) },
       mixin() {

@@ -1,4 +1,4 @@
-import type { Principal } from "@plexus/core";
+import { integerSetting, type Principal, type Settings } from "@plexus/core";
 import {
   createMemoryRateLimitStore,
   type RateLimitDecision,
@@ -43,15 +43,9 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** Reads `PLEXUS_RATE_LIMIT`; anything but a positive integer is a configuration error. */
-export function rateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env["PLEXUS_RATE_LIMIT"];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`PLEXUS_RATE_LIMIT must be a positive integer, got "${raw}"`);
-  }
-  return n;
+/** Reads `PLEXUS_RATE_LIMIT`; anything but a positive integer is a start-up error naming it. */
+export function rateLimitFromEnv(env: Settings = process.env): number | undefined {
+  return integerSetting(env, "PLEXUS_RATE_LIMIT", 1);
 }
 
 /**

@@ -105,8 +105,13 @@ export function createAdminApi(options: AdminApiOptions): Gateway {
   route("POST", "/_plexus/api/dead-letters/:service/:id/replay", async (req) =>
     pick(options.deadLetters, req, "dead letters").replay(req.params["id"] ?? ""),
   );
-  route("DELETE", "/_plexus/api/dead-letters/:service/:id", async (req) => ({
-    discarded: await pick(options.deadLetters, req, "dead letters").discard(req.params["id"] ?? ""),
-  }));
+  route("DELETE", "/_plexus/api/dead-letters/:service/:id", async (req) => {
+    const id = req.params["id"] ?? "";
+    if (!(await pick(options.deadLetters, req, "dead letters").discard(id))) {
+      // Like replay: an operator's stale or mistyped id is answered, not silently ignored.
+      throw new PlexusError(Code.NotFound, `no dead letter ${id}`);
+    }
+    return { discarded: true };
+  });
   return admin;
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Principal } from "@plexus/core";
+import { invalidSetting, type Principal } from "@plexus/core";
 import { unauthenticated, type Authenticator } from "@plexus/gateway";
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
@@ -9,7 +9,12 @@ const digest = (value: string): Buffer => createHash("sha256").update(value).dig
  * neither the token's content nor its length leaks through timing.
  */
 export function createAdminTokenAuthenticator(token: string): Authenticator {
-  if (token.length < 16) throw new TypeError("PLEXUS_ADMIN_TOKEN must be at least 16 characters");
+  if (token.length < 16) {
+    throw invalidSetting("PLEXUS_ADMIN_TOKEN", token, "at least 16 characters", {
+      secret: true,
+      fix: "set PLEXUS_ADMIN_TOKEN to a longer secret (e.g. `openssl rand -hex 32`), or unset it to turn the admin API off",
+    });
+  }
   const expected = digest(token);
   const admin: Principal = { subject: "admin", tier: "admin" };
   return {

@@ -1,9 +1,10 @@
 import { createServer } from "node:http";
+import type { DescService } from "@bufbuild/protobuf";
 import type { AddressInfo } from "node:net";
 import {
   createHealthRegistry,
-  createLifecycle,
   createLogger,
+  portSetting,
   systemClock,
   type ClientFactory,
   type Clock,
@@ -11,6 +12,7 @@ import {
   type Lifecycle,
   type Logger,
   type SagaAdmin,
+  type ServiceInstance,
 } from "@plexus/core";
 import {
   createConsumerRuntime,
@@ -33,13 +35,20 @@ import {
   type ServiceBinding,
 } from "@plexus/rpc";
 import { openStorage } from "@plexus/storage";
-import { closeServer, listen, parsePort } from "./http-listen.ts";
+import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
 import { loadServiceKey } from "./service-key.ts";
+import { startOrUndo } from "./start-or-undo.ts";
 import type { HostSpec } from "./topology.ts";
+
+const edgeListenSettings: ListenSettings = { portSetting: "PORT", hostSetting: "PLEXUS_HOST" };
+const rpcListenSettings: ListenSettings = {
+  portSetting: "PLEXUS_RPC_PORT",
+  hostSetting: "PLEXUS_RPC_HOST",
+};
 
 export interface HostOptions {
   readonly spec: HostSpec;
@@ -101,24 +110,32 @@ export interface Host extends AsyncDisposable {
  * the services' HTTP upstreams, close the broker, close storage, and last flush the spans.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ name: options.spec.name });
+  return startOrUndo(
+    { logger, clock, ...(options.exit ? { exit: options.exit } : {}) },
+    (lifecycle) => assembleHost(options, lifecycle, clock, logger),
+  );
+}
+
+async function assembleHost(
+  options: HostOptions,
+  lifecycle: Lifecycle,
+  clock: Clock,
+  logger: Logger,
+): Promise<Host> {
   const { spec } = options;
   const config = options.config ?? process.env;
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ name: spec.name });
+  // Settings are read before anything opens: a typo fails at once, not after the migrations.
+  const port = options.port ?? portSetting(config, "PORT") ?? 8080;
+  const rpcPort = portSetting(config, "PLEXUS_RPC_PORT");
   const metrics = createMetrics();
   const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
-  const lifecycle = createLifecycle({
-    logger,
-    ...(options.exit ? { exit: options.exit } : {}),
-    clock,
-  });
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
   const dataDir = config["PLEXUS_DATA_DIR"] ?? ".data";
-  const rpcPort = config["PLEXUS_RPC_PORT"];
-  const serveRpc = rpcPort !== undefined && rpcPort !== "";
   // Before anything opens: a bad key fails the start, not the first call.
   const serviceKey =
-    serveRpc || config["PLEXUS_SERVICE_KEY"]
+    rpcPort !== undefined || config["PLEXUS_SERVICE_KEY"]
       ? await loadServiceKey({ config, dataDir, logger })
       : undefined;
   const tracing = await createTracing({ serviceName: spec.name, env: config });
@@ -153,6 +170,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const aroundPublish = producerSpans(tracing);
   const aroundDelivery = consumerSpans(tracing);
   const traceSagaStep = sagaStepSpans(tracing);
+  // A service created but never started (a later step of the start failed) is closed here: its
+  // own step is registered once it starts, where the stop order wants it.
+  const unstarted = new Set<ServiceInstance<DescService>>();
+  lifecycle.onStop("unstarted services", async () => {
+    await Promise.all([...unstarted].map(async (instance) => instance.close?.()));
+  });
   const started = [];
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
@@ -178,6 +201,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       config,
       traceSagaStep,
     });
+    unstarted.add(instance);
     started.push({ definition, db, outbox, instance, logger: serviceLogger });
     health.addReadiness(definition.name, instance.ready ?? (() => true));
   }
@@ -221,19 +245,23 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await instance.start?.();
     const closeService = instance.close?.bind(instance);
     if (closeService) lifecycle.onStop(`service ${definition.name}`, closeService);
+    unstarted.delete(instance);
   }
 
   let rpcUrl: string | undefined;
-  if (serveRpc && serviceKey !== undefined) {
+  if (rpcPort !== undefined && serviceKey !== undefined) {
+    const rpcHost = config["PLEXUS_RPC_HOST"] || "127.0.0.1";
     const rpcServer = await createRpcServer({
       services: bindings,
-      port: parsePort(rpcPort, "PLEXUS_RPC_PORT"),
-      host: config["PLEXUS_RPC_HOST"] || "127.0.0.1",
+      port: rpcPort,
+      host: rpcHost,
       authenticator: createServiceAuthenticator({ key: serviceKey, clock }),
       clock,
       logger,
       serviceName: spec.name,
       interceptors: serverInterceptors(tracing),
+    }).catch((error: unknown) => {
+      throw listenFailure(error, rpcPort, rpcHost, rpcListenSettings);
     });
     rpcUrl = rpcServer.address().url;
     lifecycle.onStop("rpc server", () => rpcServer.close());
@@ -251,6 +279,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
       health,
       tracing,
     });
+    // Registered before the listen, so a port in use still closes the edge's timers and pools.
+    const closeEdge = edge.close?.bind(edge);
+    if (closeEdge) lifecycle.onStop("edge", closeEdge);
     const admin = createAdminApi({
       token: config["PLEXUS_ADMIN_TOKEN"] || undefined,
       sagas,
@@ -264,11 +295,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
       else edge.listener(req, res);
     });
     if (edge.handleClientError) server.on("clientError", edge.handleClientError);
-    await listen(server, options.port ?? parsePort(config["PORT"] ?? "8080", "PORT"), hostname);
+    await listen(server, port, hostname, edgeListenSettings);
     const address = server.address() as AddressInfo;
     url = `http://${address.address}:${address.port}`;
-    const closeEdge = edge.close?.bind(edge);
-    if (closeEdge) lifecycle.onStop("edge", closeEdge);
     lifecycle.onStop("http server", () => closeServer(server));
     logger.info({ url }, "edge listening");
   }

@@ -1,6 +1,5 @@
 import {
-  Code,
-  PlexusError,
+  validationError,
   type CloudEvent,
   type DeadLetterInput,
   type Db,
@@ -89,10 +88,15 @@ function toDeadLetter(row: Row): DeadLetter {
   return letter;
 }
 
-/** Ids come from callers (the admin API's path): a malformed one is their error, not ours. */
-function checkId(id: string): string {
-  if (!/^[0-9]{1,19}$/.test(id)) {
-    throw new PlexusError(Code.InvalidArgument, "invalid dead letter id: not a positive integer");
+const maxBigint = 9_223_372_036_854_775_807n;
+
+/**
+ * A store id: a positive decimal within Postgres' bigint. Anything else (an operator's typo in
+ * the admin API) is a validation error, never a storage error.
+ */
+function checkId(id: string, field = "id"): string {
+  if (!/^[0-9]{1,19}$/.test(id) || BigInt(id) > maxBigint) {
+    throw validationError([{ field, message: "must be a dead letter id (a positive integer)" }]);
   }
   return id;
 }
@@ -136,7 +140,7 @@ export function createDeadLetterStore(db: Db): DeadLetterStore {
     async list(options = {}) {
       await ready();
       const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 100)), 1000);
-      const after = options.afterId === undefined ? "0" : checkId(options.afterId);
+      const after = options.afterId === undefined ? "0" : checkId(options.afterId, "after");
       const { rows } = await db.query<Row>(
         `SELECT ${columns} FROM plexus_dead_letters
          WHERE id > $1::bigint AND ($2::text IS NULL OR group_name = $2)

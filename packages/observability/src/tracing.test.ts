@@ -177,7 +177,7 @@ describe("createTracing", () => {
         serviceName: "orders",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" },
       }),
-    ).rejects.toThrow(/not an http\(s\) URL/);
+    ).rejects.toThrow('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL, got "collector:4318"');
     await expect(
       createTracing({
         serviceName: "orders",

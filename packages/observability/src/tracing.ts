@@ -1,6 +1,7 @@
 import { context, propagation, ProxyTracerProvider, trace, type Tracer } from "@opentelemetry/api";
 import type { SpanExporter, SpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { plexusIdGenerator } from "./plexus-id-generator.ts";
+import { integerSetting, invalidSetting } from "@plexus/core";
 
 export interface TracingOptions {
   /** The `service.name` resource attribute of every span: the process's host or service. */
@@ -83,20 +84,16 @@ function otlpTracesUrl(env: Readonly<Record<string, string | undefined>>): strin
   else return undefined;
   const protocol = URL.parse(url)?.protocol;
   if (protocol !== "http:" && protocol !== "https:") {
-    throw new TypeError(`OTLP traces endpoint is not an http(s) URL: ${url}`);
+    throw traces
+      ? invalidSetting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", traces, "an http(s) URL")
+      : invalidSetting("OTEL_EXPORTER_OTLP_ENDPOINT", base ?? "", "an http(s) URL");
   }
   return url;
 }
 
 /** `OTEL_BSP_SCHEDULE_DELAY`, if set (empty counts as unset): the batch export delay in ms. */
 function scheduleDelayMs(env: Readonly<Record<string, string | undefined>>): number | undefined {
-  const value = env["OTEL_BSP_SCHEDULE_DELAY"];
-  if (!value) return undefined;
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 0) {
-    throw new TypeError(`OTEL_BSP_SCHEDULE_DELAY is not a number of milliseconds: ${value}`);
-  }
-  return ms;
+  return integerSetting(env, "OTEL_BSP_SCHEDULE_DELAY", 0);
 }
 
 const scopeName = "@plexus/observability";

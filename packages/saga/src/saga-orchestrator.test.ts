@@ -361,6 +361,12 @@ describe("saga orchestrator", () => {
 
     await expect(orchestrator.retry("o5")).rejects.toMatchObject({ code: Code.FailedPrecondition });
     await expect(orchestrator.retry("nope")).rejects.toMatchObject({ code: Code.NotFound });
+    // An operator's malformed id is a validation error, never a storage error.
+    for (const id of ["", "a\0b", "x".repeat(201)]) {
+      const invalid = { code: Code.InvalidArgument, reason: "VALIDATION_ERROR" };
+      await expect(orchestrator.retry(id)).rejects.toMatchObject(invalid);
+      await expect(orchestrator.get(id)).rejects.toMatchObject(invalid);
+    }
   });
 
   it("retries a failing finish hook, rolls its writes back, and parks when it keeps failing", async () => {

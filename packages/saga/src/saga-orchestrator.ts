@@ -195,6 +195,19 @@ const scanBatch = 1_000;
 const maxIdLength = 200;
 
 /**
+ * A saga id: 1 to 200 characters, no NUL (Postgres text cannot hold it). An operator's malformed
+ * id (the admin API) is a validation error, never a storage error.
+ */
+function checkSagaId(id: unknown): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > maxIdLength || id.includes("\0")) {
+    throw validationError([
+      { field: "id", message: `1 to ${maxIdLength} characters, without NUL` },
+    ]);
+  }
+  return id;
+}
+
+/**
  * Creates a saga orchestrator on a service's database.
  *
  * @example
@@ -432,10 +445,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     if (!definitions.has(type)) {
       throw new PlexusError(Code.InvalidArgument, `unknown saga type "${type}"`);
     }
-    const id = startOptions.id ?? randomUUID();
-    if (typeof id !== "string" || id.length === 0 || id.length > maxIdLength) {
-      throw validationError([{ field: "id", message: `1 to ${maxIdLength} characters` }]);
-    }
+    const id = checkSagaId(startOptions.id ?? randomUUID());
     const inputJson = JSON.stringify(input);
     if (inputJson === undefined) {
       throw validationError([{ field: "input", message: "must be representable as JSON" }]);
@@ -479,6 +489,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
 
   async function retry(sagaId: string): Promise<void> {
     assertOpen();
+    checkSagaId(sagaId);
     if (!(await sagaStore.unpark(db, sagaId, clock.now()))) {
       const record = await sagaStore.find(db, sagaId);
       if (!record) {
@@ -495,8 +506,8 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     execute(sagaId);
   }
 
-  function get(sagaId: string): Promise<SagaView | undefined> {
-    return sagaStore.view(db, sagaId);
+  async function get(sagaId: string): Promise<SagaView | undefined> {
+    return sagaStore.view(db, checkSagaId(sagaId));
   }
 
   async function list(query: ListSagasQuery = {}): Promise<SagaPage> {

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { link, readFile, unlink, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { StartupError } from "@plexus/core";
 
 /** Data directories this process holds, so a stale lock left by an earlier process with our pid is told apart. */
 const heldHere = new Set<string>();
@@ -53,9 +55,10 @@ async function takeLock(draft: string, lockPath: string): Promise<void> {
         throw lockError(lockPath, error);
       const owner = Number.parseInt(await readFile(lockPath, "utf8").catch(() => ""), 10);
       if (Number.isSafeInteger(owner) && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
-          `storage: the data directory is in use by process ${owner} (${lockPath}); PGlite allows ` +
-            `one process per data directory: stop it, or give this process its own directory`,
+        // PGlite allows one process per data directory.
+        throw new StartupError(
+          `the data directory ${dirname(lockPath)} is in use by process ${owner}`,
+          "stop that process, or set PLEXUS_DATA_DIR to another directory",
           { cause: error },
         );
       }

@@ -1,9 +1,17 @@
 import { createHmac } from "node:crypto";
 import { Pool, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
-import type { Db, Logger, Migration, Sql, SqlResult } from "@plexus/core";
+import {
+  invalidSetting,
+  type Db,
+  type Logger,
+  type Migration,
+  type Sql,
+  type SqlResult,
+} from "@plexus/core";
 import { advisoryLockClass, migrationLockKey, setupLockKey } from "./advisory-lock-key.ts";
 import { mapDataError } from "./data-error.ts";
 import { InFlight } from "./in-flight.ts";
+import { postgresOpenFailure } from "./postgres-open-failure.ts";
 import { validateMigrations } from "./migration-plan.ts";
 import { applyMigrations, type MigrationSession } from "./migrator.ts";
 import { assertNotTransactionControl } from "./statement-guard.ts";
@@ -43,9 +51,11 @@ export async function openPostgresStorage(options: StorageOptions): Promise<Stor
     });
   } catch (error) {
     await admin.end().catch(() => undefined);
-    throw new Error(
-      `storage: cannot use Postgres at ${redact(url)}: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
+    throw postgresOpenFailure(
+      error,
+      redact(url),
+      decodeURIComponent(url.pathname.slice(1)),
+      connectTimeoutMs,
     );
   }
 }
@@ -359,7 +369,11 @@ function parseUrl(databaseUrl: string): URL {
   } catch {
     // reported below
   }
-  throw new TypeError("storage: databaseUrl must be a postgres:// or postgresql:// URL");
+  // The URL may hold a password: never quoted.
+  throw invalidSetting("DATABASE_URL", databaseUrl, "a postgres:// or postgresql:// URL", {
+    secret: true,
+    fix: "set DATABASE_URL to postgres://user[:password]@host:port/database, or unset it for the embedded PGlite",
+  });
 }
 
 function redact(url: URL): string {

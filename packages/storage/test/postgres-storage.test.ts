@@ -18,7 +18,7 @@ describe("Postgres storage: opening", () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(
-      /cannot use Postgres at postgres:\/\/postgres:\*\*\*@/,
+      /cannot reach Postgres at postgres:\/\/postgres:\*\*\*@/,
     );
     expect((error as Error).message).not.toContain("s3cret");
   });
