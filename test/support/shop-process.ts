@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { createDataDir, dataEnv, shopStorage, type ShopStorage } from "./shop-data.ts";
+
+export { createDataDir, dataEnv, removeDataDir, shopStorage } from "./shop-data.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -11,6 +12,8 @@ export interface ShopProcess {
   /** The Connect endpoint of the hosted services, when started with `PLEXUS_RPC_PORT`. */
   readonly rpcUrl: string | undefined;
   readonly dataDir: string;
+  /** What it stores its data on (`PLEXUS_E2E_STORAGE`). */
+  readonly storage: ShopStorage;
   readonly child: ChildProcess;
   /** Log lines printed so far (JSON lines from pino, parsed when possible). */
   readonly logs: string[];
@@ -21,7 +24,10 @@ export interface ShopProcess {
 }
 
 export interface StartShopOptions {
-  /** Reuse a data directory (restart tests); a fresh temporary one otherwise. */
+  /**
+   * Reuse a shop's data (restart tests, a second process on the same data): its data directory
+   * and, on Postgres, the database bound to it. Default: fresh data ({@link createDataDir}).
+   */
   dataDir?: string;
   env?: Record<string, string>;
   /** How long to wait for the "edge listening" line. */
@@ -30,20 +36,22 @@ export interface StartShopOptions {
 
 /**
  * Starts the shop exactly as `npm start` does (`plexus up apps/shop/topology/monolith.ts`) in a
- * child process on a free port, and resolves once the edge listens.
+ * child process on a free port, and resolves once the edge listens. Its storage is the run's
+ * ({@link shopStorage}): the embedded PGlite under the data directory, or a Postgres database of
+ * its own (`DATABASE_URL`), created with the data and dropped by `removeDataDir(shop.dataDir)`.
  */
 export async function startShop(options: StartShopOptions = {}): Promise<ShopProcess> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "plexus-shop-")));
+  const dataDir = options.dataDir ?? (await createDataDir());
   const child = spawn(
     join(root, "node_modules/.bin/plexus"),
     ["up", "apps/shop/topology/monolith.ts"],
     {
       cwd: root,
       env: {
-        ...process.env,
+        ...withoutDatabaseUrl(process.env),
         PATH: `${join(root, "node_modules/.bin")}:${process.env["PATH"] ?? ""}`,
         PORT: "0",
-        PLEXUS_DATA_DIR: dataDir,
+        ...(await dataEnv(dataDir)),
         PLEXUS_LOG_LEVEL: "info",
         ...options.env,
       },
@@ -84,6 +92,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
     url,
     rpcUrl,
     dataDir,
+    storage: shopStorage(),
     child,
     logs,
     exited,
@@ -94,6 +103,8 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   };
 }
 
-export async function removeDataDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+/** The test runner's environment minus a `DATABASE_URL` of its own: the run's storage decides. */
+function withoutDatabaseUrl(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = env;
+  return rest;
 }

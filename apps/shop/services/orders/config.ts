@@ -34,6 +34,13 @@ export interface OrdersConfig {
    * 5000; 0 = only at start-up): a crashed replica's sagas resume within this.
    */
   readonly sagaPollIntervalMs: number;
+  /**
+   * How long a replica's claim on a saga lasts without renewal (`PLEXUS_ORDER_SAGA_LEASE_MS`,
+   * default 30 000; renewed every third of it): on a shared Postgres, a crashed replica's sagas
+   * are taken over by another once their leases ran out (then at its next poll). Lower it only
+   * where replicas' clocks agree to well within it.
+   */
+  readonly sagaLeaseMs: number;
 }
 
 export const defaultOrdersConfig: OrdersConfig = {
@@ -43,6 +50,7 @@ export const defaultOrdersConfig: OrdersConfig = {
   retryDelayMs: 200,
   sagaCloseTimeoutMs: 10_000,
   sagaPollIntervalMs: 5000,
+  sagaLeaseMs: 30_000,
 };
 
 /**
@@ -67,5 +75,6 @@ export function readOrdersConfig(
       integerSetting(config, "PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS", 0) ?? d.sagaCloseTimeoutMs,
     sagaPollIntervalMs:
       integerSetting(config, "PLEXUS_ORDER_SAGA_POLL_MS", 0) ?? d.sagaPollIntervalMs,
+    sagaLeaseMs: integerSetting(config, "PLEXUS_ORDER_SAGA_LEASE_MS", 1) ?? d.sagaLeaseMs,
   };
 }

@@ -22,7 +22,8 @@ import { ordersMigrations } from "./migrations.ts";
  *
  * Config: `PLEXUS_ORDER_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS`
  * (5), `PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS` (5), `PLEXUS_ORDER_RETRY_DELAY_MS` (200),
- * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000).
+ * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000),
+ * `PLEXUS_ORDER_SAGA_LEASE_MS` (30 000).
  *
  * @example
  * const host = await startHost({ spec: { name: "shop", services: [catalogService, paymentsService, ordersService] } });
@@ -52,6 +53,7 @@ export const ordersService = defineService({
       traceStep: env.traceSagaStep,
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
+      leaseMs: config.sagaLeaseMs,
     });
     const admin: SagaAdmin = {
       // The orchestrator checks `status` itself (VALIDATION_ERROR for an unknown one).
