@@ -8,7 +8,12 @@ const e2e = "test/e2e/**/*.test.ts";
  * e2e files that run on one storage only, each saying why in its header comment. Every other e2e
  * file runs twice: on the embedded PGlite (`npm start`'s default) and on Postgres (`DATABASE_URL`).
  */
-const pgliteOnly = ["test/e2e/crash.test.ts"];
+const pgliteOnly = [
+  "test/e2e/admin.test.ts",
+  "test/e2e/crash.test.ts",
+  "test/e2e/conventions.test.ts",
+  "test/e2e/tracing.test.ts",
+];
 const postgresOnly = ["test/e2e/replicas.test.ts"];
 
 export default defineConfig(async () => {

@@ -63,11 +63,21 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   const exited = new Promise<number | string>((resolveExit) => {
     child.once("exit", (code, signal) => resolveExit(code ?? signal ?? -1));
   });
+  // A shop outlives no test file: not one whose start timed out, nor one a failed or timed-out
+  // hook never got to stop. The test worker takes it along when it ends (vitest ends a fork
+  // with SIGTERM, which skips "exit" listeners).
+  const killChild = (): void => void child.kill("SIGKILL");
+  process.once("exit", killChild);
+  process.once("SIGTERM", killChild);
+  void exited.then(() => {
+    process.off("exit", killChild);
+    process.off("SIGTERM", killChild);
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`shop did not start:\n${logs.join("\n")}`)),
-      options.startTimeoutMs ?? 30_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`shop did not start:\n${logs.join("\n")}`));
+    }, options.startTimeoutMs ?? 30_000);
     const onLine = (line: string): void => {
       logs.push(line);
       try {
