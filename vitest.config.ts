@@ -16,6 +16,12 @@ const pgliteOnly = [
 ];
 const postgresOnly = ["test/e2e/replicas.test.ts"];
 
+/**
+ * Bounds of the e2e files, which start shop processes in hooks and tests: generous, as a busy
+ * machine can take a minute to start one (they bound a hang; nothing asserts a duration).
+ */
+const e2eTimeouts = { testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig(async () => {
   // Under CI=true an unreachable Postgres fails the run here; elsewhere it prints a loud notice
   // and the Postgres project is left out (the convention of @plexus/testing's requireServer).
@@ -44,6 +50,7 @@ export default defineConfig(async () => {
           extends: true,
           test: {
             name: "e2e:pglite",
+            ...e2eTimeouts,
             include: [e2e],
             exclude: ["**/node_modules/**", ...postgresOnly],
             env: { PLEXUS_E2E_STORAGE: "pglite" },
@@ -55,6 +62,7 @@ export default defineConfig(async () => {
                 extends: true,
                 test: {
                   name: "e2e:postgres",
+                  ...e2eTimeouts,
                   include: [e2e],
                   exclude: ["**/node_modules/**", ...pgliteOnly],
                   env: { PLEXUS_E2E_STORAGE: "postgres" },

@@ -30,7 +30,11 @@ export interface StartShopOptions {
    */
   dataDir?: string;
   env?: Record<string, string>;
-  /** How long to wait for the "edge listening" line. */
+  /**
+   * How long to wait for the "edge listening" line. Default: 100 000 ms, under the e2e projects'
+   * hook timeout (vitest.config.ts) so a start that hangs fails with the shop's logs: a fresh
+   * PGlite data directory runs initdb, which takes far longer on a busy machine.
+   */
   startTimeoutMs?: number;
 }
 
@@ -77,7 +81,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`shop did not start:\n${logs.join("\n")}`));
-    }, options.startTimeoutMs ?? 30_000);
+    }, options.startTimeoutMs ?? 100_000);
     const onLine = (line: string): void => {
       logs.push(line);
       try {
