@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { createDataDir, dataEnv, shopStorage, type ShopStorage } from "./shop-data.ts";
+import { createDataDir, dataEnv } from "./shop-data.ts";
 
-export { createDataDir, dataEnv, removeDataDir, shopStorage } from "./shop-data.ts";
+export { createDataDir, dataEnv, removeDataDir } from "./shop-data.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -12,8 +12,6 @@ export interface ShopProcess {
   /** The Connect endpoint of the hosted services, when started with `PLEXUS_RPC_PORT`. */
   readonly rpcUrl: string | undefined;
   readonly dataDir: string;
-  /** What it stores its data on (`PLEXUS_E2E_STORAGE`). */
-  readonly storage: ShopStorage;
   readonly child: ChildProcess;
   /** Log lines printed so far (JSON lines from pino, parsed when possible). */
   readonly logs: string[];
@@ -41,7 +39,7 @@ export interface StartShopOptions {
 /**
  * Starts the shop exactly as `npm start` does (`plexus up apps/shop/topology/monolith.ts`) in a
  * child process on a free port, and resolves once the edge listens. Its storage is the run's
- * ({@link shopStorage}): the embedded PGlite under the data directory, or a Postgres database of
+ * (`PLEXUS_E2E_STORAGE`, see shop-data.ts): the embedded PGlite under the data directory, or a Postgres database of
  * its own (`DATABASE_URL`), created with the data and dropped by `removeDataDir(shop.dataDir)`.
  */
 export async function startShop(options: StartShopOptions = {}): Promise<ShopProcess> {
@@ -106,7 +104,6 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
     url,
     rpcUrl,
     dataDir,
-    storage: shopStorage(),
     child,
     logs,
     exited,
