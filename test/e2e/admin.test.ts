@@ -1,3 +1,7 @@
+/**
+ * The admin API's access rules, black-box. PGlite only (vitest.config.ts): who may call it does
+ * not depend on the storage; reading sagas through it on Postgres is done by replicas.test.ts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
 import { request } from "../support/http.ts";

@@ -1,3 +1,8 @@
+/**
+ * API.md's conventions of every endpoint (headers, errors, rate limits, health, metrics),
+ * black-box. PGlite only (vitest.config.ts): the gateway applies them the same whatever the
+ * storage; readiness on Postgres is checked by replicas.test.ts.
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
 import { request, signUp } from "../support/http.ts";

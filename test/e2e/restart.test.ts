@@ -1,5 +1,10 @@
+/**
+ * Restarting the shop on the same data, on either storage: on Postgres the data directory names
+ * the shop's database too (test/support/shop-data.ts), so the restart and the rebuild command
+ * find the same users, products and orders there.
+ */
 import { afterAll, describe, expect, it } from "vitest";
-import { removeDataDir, startShop } from "../support/shop-process.ts";
+import { dataEnv, removeDataDir, startShop } from "../support/shop-process.ts";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +20,8 @@ afterAll(async () => {
 
 describe("npm start on the same data directory", () => {
   it("stops with exit code 0 on SIGTERM, keeps users, keys, products and orders across a restart, and rebuilds the order history by command", async () => {
-    const first = await startShop();
+    // A fresh PGlite data directory runs initdb: slow on a busy machine.
+    const first = await startShop({ startTimeoutMs: 110_000 });
     dirs.push(first.dataDir);
     const user = await signUp(first.url, "Persistent Pat");
     const products = await request(first.url, "/api/v1/products?limit=100");
@@ -35,7 +41,7 @@ describe("npm start on the same data directory", () => {
       ["apps/shop/scripts/rebuild-order-history.ts"],
       {
         cwd: root,
-        env: { ...process.env, PLEXUS_DATA_DIR: first.dataDir, PLEXUS_LOG_LEVEL: "warn" },
+        env: { ...process.env, ...(await dataEnv(first.dataDir)), PLEXUS_LOG_LEVEL: "warn" },
       },
     );
     expect(JSON.parse(rebuilt.stdout)).toMatchObject({ events: 2, resumed: false });

@@ -1,3 +1,8 @@
+/**
+ * Traces of the running shop, black-box. PGlite only (vitest.config.ts): spans come from the
+ * pipeline (gateway, RPC, saga steps, outbox, consumers), the same whatever the storage, and two
+ * processes per run make it one of the slower files.
+ */
 import { randomBytes } from "node:crypto";
 import { headerServiceToken, mintServiceToken } from "@plexus/rpc";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "@plexus/testing";

@@ -178,3 +178,28 @@ export async function invariantViolations(
   }
   return violations;
 }
+
+/** One try of a saga step, as the admin API shows it. */
+export interface SagaStepView {
+  step: string;
+  phase: "action" | "compensation";
+  attempt: number;
+  idempotencyKey: string;
+  outcome: "SUCCEEDED" | "RETRYING" | "FAILED" | "INTERRUPTED" | null;
+}
+
+/** An order's saga as `GET /_plexus/api/sagas/orders/{id}` shows it (the fields tests read). */
+export interface SagaView {
+  id: string;
+  status: string;
+  steps: SagaStepView[];
+}
+
+/** Reads an order's saga through the admin API (the shop must run with `PLEXUS_ADMIN_TOKEN`). */
+export async function getSaga(baseUrl: string, adminToken: string, id: string): Promise<SagaView> {
+  const reply = await request(baseUrl, `/_plexus/api/sagas/orders/${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  if (reply.status !== 200) throw new Error(`get saga ${id}: ${reply.status} ${reply.text}`);
+  return reply.body.data as SagaView;
+}

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { createDataDir, dataEnv } from "./shop-data.ts";
+
+export { createDataDir, dataEnv, removeDataDir } from "./shop-data.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -21,29 +22,38 @@ export interface ShopProcess {
 }
 
 export interface StartShopOptions {
-  /** Reuse a data directory (restart tests); a fresh temporary one otherwise. */
+  /**
+   * Reuse a shop's data (restart tests, a second process on the same data): its data directory
+   * and, on Postgres, the database bound to it. Default: fresh data ({@link createDataDir}).
+   */
   dataDir?: string;
   env?: Record<string, string>;
-  /** How long to wait for the "edge listening" line. */
+  /**
+   * How long to wait for the "edge listening" line. Default: 100 000 ms, under the e2e projects'
+   * hook timeout (vitest.config.ts) so a start that hangs fails with the shop's logs: a fresh
+   * PGlite data directory runs initdb, which takes far longer on a busy machine.
+   */
   startTimeoutMs?: number;
 }
 
 /**
  * Starts the shop exactly as `npm start` does (`plexus up apps/shop/topology/monolith.ts`) in a
- * child process on a free port, and resolves once the edge listens.
+ * child process on a free port, and resolves once the edge listens. Its storage is the run's
+ * (`PLEXUS_E2E_STORAGE`, see shop-data.ts): the embedded PGlite under the data directory, or a Postgres database of
+ * its own (`DATABASE_URL`), created with the data and dropped by `removeDataDir(shop.dataDir)`.
  */
 export async function startShop(options: StartShopOptions = {}): Promise<ShopProcess> {
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "plexus-shop-")));
+  const dataDir = options.dataDir ?? (await createDataDir());
   const child = spawn(
     join(root, "node_modules/.bin/plexus"),
     ["up", "apps/shop/topology/monolith.ts"],
     {
       cwd: root,
       env: {
-        ...process.env,
+        ...withoutDatabaseUrl(process.env),
         PATH: `${join(root, "node_modules/.bin")}:${process.env["PATH"] ?? ""}`,
         PORT: "0",
-        PLEXUS_DATA_DIR: dataDir,
+        ...(await dataEnv(dataDir)),
         PLEXUS_LOG_LEVEL: "info",
         ...options.env,
       },
@@ -55,11 +65,21 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   const exited = new Promise<number | string>((resolveExit) => {
     child.once("exit", (code, signal) => resolveExit(code ?? signal ?? -1));
   });
+  // A shop outlives no test file: not one whose start timed out, nor one a failed or timed-out
+  // hook never got to stop. The test worker takes it along when it ends (vitest ends a fork
+  // with SIGTERM, which skips "exit" listeners).
+  const killChild = (): void => void child.kill("SIGKILL");
+  process.once("exit", killChild);
+  process.once("SIGTERM", killChild);
+  void exited.then(() => {
+    process.off("exit", killChild);
+    process.off("SIGTERM", killChild);
+  });
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`shop did not start:\n${logs.join("\n")}`)),
-      options.startTimeoutMs ?? 30_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`shop did not start:\n${logs.join("\n")}`));
+    }, options.startTimeoutMs ?? 100_000);
     const onLine = (line: string): void => {
       logs.push(line);
       try {
@@ -94,6 +114,8 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   };
 }
 
-export async function removeDataDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+/** The test runner's environment minus a `DATABASE_URL` of its own: the run's storage decides. */
+function withoutDatabaseUrl(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = env;
+  return rest;
 }

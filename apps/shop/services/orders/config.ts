@@ -46,6 +46,13 @@ export interface OrdersConfig {
    * absent at once; the sweep only keeps the table from growing.
    */
   readonly idempotencySweepIntervalMs: number;
+  /**
+   * How long a replica's claim on a saga lasts without renewal (`PLEXUS_ORDER_SAGA_LEASE_MS`,
+   * default 30 000; renewed every third of it): on a shared Postgres, a crashed replica's sagas
+   * are taken over by another once their leases ran out (then at its next poll). Lower it only
+   * where replicas' clocks agree to well within it.
+   */
+  readonly sagaLeaseMs: number;
 }
 
 export const defaultOrdersConfig: OrdersConfig = {
@@ -57,6 +64,7 @@ export const defaultOrdersConfig: OrdersConfig = {
   sagaPollIntervalMs: 5000,
   idempotencyKeyTtlMs: 24 * 60 * 60 * 1000,
   idempotencySweepIntervalMs: 10 * 60 * 1000,
+  sagaLeaseMs: 30_000,
 };
 
 /**
@@ -85,5 +93,6 @@ export function readOrdersConfig(
       integerSetting(config, "PLEXUS_IDEMPOTENCY_KEY_TTL_MS", 1) ?? d.idempotencyKeyTtlMs,
     idempotencySweepIntervalMs:
       integerSetting(config, "PLEXUS_IDEMPOTENCY_SWEEP_MS", 0) ?? d.idempotencySweepIntervalMs,
+    sagaLeaseMs: integerSetting(config, "PLEXUS_ORDER_SAGA_LEASE_MS", 1) ?? d.sagaLeaseMs,
   };
 }

@@ -24,7 +24,8 @@ import { ordersMigrations } from "./migrations.ts";
  * Config: `PLEXUS_ORDER_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS`
  * (5), `PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS` (5), `PLEXUS_ORDER_RETRY_DELAY_MS` (200),
  * `PLEXUS_ORDER_SAGA_CLOSE_TIMEOUT_MS` (10 000), `PLEXUS_ORDER_SAGA_POLL_MS` (5000),
- * `PLEXUS_IDEMPOTENCY_KEY_TTL_MS` (86 400 000), `PLEXUS_IDEMPOTENCY_SWEEP_MS` (600 000).
+ * `PLEXUS_IDEMPOTENCY_KEY_TTL_MS` (86 400 000), `PLEXUS_IDEMPOTENCY_SWEEP_MS` (600 000),
+ * `PLEXUS_ORDER_SAGA_LEASE_MS` (30 000).
  *
  * @example
  * const host = await startHost({ spec: { name: "shop", services: [catalogService, paymentsService, ordersService] } });
@@ -54,6 +55,7 @@ export const ordersService = defineService({
       traceStep: env.traceSagaStep,
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
+      leaseMs: config.sagaLeaseMs,
     });
     const sweeper = createIdempotencyKeySweeper({
       db,
