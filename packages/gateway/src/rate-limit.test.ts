@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createFakeClock } from "@plexus/testing";
 import { createMemoryRateLimitStore, gcra } from "./rate-limit-store.ts";
@@ -41,6 +42,37 @@ describe("gcra", () => {
     // One request every 6 s (10 a minute); full again 4 intervals after the burst.
     expect(denied.decision).toMatchObject({ allowed: false, retryAfterMs: 6_000, resetMs: 24_000 });
     expect(gcra(tat, 6_000, quota, 1).decision).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("never allows more than `burst` plus what the rate refills over any span", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 80 }),
+        (limit, burst, gaps) => {
+          const quota = { limit, periodMs: 60_000, burst };
+          const interval = 60_000 / limit;
+          let tat: number | undefined;
+          let now = 0;
+          const allowedAt: number[] = [];
+          for (const gap of gaps) {
+            now += gap;
+            const r = gcra(tat, now, quota, 1);
+            tat = r.tat;
+            if (r.decision.allowed) allowedAt.push(now);
+            expect(r.decision.remaining).toBeLessThanOrEqual(burst - 1);
+          }
+          for (let i = 0; i < allowedAt.length; i++) {
+            for (let j = i; j < allowedAt.length; j++) {
+              const span = allowedAt[j]! - allowedAt[i]!;
+              expect(j - i + 1).toBeLessThanOrEqual(burst + Math.floor(span / interval + 1e-9));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("keeps remaining exact when the interval is not a whole number", () => {
