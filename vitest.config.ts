@@ -12,6 +12,7 @@ const pgliteOnly = [
   "test/e2e/admin.test.ts",
   "test/e2e/crash.test.ts",
   "test/e2e/conventions.test.ts",
+  "test/e2e/credential-limit.test.ts",
   "test/e2e/tracing.test.ts",
 ];
 const postgresOnly = ["test/e2e/replicas.test.ts"];

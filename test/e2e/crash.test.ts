@@ -26,10 +26,16 @@ import {
   type OrderView,
   type PlacedOrder,
 } from "../support/orders.ts";
-import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import {
+  manySignUpsEnv,
+  removeDataDir,
+  startShop,
+  type ShopProcess,
+} from "../support/shop-process.ts";
 
 const adminToken = "crash-test-admin-token";
 const env = {
+  ...manySignUpsEnv,
   PLEXUS_ADMIN_TOKEN: adminToken,
   PLEXUS_RATE_LIMIT: "100000",
   PLEXUS_PAYMENT_SLOW_MS: "1500",

@@ -23,7 +23,12 @@ import {
 } from "@plexus/testing";
 import { request, signUp } from "../support/http.ts";
 import { circuitStates } from "../support/metrics.ts";
-import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import {
+  manySignUpsEnv,
+  removeDataDir,
+  startShop,
+  type ShopProcess,
+} from "../support/shop-process.ts";
 
 const adminToken = `fuzz-${randomUUID()}`;
 let shop: ShopProcess;
@@ -34,7 +39,7 @@ let productId: string;
 beforeAll(async () => {
   shop = await startShop({
     startTimeoutMs: 110_000,
-    env: { PLEXUS_ADMIN_TOKEN: adminToken, PLEXUS_RATE_LIMIT: "100000" },
+    env: { ...manySignUpsEnv, PLEXUS_ADMIN_TOKEN: adminToken, PLEXUS_RATE_LIMIT: "100000" },
   });
   agent = new Agent({ keepAliveTimeout: 1_000 });
   user = await signUp(shop.url);

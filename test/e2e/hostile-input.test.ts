@@ -9,14 +9,21 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { request, signUp, type Reply } from "../support/http.ts";
 import { postOrder } from "../support/orders.ts";
-import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import {
+  manySignUpsEnv,
+  removeDataDir,
+  startShop,
+  type ShopProcess,
+} from "../support/shop-process.ts";
 import { circuitStates } from "../support/metrics.ts";
 
 let shop: ShopProcess;
 beforeAll(async () => {
-  // The default rate limits: the attacker stays within its per-IP budget, and the legitimate
-  // user is limited on its own account (every one of its requests carries its token).
-  shop = await startShop({ startTimeoutMs: 110_000 });
+  // The default general rate limits: the attacker stays within its per-IP budget, and the
+  // legitimate user is limited on its own account (every one of its requests carries its token).
+  // The credential limit is raised so the hostile sign-ups and logins reach the users service
+  // (credential-limit.test.ts shows the default one refusing a flood of them).
+  shop = await startShop({ env: manySignUpsEnv, startTimeoutMs: 110_000 });
 }, 120_000);
 afterAll(async () => {
   await shop.stop();
@@ -97,7 +104,7 @@ function cheapAttacks(): Attack[] {
 
 /**
  * Attacks on the credential routes: each may cost a password hash (by design, also for an
- * unknown email), so they are sent once, within the default per-IP rate limit.
+ * unknown email), so they are sent once, within the default general per-IP rate limit.
  */
 function credentialAttacks(): Attack[] {
   return hostileStrings.flatMap((s): Attack[] => [

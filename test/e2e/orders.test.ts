@@ -22,7 +22,12 @@ import {
   type OrderView,
   type PlacedOrder,
 } from "../support/orders.ts";
-import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import {
+  manySignUpsEnv,
+  removeDataDir,
+  startShop,
+  type ShopProcess,
+} from "../support/shop-process.ts";
 
 type User = Awaited<ReturnType<typeof signUp>>;
 
@@ -38,6 +43,7 @@ beforeAll(async () => {
   shop = await startShop({
     startTimeoutMs: 110_000,
     env: {
+      ...manySignUpsEnv,
       PLEXUS_RATE_LIMIT: "100000",
       PLEXUS_PAYMENT_SLOW_MS: "1500",
       PLEXUS_PAYMENT_CHARGE_TIMEOUT_MS: "1000",

@@ -34,6 +34,7 @@ import {
 import {
   createDataDir,
   dataEnv,
+  manySignUpsEnv,
   removeDataDir,
   startShop,
   type ShopProcess,
@@ -43,6 +44,7 @@ const root = resolve(import.meta.dirname, "../..");
 const run = promisify(execFile);
 const adminToken = "replicas-admin-token";
 const env = {
+  ...manySignUpsEnv,
   PLEXUS_ADMIN_TOKEN: adminToken,
   PLEXUS_RATE_LIMIT: "100000",
   // tok_slow answers after 2.5 s, within the charge timeouts: a try is in flight long enough to

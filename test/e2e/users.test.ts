@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
+import {
+  manySignUpsEnv,
+  removeDataDir,
+  startShop,
+  type ShopProcess,
+} from "../support/shop-process.ts";
 import { request, signUp, uniqueEmail, type Reply } from "../support/http.ts";
 
 let shop: ShopProcess;
 beforeAll(async () => {
-  shop = await startShop();
+  shop = await startShop({ env: manySignUpsEnv });
 });
 afterAll(async () => {
   await shop.stop();

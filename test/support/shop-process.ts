@@ -21,6 +21,17 @@ export interface ShopProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * `env` for suites that sign up or log in more often than one client may: every e2e request comes
+ * from 127.0.0.1, and the shop allows one client 10 of those a minute, 5 at once
+ * (`PLEXUS_CREDENTIAL_RATE_LIMIT`, `PLEXUS_CREDENTIAL_RATE_BURST`). credential-limit.test.ts
+ * proves the default; a suite with fewer than 5 credential requests runs with it.
+ */
+export const manySignUpsEnv: Readonly<Record<string, string>> = {
+  PLEXUS_CREDENTIAL_RATE_LIMIT: "100000",
+  PLEXUS_CREDENTIAL_RATE_BURST: "100000",
+};
+
 export interface StartShopOptions {
   /**
    * Reuse a shop's data (restart tests, a second process on the same data): its data directory

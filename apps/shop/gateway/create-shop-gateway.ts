@@ -10,7 +10,7 @@ import { addCatalogRoutes } from "./catalog-routes.ts";
 import { addNotificationsRoutes } from "./notifications-routes.ts";
 import { addOrdersRoutes } from "./orders-routes.ts";
 import { addOverviewRoute } from "./overview-route.ts";
-import { readShopGatewayConfig } from "./shop-gateway-config.ts";
+import { credentialsPolicy, readShopGatewayConfig } from "./shop-gateway-config.ts";
 import { addUsersRoutes } from "./users-routes.ts";
 
 /**
@@ -18,8 +18,10 @@ import { addUsersRoutes } from "./users-routes.ts";
  * against the users service's JWKS, per-principal rate limits, the `/me/overview` composition,
  * health and metrics. See README.md for the decisions where API.md is silent.
  *
- * Config: `PLEXUS_RATE_LIMIT`, `PLEXUS_JWT_ISSUER`/`PLEXUS_JWT_AUDIENCE` (shared with the users
- * service), `PLEXUS_OVERVIEW_PART_TIMEOUT_MS` (default 300).
+ * Config: `PLEXUS_RATE_LIMIT`, `PLEXUS_CREDENTIAL_RATE_LIMIT`/`PLEXUS_CREDENTIAL_RATE_BURST` (sign-up
+ * and token issuance per client IP, default 10/min, 5 at once), `PLEXUS_JWT_ISSUER`/
+ * `PLEXUS_JWT_AUDIENCE` (shared with the users service), `PLEXUS_OVERVIEW_PART_TIMEOUT_MS`
+ * (default 300).
  */
 export function createShopGateway(env: EdgeEnv): EdgeApp {
   const users = env.clients.client(UsersService);
@@ -28,7 +30,7 @@ export function createShopGateway(env: EdgeEnv): EdgeApp {
   const payments = env.clients.client(PaymentsService);
   const notifications = env.clients.client(NotificationsService);
   const { issuer, audience } = readUsersConfig(env.config);
-  const { overviewPartTimeoutMs } = readShopGatewayConfig(env.config);
+  const { overviewPartTimeoutMs, credentialRateLimit } = readShopGatewayConfig(env.config);
   const gateway = createGateway({
     logger: env.logger,
     metrics: env.metrics,
@@ -45,7 +47,10 @@ export function createShopGateway(env: EdgeEnv): EdgeApp {
       clock: env.clock,
       logger: env.logger,
     }),
-    rateLimit: { defaultLimit: rateLimitFromEnv(env.config) },
+    rateLimit: {
+      defaultLimit: rateLimitFromEnv(env.config),
+      policies: { [credentialsPolicy]: credentialRateLimit },
+    },
     tracing: env.tracing,
   });
   addUsersRoutes(gateway, users);

@@ -7,9 +7,22 @@ export interface ShopGatewayConfig {
    * answer takes at most about this long; API.md wants it within 1 s, hence the cap of 800.
    */
   readonly overviewPartTimeoutMs: number;
+  /**
+   * The stricter per-client limit of the routes that cost a password hash (sign-up and token
+   * issuance), beside the general one: `PLEXUS_CREDENTIAL_RATE_LIMIT` requests per minute per
+   * client IP (default 10), at most `PLEXUS_CREDENTIAL_RATE_BURST` at once (default 5, or the
+   * limit when lower). A hash costs 0.1–0.5 s of CPU: at the general limit one client could keep
+   * every core hashing, time out the users service and open its breaker for everyone.
+   */
+  readonly credentialRateLimit: { readonly limit: number; readonly burst: number };
 }
 
+/** The gateway rate-limit policy of the credential routes. */
+export const credentialsPolicy = "credentials";
+
 export const defaultOverviewPartTimeoutMs = 300;
+const defaultCredentialRateLimit = 10;
+const defaultCredentialRateBurst = 5;
 const maxOverviewPartTimeoutMs = 800;
 
 /**
@@ -27,5 +40,13 @@ export function readShopGatewayConfig(
     1,
     maxOverviewPartTimeoutMs,
   );
-  return { overviewPartTimeoutMs: overviewPartTimeoutMs ?? defaultOverviewPartTimeoutMs };
+  const limit =
+    integerSetting(config, "PLEXUS_CREDENTIAL_RATE_LIMIT", 1) ?? defaultCredentialRateLimit;
+  const burst =
+    integerSetting(config, "PLEXUS_CREDENTIAL_RATE_BURST", 1) ??
+    Math.min(defaultCredentialRateBurst, limit);
+  return {
+    overviewPartTimeoutMs: overviewPartTimeoutMs ?? defaultOverviewPartTimeoutMs,
+    credentialRateLimit: { limit, burst },
+  };
 }

@@ -2,6 +2,7 @@ import { Code, PlexusError, type Client } from "@plexus/core";
 import { parseWith, type Gateway, type GatewayRequest } from "@plexus/gateway";
 import { z } from "zod";
 import { presentUser } from "./present.ts";
+import { credentialsPolicy } from "./shop-gateway-config.ts";
 import type { User, UsersService } from "../gen/shop/users/v1/users_pb.js";
 
 const CreateUserBody = z.strictObject({
@@ -43,6 +44,7 @@ export function addUsersRoutes(gateway: Gateway, users: Client<typeof UsersServi
     method: "POST",
     path: "/api/v1/users",
     auth: false,
+    rateLimitPolicy: credentialsPolicy,
     handler: async (req) => {
       const body = parseWith(CreateUserBody, req.body);
       const { user } = await users.createUser(body);
@@ -59,6 +61,7 @@ export function addUsersRoutes(gateway: Gateway, users: Client<typeof UsersServi
     method: "POST",
     path: "/api/v1/auth/token",
     auth: false,
+    rateLimitPolicy: credentialsPolicy,
     handler: async (req) => {
       const body = parseWith(TokenBody, req.body);
       const token = await users.issueToken(body);

@@ -3,7 +3,7 @@ import { Code, PlexusError, type Logger, type Principal } from "@plexus/core";
 import type { Exchange } from "./exchange.ts";
 import { isPromise } from "./is-promise.ts";
 import type { RateLimitDecision } from "./rate-limit-store.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
+import type { RateLimiter, RateLimitIdentity } from "./rate-limiter.ts";
 
 export interface ApplyRateLimitOptions {
   /** `undefined` when limiting is off. */
@@ -14,26 +14,54 @@ export interface ApplyRateLimitOptions {
   readonly clientIp: (req: IncomingMessage) => string;
 }
 
+type Decided = RateLimitDecision | Promise<RateLimitDecision>;
+
 /**
- * Counts the request and sets the RateLimit headers; throws a 429 `RATE_LIMITED` over the limit.
- * A promise only if the store is async.
+ * Counts the request against the general limit, then — if that allows it — against the route's
+ * named `policy` when it has one, and sets the RateLimit headers; throws a 429 `RATE_LIMITED`
+ * over either limit. A refused request costs nothing more: a client over the general limit does
+ * not also spend its quota of the named one. A promise only if the store is async.
  */
 export function applyRateLimit(
   ex: Exchange,
   principal: Principal | undefined,
   options: ApplyRateLimitOptions,
+  policy?: string,
 ): void | Promise<void> {
   const limiter = options.rateLimiter;
   if (limiter === undefined) return;
-  let decision: RateLimitDecision | Promise<RateLimitDecision>;
+  const identity = { principal, clientIp: options.clientIp(ex.req) };
+  let general: Decided;
   try {
-    decision = limiter.check({ principal, clientIp: options.clientIp(ex.req) });
+    general = limiter.check(identity);
   } catch (error) {
     return rateLimiterFailed(options.logger, error);
   }
-  if (!isPromise(decision)) return enforce(ex, decision, limiter.periodMs);
-  return Promise.resolve(decision).then(
-    (d) => enforce(ex, d, limiter.periodMs),
+  if (!isPromise(general)) return afterGeneral(ex, general, limiter, identity, options, policy);
+  return general.then(
+    (g) => afterGeneral(ex, g, limiter, identity, options, policy),
+    (error: unknown) => rateLimiterFailed(options.logger, error),
+  );
+}
+
+function afterGeneral(
+  ex: Exchange,
+  general: RateLimitDecision,
+  limiter: RateLimiter,
+  identity: RateLimitIdentity,
+  options: ApplyRateLimitOptions,
+  policy: string | undefined,
+): void | Promise<void> {
+  if (policy === undefined || !general.allowed) return enforce(ex, general, undefined);
+  let named: Decided;
+  try {
+    named = limiter.check(identity, 1, policy);
+  } catch (error) {
+    return rateLimiterFailed(options.logger, error);
+  }
+  if (!isPromise(named)) return enforce(ex, general, named);
+  return named.then(
+    (n) => enforce(ex, general, n),
     (error: unknown) => rateLimiterFailed(options.logger, error),
   );
 }
@@ -43,15 +71,37 @@ function rateLimiterFailed(logger: Logger, error: unknown): void {
   logger.warn({ err: error }, "rate limiter failed; request allowed");
 }
 
-function enforce(ex: Exchange, decision: RateLimitDecision, periodMs: number): void {
-  ex.headers["ratelimit-limit"] = decision.limit;
-  ex.headers["ratelimit-remaining"] = decision.remaining;
-  ex.headers["ratelimit-reset"] = Math.ceil(decision.resetMs / 1000);
-  ex.headers["ratelimit-policy"] = `${decision.limit};w=${Math.round(periodMs / 1000)}`;
-  if (!decision.allowed) {
+/**
+ * When a route's named limit was counted beside the general one, `RateLimit-Policy` lists both
+ * and the other headers describe the one that binds — what the client must pace itself by: the
+ * named one when it refuses, else the one with fewer requests left (the named one on a tie).
+ */
+function enforce(
+  ex: Exchange,
+  general: RateLimitDecision,
+  named: RateLimitDecision | undefined,
+): void {
+  const binding = named === undefined ? general : bindingOf(general, named);
+  ex.headers["ratelimit-limit"] = binding.limit;
+  ex.headers["ratelimit-remaining"] = binding.remaining;
+  ex.headers["ratelimit-reset"] = Math.ceil(binding.resetMs / 1000);
+  ex.headers["ratelimit-policy"] =
+    named === undefined ? policyOf(general) : `${policyOf(general)}, ${policyOf(named)}`;
+  if (!binding.allowed) {
     throw new PlexusError(Code.ResourceExhausted, "rate limit exceeded", {
       reason: "RATE_LIMITED",
-      metadata: { retryAfterMs: String(decision.retryAfterMs) },
+      metadata: { retryAfterMs: String(binding.retryAfterMs) },
     });
   }
+}
+
+/** `general` allowed the request (else `named` was never counted). */
+function bindingOf(general: RateLimitDecision, named: RateLimitDecision): RateLimitDecision {
+  return named.allowed && general.remaining < named.remaining ? general : named;
+}
+
+/** `limit;w=seconds`, with `;burst=n` when the burst is not the limit. */
+function policyOf(decision: RateLimitDecision): string {
+  const policy = `${decision.limit};w=${Math.round(decision.periodMs / 1000)}`;
+  return decision.burst === decision.limit ? policy : `${policy};burst=${decision.burst}`;
 }

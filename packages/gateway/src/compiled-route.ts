@@ -9,6 +9,7 @@ export interface CompiledRoute {
   readonly maxBodyBytes: number;
   readonly timeoutMs: number;
   readonly rateLimit: boolean;
+  readonly rateLimitPolicy: string | undefined;
 }
 
 /** The gateway-wide values a route falls back to (see `GatewayOptions`). */
@@ -19,8 +20,15 @@ export interface RouteDefaults {
   readonly rateLimitedPrefixes: readonly string[];
 }
 
-/** Applies `defaults` to what `def` leaves unset. */
+/**
+ * Applies `defaults` to what `def` leaves unset.
+ *
+ * @throws Error when the route names a rate-limit policy but turns rate limiting off.
+ */
 export function compileRoute(def: RouteDefinition, defaults: RouteDefaults): CompiledRoute {
+  if (def.rateLimit === false && def.rateLimitPolicy !== undefined) {
+    throw new Error(`route ${def.method} ${def.path}: rateLimitPolicy needs rateLimit`);
+  }
   const method = def.method.toUpperCase();
   const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
   return {
@@ -29,7 +37,11 @@ export function compileRoute(def: RouteDefinition, defaults: RouteDefaults): Com
     body: def.body ?? (takesBody ? "object" : "none"),
     maxBodyBytes: def.maxBodyBytes ?? defaults.maxBodyBytes,
     timeoutMs: def.timeoutMs ?? defaults.timeoutMs,
-    rateLimit: def.rateLimit ?? isRateLimitedPath(def.path, defaults.rateLimitedPrefixes),
+    rateLimit:
+      def.rateLimit ??
+      (def.rateLimitPolicy !== undefined ||
+        isRateLimitedPath(def.path, defaults.rateLimitedPrefixes)),
+    rateLimitPolicy: def.rateLimitPolicy,
   };
 }
 

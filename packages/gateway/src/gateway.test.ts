@@ -748,6 +748,121 @@ describe("rate limiting over HTTP (fake clock)", () => {
   });
 });
 
+describe("a route's named rate-limit policy over HTTP (fake clock)", () => {
+  it("counts the route against both limits; headers and 429 follow the binding one", async () => {
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
+    const gateway = createGateway({
+      clock,
+      rateLimit: {
+        defaultLimit: 4,
+        policies: { credentials: { limit: 10, burst: 2 } },
+        store: createMemoryRateLimitStore({ clock }),
+      },
+      logger: createLogger({ name: "t", level: "silent" }),
+    });
+    gateway.route({
+      method: "POST",
+      path: "/api/v1/token",
+      rateLimitPolicy: "credentials",
+      handler: () => ({ body: { token: "t" } }),
+    });
+    gateway.route({ method: "GET", path: "/api/v1/ping", handler: () => ({ body: {} }) });
+    const { url } = await gateway.listen({ host: "127.0.0.1" });
+    const client = createTestClient(url);
+    const post = () =>
+      client.call("POST", "/api/v1/token", {
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+    try {
+      const first = await post();
+      expect(first.status).toBe(200);
+      // General: 3 of 4 left; credentials: 1 of a burst of 2 left — the latter binds.
+      expect(first.headers["ratelimit-limit"]).toBe("10");
+      expect(first.headers["ratelimit-remaining"]).toBe("1");
+      expect(first.headers["ratelimit-reset"]).toBe("6");
+      expect(first.headers["ratelimit-policy"]).toBe("4;w=60, 10;w=60;burst=2");
+      expect((await post()).status).toBe(200);
+      const limited = await post();
+      expectError(limited, 429, "RATE_LIMITED");
+      expect(limited.headers["retry-after"]).toBe("6");
+      expect(limited.headers["ratelimit-limit"]).toBe("10");
+      expect(limited.headers["ratelimit-remaining"]).toBe("0");
+
+      // Other routes are held to the general limit only, which the refused request also used.
+      const ping = await client.call("GET", "/api/v1/ping");
+      expect(ping.status).toBe(200);
+      expect(ping.headers["ratelimit-limit"]).toBe("4");
+      expect(ping.headers["ratelimit-remaining"]).toBe("0");
+      expect(ping.headers["ratelimit-policy"]).toBe("4;w=60");
+
+      // Six seconds later the credential quota has a request again, but the general one is
+      // spent: the general limit refuses, and the headers say so.
+      clock.advance(6_000);
+      const general = await post();
+      expectError(general, 429, "RATE_LIMITED");
+      expect(general.headers["ratelimit-limit"]).toBe("4");
+      expect(general.headers["retry-after"]).toBe("9");
+    } finally {
+      await client.close();
+      await gateway.close();
+    }
+  });
+
+  it("does not spend the named quota on a request the general limit refuses", async () => {
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
+    const gateway = createGateway({
+      clock,
+      rateLimit: {
+        defaultLimit: 1,
+        periodMs: 1_000,
+        policies: { credentials: { limit: 2, periodMs: 60_000 } },
+        store: createMemoryRateLimitStore({ clock }),
+      },
+      logger: createLogger({ name: "t", level: "silent" }),
+    });
+    gateway.route({
+      method: "GET",
+      path: "/api/v1/token",
+      rateLimitPolicy: "credentials",
+      handler: () => ({ body: {} }),
+    });
+    const { url } = await gateway.listen({ host: "127.0.0.1" });
+    const client = createTestClient(url);
+    try {
+      expect((await client.call("GET", "/api/v1/token")).status).toBe(200);
+      const refused = await client.call("GET", "/api/v1/token");
+      expectError(refused, 429, "RATE_LIMITED");
+      expect(refused.headers["ratelimit-policy"]).toBe("1;w=1");
+      clock.advance(1_000);
+      // Had the refused request counted, the credential quota would be spent for 30 s.
+      const second = await client.call("GET", "/api/v1/token");
+      expect(second.status).toBe(200);
+      expect(second.headers["ratelimit-policy"]).toBe("1;w=1, 2;w=60");
+    } finally {
+      await client.close();
+      await gateway.close();
+    }
+  });
+
+  it("refuses a route naming a policy the limiter lacks, or naming one with rateLimit off", () => {
+    const gateway = createGateway({ rateLimit: { policies: { credentials: { limit: 10 } } } });
+    const handler = () => ({});
+    expect(() =>
+      gateway.route({ method: "POST", path: "/api/x", rateLimitPolicy: "credential", handler }),
+    ).toThrow(/no rate limit policy named credential/);
+    expect(() =>
+      gateway.route({
+        method: "POST",
+        path: "/api/y",
+        rateLimit: false,
+        rateLimitPolicy: "credentials",
+        handler,
+      }),
+    ).toThrow(/rateLimitPolicy needs rateLimit/);
+  });
+});
+
 describe("readiness", () => {
   it("answers 503 degraded with Retry-After when a check fails or hangs", async () => {
     const gateway = createGateway({

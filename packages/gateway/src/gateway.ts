@@ -36,6 +36,7 @@ export interface GatewayOptions {
   /**
    * The rate limiter, its options, or `false` to turn limiting off. Default
    * `createRateLimiter()`: `PLEXUS_RATE_LIMIT` (else 600) requests per minute per principal or IP.
+   * Routes may add a named limit of its `policies` (`RouteDefinition.rateLimitPolicy`).
    */
   rateLimit?: RateLimiter | RateLimiterOptions | false;
   /** Path prefixes whose requests (found or not) are rate-limited. Default `["/api/"]` (API.md). */
@@ -168,6 +169,11 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   const handleClientError = createClientErrorHandler(clock);
 
   function route(def: RouteDefinition): void {
+    const policy = def.rateLimitPolicy;
+    // With limiting off there is nothing to count against; a typo must not pass silently otherwise.
+    if (policy !== undefined && rateLimiter !== undefined && !rateLimiter.hasPolicy(policy)) {
+      throw new Error(`route ${def.method} ${def.path}: no rate limit policy named ${policy}`);
+    }
     router.add(def.method, def.path, compileRoute(def, routeDefaults));
   }
 

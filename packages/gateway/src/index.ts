@@ -30,6 +30,7 @@ export {
   createRateLimiter,
   rateLimitFromEnv,
   type RateLimitIdentity,
+  type RateLimitPolicy,
   type RateLimiter,
   type RateLimiterOptions,
 } from "./rate-limiter.ts";

@@ -4,12 +4,21 @@ import { systemClock, type Clock } from "@plexus/core";
 export interface RateLimitQuota {
   readonly limit: number;
   readonly periodMs: number;
+  /**
+   * Most requests a rested key may make at once. Default `limit`. A smaller burst keeps the
+   * long-run rate but spreads it out: an expensive route (a password hash) is never hit by the
+   * whole minute's quota in one instant.
+   */
+  readonly burst?: number;
 }
 
 /** The outcome of one request against a key's quota, with what the RateLimit headers need. */
 export interface RateLimitDecision {
   readonly allowed: boolean;
   readonly limit: number;
+  /** The quota's period and burst, for the `RateLimit-Policy` header. */
+  readonly periodMs: number;
+  readonly burst: number;
   /** Requests that could still be made right now. */
   readonly remaining: number;
   /** Until the quota is fully replenished (the `RateLimit-Reset` header, rounded up to seconds). */
@@ -43,7 +52,7 @@ export interface RateLimitStore {
  * approximates), it spreads the refill evenly instead of resetting all at once (no thundering herd
  * at the top of each minute), it keeps a single number per key (half the memory of a sliding
  * window's two counters) and it maps onto one atomic Redis script. A fresh key may burst up to
- * `limit` requests at once, then gets one more every `periodMs / limit`.
+ * `burst` (default `limit`) requests at once, then gets one more every `periodMs / limit`.
  */
 export function gcra(
   tat: number | undefined,
@@ -52,14 +61,20 @@ export function gcra(
   cost: number,
 ): { decision: RateLimitDecision; tat: number | undefined } {
   const interval = quota.periodMs / quota.limit;
+  const burst = quota.burst ?? quota.limit;
+  // GCRA's tolerance: how far ahead of now the TAT may run.
+  const tolerance = burst * interval;
   const base = tat === undefined || tat < now ? now : tat;
   const newTat = base + cost * interval;
-  const allowAt = newTat - quota.periodMs;
+  const allowAt = newTat - tolerance;
+  const { limit, periodMs } = quota;
   if (allowAt > now) {
     return {
       decision: {
         allowed: false,
-        limit: quota.limit,
+        limit,
+        periodMs,
+        burst,
         remaining: 0,
         resetMs: base - now,
         retryAfterMs: allowAt - now,
@@ -68,11 +83,13 @@ export function gcra(
     };
   }
   // The epsilon absorbs floating-point error when periodMs / limit is not exact.
-  const remaining = Math.floor((quota.periodMs - (newTat - now)) / interval + 1e-9);
+  const remaining = Math.floor((tolerance - (newTat - now)) / interval + 1e-9);
   return {
     decision: {
       allowed: true,
-      limit: quota.limit,
+      limit,
+      periodMs,
+      burst,
       remaining: Math.max(0, remaining),
       resetMs: newTat - now,
       retryAfterMs: 0,

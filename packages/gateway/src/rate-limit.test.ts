@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createFakeClock } from "@plexus/testing";
 import { createMemoryRateLimitStore, gcra } from "./rate-limit-store.ts";
@@ -24,6 +25,54 @@ describe("gcra", () => {
     // One interval later exactly one more is allowed.
     const later = gcra(tat, now + 12_000, perMinute(5), 1);
     expect(later.decision).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("with a burst below the limit, allows `burst` at once and keeps the long-run rate", () => {
+    const quota = { limit: 10, periodMs: 60_000, burst: 4 };
+    let tat: number | undefined;
+    const remaining: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = gcra(tat, 0, quota, 1);
+      expect(r.decision).toMatchObject({ allowed: true, limit: 10, burst: 4, periodMs: 60_000 });
+      remaining.push(r.decision.remaining);
+      tat = r.tat;
+    }
+    expect(remaining).toEqual([3, 2, 1, 0]);
+    const denied = gcra(tat, 0, quota, 1);
+    // One request every 6 s (10 a minute); full again 4 intervals after the burst.
+    expect(denied.decision).toMatchObject({ allowed: false, retryAfterMs: 6_000, resetMs: 24_000 });
+    expect(gcra(tat, 6_000, quota, 1).decision).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it("never allows more than `burst` plus what the rate refills over any span", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 10_000 }), { maxLength: 80 }),
+        (limit, burst, gaps) => {
+          const quota = { limit, periodMs: 60_000, burst };
+          const interval = 60_000 / limit;
+          let tat: number | undefined;
+          let now = 0;
+          const allowedAt: number[] = [];
+          for (const gap of gaps) {
+            now += gap;
+            const r = gcra(tat, now, quota, 1);
+            tat = r.tat;
+            if (r.decision.allowed) allowedAt.push(now);
+            expect(r.decision.remaining).toBeLessThanOrEqual(burst - 1);
+          }
+          for (let i = 0; i < allowedAt.length; i++) {
+            for (let j = i; j < allowedAt.length; j++) {
+              const span = allowedAt[j]! - allowedAt[i]!;
+              expect(j - i + 1).toBeLessThanOrEqual(burst + Math.floor(span / interval + 1e-9));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it("keeps remaining exact when the interval is not a whole number", () => {
@@ -86,6 +135,46 @@ describe("createRateLimiter", () => {
     expect(await limiter.check(free)).toMatchObject({ allowed: false });
     // An IP that looks like a subject cannot share its bucket.
     expect(await limiter.check({ clientIp: "u1" })).toMatchObject({ allowed: true });
+  });
+
+  it("counts a named policy on its own keys, per subject else per IP, with its own quota", () => {
+    const clock = createFakeClock(Date.UTC(2030, 0, 1));
+    const limiter = createRateLimiter({
+      defaultLimit: 100,
+      tiers: { pro: 1000 },
+      policies: { credentials: { limit: 10, burst: 2 } },
+      store: createMemoryRateLimitStore({ clock }),
+    });
+    const anon = { clientIp: "10.0.0.1" };
+    const credentials = () => limiter.check(anon, 1, "credentials");
+    expect(credentials()).toMatchObject({ allowed: true, limit: 10, burst: 2, remaining: 1 });
+    expect(credentials()).toMatchObject({ allowed: true, remaining: 0 });
+    expect(credentials()).toMatchObject({ allowed: false, retryAfterMs: 6_000 });
+    // The general quota of the same client is untouched by the policy, and the reverse.
+    expect(limiter.check(anon)).toMatchObject({ allowed: true, limit: 100, remaining: 99 });
+    // Another client has its own bucket; a tier does not change a policy's limit.
+    expect(limiter.check({ clientIp: "10.0.0.2" }, 1, "credentials")).toMatchObject({
+      allowed: true,
+    });
+    const pro = { principal: { subject: "u1", tier: "pro" }, clientIp: "10.0.0.1" };
+    expect(limiter.check(pro, 1, "credentials")).toMatchObject({ allowed: true, limit: 10 });
+    clock.advance(6_000);
+    expect(credentials()).toMatchObject({ allowed: true, remaining: 0 });
+    expect(credentials()).toMatchObject({ allowed: false });
+    expect(limiter.hasPolicy("credentials")).toBe(true);
+    expect(limiter.hasPolicy("other")).toBe(false);
+    expect(() => limiter.check(anon, 1, "other")).toThrow(/no rate limit policy named other/);
+  });
+
+  it("refuses a policy with a bad name, limit, burst or period", () => {
+    expect(() => createRateLimiter({ policies: { "a/b": { limit: 1 } } })).toThrow(/name/);
+    expect(() => createRateLimiter({ policies: { a: { limit: 0 } } })).toThrow(/policy a/);
+    expect(() => createRateLimiter({ policies: { a: { limit: 5, burst: 0.5 } } })).toThrow(
+      /policy a burst/,
+    );
+    expect(() => createRateLimiter({ policies: { a: { limit: 5, periodMs: -1 } } })).toThrow(
+      /policy a periodMs/,
+    );
   });
 
   it("reads PLEXUS_RATE_LIMIT and refuses nonsense", () => {

@@ -97,7 +97,7 @@ export function createRequestListener(
         ? undefined
         : await authenticate(req, compiled.auth, options.authenticator);
     if (compiled.rateLimit) {
-      const pending = applyRateLimit(ex, principal, options);
+      const pending = applyRateLimit(ex, principal, options, compiled.rateLimitPolicy);
       if (pending) await pending;
     }
     if (compiled.auth === true && principal === undefined) throw unauthenticated();

@@ -84,6 +84,12 @@ export interface RouteDefinition {
    * path starts with one of `GatewayOptions.rateLimitedPrefixes` (`/api/`).
    */
   rateLimit?: boolean;
+  /**
+   * A named limit (`RateLimiterOptions.policies`) this route counts against as well as the
+   * general one, with its own key space: e.g. `"credentials"` on routes that cost a password
+   * hash. Implies `rateLimit`; the gateway refuses a route naming a policy its limiter lacks.
+   */
+  rateLimitPolicy?: string;
   /** Marks the route deprecated: Deprecation, Sunset and Link headers on every response. */
   deprecation?: DeprecationPolicy;
 }
