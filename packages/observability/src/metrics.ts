@@ -193,6 +193,27 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Codes are a closed set in Plexus, but the label is fed a string: bound it anyway.
   const code = createBoundedLabel(64);
 
+  const rpcSeries = createSeriesCache((callerName, calleeName, methodName, codeName) => {
+    const labels = {
+      caller: caller(callerName),
+      callee: callee(calleeName),
+      method: rpcMethod(methodName),
+      code: code(codeName),
+    };
+    const series = {
+      calls: rpcClientCalls.labels(labels),
+      duration: rpcClientDuration.labels(labels),
+    };
+    // A folded or cut label is a value the bound refused: keep it out of the cache, which
+    // would otherwise grow with every raw value that folds into `__other__`.
+    const cacheable =
+      labels.caller === callerName &&
+      labels.callee === calleeName &&
+      labels.method === methodName &&
+      labels.code === codeName;
+    return { series, cacheable };
+  });
+
   return {
     registry,
     httpRequests,
@@ -210,14 +231,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       httpRequestDuration.observe(labels, o.durationMs / 1000);
     },
     observeRpcClientCall(o) {
-      const labels = {
-        caller: caller(o.caller),
-        callee: callee(o.callee),
-        method: rpcMethod(o.method),
-        code: code(o.code),
-      };
-      rpcClientCalls.inc(labels);
-      rpcClientDuration.observe(labels, o.durationMs / 1000);
+      const series = rpcSeries.get(o.caller, o.callee, o.method, o.code);
+      series.calls.inc();
+      series.duration.observe(o.durationMs / 1000);
     },
     readCircuitStates(read) {
       readCircuits = read;
@@ -238,6 +254,45 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+interface RpcSeries {
+  readonly calls: { inc(): void };
+  readonly duration: { observe(value: number): void };
+}
+
+/**
+ * The series of each (caller, callee, method, code) seen, bound once: a call then costs four map
+ * lookups instead of a label object, four label checks and two label hashes.
+ */
+function createSeriesCache(
+  bind: (
+    caller: string,
+    callee: string,
+    method: string,
+    code: string,
+  ) => { series: RpcSeries; cacheable: boolean },
+): { get(caller: string, callee: string, method: string, code: string): RpcSeries } {
+  const byCaller = new Map<string, Map<string, Map<string, Map<string, RpcSeries>>>>();
+  return {
+    get(caller, callee, method, code) {
+      const cached = byCaller.get(caller)?.get(callee)?.get(method)?.get(code);
+      if (cached !== undefined) return cached;
+      const { series, cacheable } = bind(caller, callee, method, code);
+      if (cacheable) {
+        let byCallee = byCaller.get(caller);
+        if (byCallee === undefined)
+          byCaller.set(caller, (byCallee = new Map<string, Map<string, Map<string, RpcSeries>>>()));
+        let byMethod = byCallee.get(callee);
+        if (byMethod === undefined)
+          byCallee.set(callee, (byMethod = new Map<string, Map<string, RpcSeries>>()));
+        let byCode = byMethod.get(method);
+        if (byCode === undefined) byMethod.set(method, (byCode = new Map<string, RpcSeries>()));
+        byCode.set(code, series);
+      }
+      return series;
     },
   };
 }

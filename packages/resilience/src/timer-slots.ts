@@ -69,6 +69,21 @@ export function slotOfSignal(signal: AbortSignal): TimerSlot | undefined {
   return slotTimes.get(signal);
 }
 
+/**
+ * Why a slot's signal aborts. Under load a slot fires every `resolutionMs`, mostly with no
+ * attempt left in it; the stack a fired timer would capture shows only timer internals and cost
+ * more than the rest of the slot, so none is captured.
+ */
+function firedReason(): PlexusError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return deadlineExceeded();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The timer slots of one clock and resolution. */
 export class TimerSlots {
   private readonly clock: Clock;
@@ -103,7 +118,7 @@ export class TimerSlots {
     this.slots.delete(slot.at);
     if (this.last === slot) this.last = undefined;
     slotTimes.delete(slot.signal);
-    slot.fire(deadlineExceeded());
+    slot.fire(firedReason());
   }
 
   /** How many slots (timers) are pending; for tests. */

@@ -1,7 +1,15 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { allCodes, Code, PlexusError, runInContext, type Interceptor } from "@plexus/core";
 import {
+  allCodes,
+  Code,
+  PlexusError,
+  runInContext,
+  type Interceptor,
+  type ServiceHandlers,
+} from "@plexus/core";
+import {
+  bindService,
   createClient,
   createNetworkTransport,
   createRpcServer,
@@ -64,6 +72,26 @@ describe.each(variants)("network transport ($codec, HTTP/$httpVersion)", (varian
     expect(product?.priceCents).toBe(2999n);
     const list = await catalog.listProducts({ page: 1, limit: 3, category: "kitchen" });
     expect(list.products.map((p) => p.id)).toEqual(["p-0", "p-1", "p-2"]);
+  });
+
+  it("returns every byte value of an answer unchanged", async () => {
+    // A small HTTP/1.1 answer is written as a latin1 string with its head: bytes 0x80-0xff
+    // (multi-byte UTF-8, high varint bytes) must survive that as they are.
+    const name = `${String.fromCodePoint(...Array.from({ length: 0x800 }, (_, i) => i))}€😀`;
+    const server = await createRpcServer({
+      services: [
+        bindService(CatalogService, {
+          async getProduct() {
+            return { product: { id: "all-bytes", name, priceCents: 2n ** 63n - 1n } };
+          },
+        } as unknown as ServiceHandlers<typeof CatalogService>),
+      ],
+    });
+    resources.push(server);
+    const catalog = createClient(CatalogService, transportTo(server, variant));
+    const { product } = await catalog.getProduct({ id: "all-bytes" });
+    expect(product?.name).toBe(name);
+    expect(product?.priceCents).toBe(2n ** 63n - 1n);
   });
 
   it("round-trips every code with its message, reason, metadata and field details", async () => {
