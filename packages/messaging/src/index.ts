@@ -37,17 +37,18 @@ export {
 export {
   createConsumerRuntime,
   type Consumer,
-  type ConsumerHooks,
   type ConsumerRuntime,
   type ConsumerRuntimeOptions,
-  type DeadLetterAdmin,
-  type DeadLetterReport,
-  type DeliveryCall,
-  type DeliveryOutcome,
-  type DeliveryReport,
-  type DeliveryWrapper,
-  type ReplayResult,
 } from "./consumer-runtime.ts";
+export type {
+  ConsumerHooks,
+  DeadLetterReport,
+  DeliveryCall,
+  DeliveryOutcome,
+  DeliveryReport,
+  DeliveryWrapper,
+} from "./consumer-delivery.ts";
+export type { DeadLetterAdmin, ReplayResult } from "./dead-letter-admin.ts";
 export {
   createMemoryBroker,
   type MemoryBroker,

@@ -117,6 +117,34 @@ describe("memory broker", () => {
     await broker.close();
   });
 
+  it("reads a message once: every group and attempt get the same frozen copy, not the publisher's", async () => {
+    const clock = createFakeClock();
+    const broker = createMemoryBroker({ clock, random: () => 0 });
+    const seen: CloudEvent[] = [];
+    const handler = (fail: boolean) => async (e: CloudEvent, d: Delivery) => {
+      seen.push(e);
+      if (fail && d.attempt < 2) throw new Error("again");
+    };
+    const deadLetter = async (): Promise<void> => {};
+    const types = ["test.orders.v1.*"];
+    await broker.subscribe({ group: "billing", types, handler: handler(true), deadLetter });
+    await broker.subscribe({ group: "notifications", types, handler: handler(false), deadLetter });
+    const published = event();
+    const publishing = broker.publish(published);
+    await flush();
+    await clock.advanceAsync(100);
+    await publishing;
+    expect(seen).toHaveLength(3); // billing twice, notifications once
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[2]).toBe(seen[0]);
+    expect(seen[0]).not.toBe(published);
+    expect(seen[0]).toEqual(published);
+    expect(Object.isFrozen(seen[0])).toBe(true);
+    expect(Object.isFrozen(seen[0]?.data)).toBe(true);
+    expect(Object.isFrozen(published.data)).toBe(false);
+    await broker.close();
+  });
+
   it("dead-letters after maxDeliveries, and publish resolves once it is parked", async () => {
     const clock = createFakeClock(1_000);
     const broker = createMemoryBroker({ clock, random: () => 1 - Number.EPSILON });

@@ -1,5 +1,5 @@
 import type { Clock } from "@plexus/core";
-import type { BreakerCore } from "./circuit-breaker.ts";
+import type { BreakerCore } from "./breaker-core.ts";
 import type { BulkheadCore } from "./bulkhead.ts";
 import {
   executeWith,

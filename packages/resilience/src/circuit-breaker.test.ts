@@ -1,12 +1,9 @@
 import { Code, PlexusError } from "@plexus/core";
 import { createFakeClock, type FakeClock } from "@plexus/testing";
 import { describe, expect, it } from "vitest";
-import {
-  createCircuitBreaker,
-  growingOpenWait,
-  type CircuitBreakerOptions,
-  type StateChangeEvent,
-} from "./circuit-breaker.ts";
+import { createCircuitBreaker, type CircuitBreakerOptions } from "./circuit-breaker.ts";
+import type { StateChangeEvent } from "./circuit-state-machine.ts";
+import { growingOpenWait } from "./open-wait.ts";
 import { rejectionKindOf, retryAfterMsOf } from "./errors.ts";
 
 const unavailable = () => new PlexusError(Code.Unavailable, "down");

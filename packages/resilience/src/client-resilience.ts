@@ -11,12 +11,12 @@ import { exponentialBackoff } from "./backoff.ts";
 import { createBulkhead, type BulkheadOptions } from "./bulkhead.ts";
 import {
   createCircuitBreaker,
-  growingOpenWait,
   type CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitMetrics,
-  type CircuitState,
 } from "./circuit-breaker.ts";
+import type { CircuitState } from "./circuit-state-machine.ts";
+import { growingOpenWait } from "./open-wait.ts";
 import { createHedgingPolicy, type HedgingOptions } from "./hedging.ts";
 import { createPipeline } from "./pipeline.ts";
 import type { ExecuteOptions, Operation, Policy, PolicyContext } from "./policy.ts";

@@ -16,16 +16,15 @@ export {
 } from "./bulkhead.ts";
 export {
   createCircuitBreaker,
-  growingOpenWait,
-  isCalleeFailure,
   type CircuitBreaker,
   type CircuitBreakerOptions,
   type CircuitMetrics,
-  type CircuitRejectEvent,
-  type CircuitState,
-  type SlidingWindowOptions,
-  type StateChangeEvent,
 } from "./circuit-breaker.ts";
+export type { CircuitRejectEvent } from "./breaker-core.ts";
+export type { SlidingWindowOptions } from "./call-rates.ts";
+export type { CircuitState, StateChangeEvent } from "./circuit-state-machine.ts";
+export { isCalleeFailure } from "./is-callee-failure.ts";
+export { growingOpenWait } from "./open-wait.ts";
 export {
   createClientResilience,
   createResilienceInterceptors,

@@ -1,7 +1,8 @@
 import type { Clock } from "@plexus/core";
 import { AttemptGuard } from "./attempt-guard.ts";
 import { bulkheadCore, type Bulkhead } from "./bulkhead.ts";
-import { breakerCore, type CircuitBreaker } from "./circuit-breaker.ts";
+import { breakerCore } from "./breaker-core.ts";
+import type { CircuitBreaker } from "./circuit-breaker.ts";
 import { compose, type Policy } from "./policy.ts";
 import { timeoutCore, type TimeoutPolicy } from "./timeout.ts";
 
