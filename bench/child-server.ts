@@ -16,7 +16,10 @@ export interface ChildServerOptions {
   readonly args?: readonly string[];
   /** Added to this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
-  /** How long it may take to print its ready line. Default 30 000 ms. */
+  /**
+   * How long it may take to print its ready line. Default 60 000 ms: a bound for a hang, generous
+   * as several servers start at once on a busy 2-core machine.
+   */
   readonly startTimeoutMs?: number;
   /** How long it may take to stop gracefully before it is killed. Default 10 000 ms. */
   readonly stopTimeoutMs?: number;
@@ -49,7 +52,7 @@ export async function startChildServer<Ready>(
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   void exited.then(() => process.off("exit", kill));
 
-  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const ready = await new Promise<Ready>((resolve, reject) => {
     const timer = setTimeout(() => {
       kill();
@@ -65,7 +68,9 @@ export async function startChildServer<Ready>(
         resolve(JSON.parse(line) as Ready);
       } catch {
         kill();
-        reject(new Error(`${name} server printed ${JSON.stringify(line)}, not its JSON ready line`));
+        reject(
+          new Error(`${name} server printed ${JSON.stringify(line)}, not its JSON ready line`),
+        );
       }
     });
   });

@@ -22,7 +22,12 @@ import { createTestDatabase, type TestDatabase } from "@plexus/testing";
 import { removeDataDir, startShop, type ShopProcess } from "../../test/support/shop-process.ts";
 import { startChildServer, type ChildServer } from "../child-server.ts";
 import type { Candidate, Suite } from "../harness.ts";
-import { checkAnswer, productBody, productColumns, type ProductRow } from "./edge/product-answer.ts";
+import {
+  checkAnswer,
+  productBody,
+  productColumns,
+  type ProductRow,
+} from "./edge/product-answer.ts";
 
 /** Requests kept in flight by the load generator, for every contender. */
 const inFlight = 32;
@@ -85,27 +90,33 @@ export async function createSuite(): Promise<Suite> {
     await shop.stop();
     await removeDataDir(shop.dataDir);
   };
+  const startedAt = performance.now();
   try {
     database = await createTestDatabase({ prefix: "plexus_bench_edge" });
     const databaseUrl = database.url;
-    const started = await Promise.allSettled([
+    // All three start at once: the baseline's pool connects on its first request, once the shop
+    // has migrated and seeded the database.
+    const [onPg, onPglite, rawStarted] = await Promise.allSettled([
       startShop({
         env: { ...shopEnv, DATABASE_URL: databaseUrl },
         startTimeoutMs: shopStartTimeoutMs,
       }),
       startShop({ env: shopEnv, startTimeoutMs: shopStartTimeoutMs }),
+      startChildServer<{ url: string }>({
+        name: "raw-pg-handler",
+        script: join(import.meta.dirname, "edge", "raw-pg-handler.ts"),
+        env: { DATABASE_URL: databaseUrl },
+      }),
     ]);
-    if (started[0].status === "fulfilled") pgShop = started[0].value;
-    if (started[1].status === "fulfilled") pgliteShop = started[1].value;
-    for (const result of started) if (result.status === "rejected") throw result.reason;
-    // The shop has migrated and seeded the database: the baseline reads the same table.
+    if (onPg.status === "fulfilled") pgShop = onPg.value;
+    if (onPglite.status === "fulfilled") pgliteShop = onPglite.value;
+    if (rawStarted.status === "fulfilled") raw = rawStarted.value;
+    for (const result of [onPg, onPglite, rawStarted]) {
+      if (result.status === "rejected") throw result.reason;
+    }
     const expected = await expectedAnswer(databaseUrl);
-    raw = await startChildServer<{ url: string }>({
-      name: "raw-pg-handler",
-      script: join(import.meta.dirname, "edge", "raw-pg-handler.ts"),
-      env: { DATABASE_URL: databaseUrl },
-    });
-    const rawServer = raw;
+    console.log(`note: servers ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+    const rawServer = raw!;
     const shopOnPg = pgShop!;
     const shopOnPglite = pgliteShop!;
     const db = database;

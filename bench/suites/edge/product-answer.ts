@@ -18,7 +18,8 @@ export interface ProductRow {
 }
 
 /** The columns the catalog's repository selects. */
-export const productColumns = "id, name, category, price_cents::text AS price_cents, currency, stock";
+export const productColumns =
+  "id, name, category, price_cents::text AS price_cents, currency, stock";
 
 /** The body of the 200 answer for `row`, keys in the gateway's order. */
 export function productBody(row: ProductRow): string {
@@ -35,7 +36,12 @@ export function productBody(row: ProductRow): string {
 }
 
 /** Throws, naming the contender and what it answered, unless it is a 200 with `expected`. */
-export function checkAnswer(contender: string, status: number, body: string, expected: string): void {
+export function checkAnswer(
+  contender: string,
+  status: number,
+  body: string,
+  expected: string,
+): void {
   if (status === 200 && body === expected) return;
   const shown = body.length > 300 ? `${body.slice(0, 300)}…` : body;
   throw new Error(`${contender}: expected 200 ${expected}, got ${status} ${shown}`);
