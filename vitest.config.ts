@@ -43,6 +43,7 @@ export default defineConfig(async () => {
               "packages/*/test/**/*.test.ts",
               "apps/**/*.test.ts",
               "test/**/*.test.ts",
+              "bench/**/*.test.ts",
             ],
             exclude: ["**/node_modules/**", e2e],
           },

@@ -13,59 +13,28 @@
  *
  * `plexus-grpc` is not measured: Plexus does not serve gRPC yet.
  *
- * The load generator is this process; each contender's server runs in its own child process
- * (`rpc/server.ts`), all on loopback, started once and stopped by PID at the end, also when the
- * run fails.
+ * - `moleculer-local`: a Moleculer local action call (one broker, its defaults);
+ * - `plexus-local`: a call through Plexus's in-process transport with the host's client
+ *   resilience pipeline, telemetry off.
+ *
+ * The load generator is this process; each network contender's server runs in its own child
+ * process (`rpc/server.ts`), all on loopback, started once and stopped by PID at the end, also
+ * when the run fails. The in-process contenders run in this process, under the same load loop.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { startChildServer, type ChildServer } from "../child-server.ts";
 import type { Candidate, Suite } from "../harness.ts";
 import type { RpcClient } from "./rpc/contender.ts";
-import { inFlight, rpcContenders } from "./rpc/contenders.ts";
+import { inFlight, localRpcContenders, rpcContenders } from "./rpc/contenders.ts";
 
-/** How long a server process may take to accept calls. */
-const startTimeoutMs = 30_000;
-/** How long a server process may take to stop gracefully before it is killed. */
-const stopTimeoutMs = 10_000;
+type ServerProcess = ChildServer<{ endpoint: string }>;
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-}
-
-function startServer(name: string, children: ChildProcess[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, "rpc", "server.ts"), name], {
-    stdio: ["pipe", "pipe", "inherit"],
+function startServer(name: string): Promise<ServerProcess> {
+  return startChildServer({
+    name,
+    script: join(import.meta.dirname, "rpc", "server.ts"),
+    args: [name],
   });
-  children.push(child);
-  return new Promise<ServerProcess>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} server did not start within ${startTimeoutMs} ms`)),
-      startTimeoutMs,
-    );
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} server exited (${code ?? signal})`));
-    });
-    createInterface({ input: child.stdout }).once("line", (line) => {
-      clearTimeout(timer);
-      resolve({ child, endpoint: (JSON.parse(line) as { endpoint: string }).endpoint });
-    });
-  });
-}
-
-function running(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-async function stopServer({ child }: ServerProcess): Promise<void> {
-  if (!running(child)) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
-  await exited;
-  clearTimeout(timer);
 }
 
 function candidate(name: string, server: ServerProcess): Candidate {
@@ -75,15 +44,28 @@ function candidate(name: string, server: ServerProcess): Candidate {
     name,
     op: () => client!.call(),
     async setup() {
-      client = await contender.connect(server.endpoint);
+      client = await contender.connect(server.ready.endpoint);
     },
     async teardown() {
       try {
         await client?.close();
       } finally {
-        await stopServer(server);
+        await server.stop();
       }
     },
+  };
+}
+
+function localCandidate(name: string): Candidate {
+  const contender = localRpcContenders[name]!;
+  let client: RpcClient | undefined;
+  return {
+    name,
+    op: () => client!.call(),
+    async setup() {
+      client = await contender.start();
+    },
+    teardown: () => client?.close(),
   };
 }
 
@@ -97,20 +79,12 @@ export async function createSuite(): Promise<Suite> {
   }
   for (const note of notes) console.log(`note: ${note}`);
 
-  // Every server started is killed by its PID, whatever happens to this run.
-  const children: ChildProcess[] = [];
-  const killAll = (): void => {
-    for (const child of children) if (running(child)) child.kill("SIGKILL");
-  };
-  process.once("exit", killAll);
-  let servers: ServerProcess[];
-  try {
-    servers = await Promise.all(names.map((name) => startServer(name, children)));
-  } catch (error) {
-    killAll();
-    throw error;
-  }
-  const [baseline, ...candidates] = names.map((name, i) => candidate(name, servers[i]!));
+  // A server that did start is stopped by the run's end (startChildServer kills it on exit).
+  const servers = await Promise.all(names.map((name) => startServer(name)));
+  const [baseline, ...candidates] = [
+    ...names.map((name, i) => candidate(name, servers[i]!)),
+    ...Object.keys(localRpcContenders).map(localCandidate),
+  ];
   return {
     name: "rpc",
     concurrency: inFlight,
@@ -119,7 +93,9 @@ export async function createSuite(): Promise<Suite> {
     description: {
       measures: `unary GetProduct calls per second, ${inFlight} in flight, p50/p99 per call`,
       contract: "shop.catalog.v1.CatalogService/GetProduct (apps/shop/gen)",
-      processes: "load generator (this process) and one server process per contender, loopback",
+      processes:
+        "load generator (this process) and one server process per network contender, loopback; " +
+        "moleculer-local and plexus-local in the load generator's process",
       json: "raw-undici and moleculer-nats send the messages' proto3 JSON form (JSON.stringify)",
       telemetry:
         "plexus: client metrics (prom-client) and tracing on both sides (OpenTelemetry SDK, " +

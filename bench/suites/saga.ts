@@ -14,15 +14,14 @@
  * Load generator (this process) and servers (two child processes) talk over loopback. Every op
  * is bounded: a POST, then at most `maxPolls` polls.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { signUp } from "../../test/support/http.ts";
 import { removeDataDir, startShop, type ShopProcess } from "../../test/support/shop-process.ts";
+import { startChildServer, type ChildServer } from "../child-server.ts";
 import type { Candidate, Suite } from "../harness.ts";
 
 /** Between polls of a pending order: short, since the poll interval adds to every latency. */
@@ -32,30 +31,25 @@ const maxPolls = 5_000;
 
 interface RawServer {
   readonly url: string;
-  readonly child: ChildProcess;
+  readonly server: ChildServer<{ url: string }>;
   readonly dataDir: string;
 }
 
 async function startRawServer(): Promise<RawServer> {
   const dataDir = await mkdtemp(join(tmpdir(), "plexus-bench-raw-"));
-  const child = spawn(process.execPath, [join(import.meta.dirname, "saga", "raw-saga-server.ts")], {
-    env: { ...process.env, DATA_DIR: dataDir },
-    stdio: ["ignore", "pipe", "inherit"],
+  const server = await startChildServer<{ url: string }>({
+    name: "raw-transactions",
+    script: join(import.meta.dirname, "saga", "raw-saga-server.ts"),
+    env: { DATA_DIR: dataDir },
+    // A fresh PGlite data directory runs initdb, which takes long on a busy machine.
+    startTimeoutMs: 120_000,
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`raw saga server exited (${code})`)));
-    createInterface({ input: child.stdout }).once("line", (line) => {
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-  });
-  return { url, child, dataDir };
+  return { url: server.ready.url, server, dataDir };
 }
 
-async function stopRawServer(server: RawServer): Promise<void> {
-  const exited = new Promise((resolve) => server.child.once("exit", resolve));
-  server.child.kill("SIGTERM");
-  await exited;
-  await rm(server.dataDir, { recursive: true, force: true });
+async function stopRawServer(raw: RawServer): Promise<void> {
+  await raw.server.stop();
+  await rm(raw.dataDir, { recursive: true, force: true });
 }
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -90,11 +84,6 @@ export async function createSuite(): Promise<Suite> {
     startRawServer(),
     startShop({ startTimeoutMs: 120_000, env: { PLEXUS_RATE_LIMIT: "100000000" } }),
   ]);
-  const cleanup = (): void => {
-    raw.child.kill("SIGKILL");
-    shop.child.kill("SIGKILL");
-  };
-  process.once("exit", cleanup);
 
   const rawProducts = ["prd_dune", "prd_usb-c-cable", "prd_headlamp", "prd_moka-pot"];
   let rawNext = 0;

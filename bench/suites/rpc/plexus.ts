@@ -40,19 +40,20 @@ const discardSpans: NonNullable<TracingOptions["exporter"]> = {
   shutdown: () => Promise.resolve(),
 };
 
-function startTracing(serviceName: string, telemetry: boolean): Promise<Tracing> {
+/** Tracing as a host starts it: recording into `discardSpans`, or off (no OTLP endpoint). */
+export function startTracing(serviceName: string, telemetry: boolean): Promise<Tracing> {
   return telemetry
     ? createTracing({ serviceName, exporter: discardSpans })
     : createTracing({ serviceName, env: {} });
 }
 
-type CatalogHandlers = ServiceHandlers<typeof CatalogService>;
+export type CatalogHandlers = ServiceHandlers<typeof CatalogService>;
 
 /** The topology key both bench processes share (no secret: it protects nothing but the bench). */
 const serviceKey = Buffer.alloc(32, 0x5a);
 
 /** Only `GetProduct` is served: methods without a handler answer `unimplemented`. */
-const served: Partial<CatalogHandlers> = {
+export const served: Partial<CatalogHandlers> = {
   async getProduct({ id }) {
     if (id !== productId) throw new PlexusError(Code.NotFound, "no such product");
     return response;

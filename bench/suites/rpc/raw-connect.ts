@@ -23,7 +23,9 @@ export function rawConnect(options: { connections: number }): RpcContender {
           });
         },
       });
-      const server = createServer({ keepAliveTimeout: 5_000, noDelay: true }, handler);
+      // node:http's Agent ignores the server's keep-alive hint: a socket the server closes while
+      // the other contenders' samples run would be reused and reset. Idle sockets stay open.
+      const server = createServer({ keepAliveTimeout: 120_000, noDelay: true }, handler);
       const endpoint = await listenOnLoopback(server);
       return { endpoint, close: () => closeServer(server) };
     },
