@@ -76,6 +76,9 @@ async function quiet(): Promise<void> {
 it("a confirmed tok_visa order costs at most the pinned number of statements and transactions", async () => {
   const { order, total, perService } = await placeAndCount();
   expect(order.status).toBe("CONFIRMED");
+  // Every service of the order was counted (a counter that saw nothing would pass the bounds).
+  expect(Object.keys(perService).sort()).toEqual(["catalog", "orders", "payments"]);
+  expect(total.statements).toBeGreaterThan(total.transactions);
   const breakdown = JSON.stringify(perService);
   expect(total.statements, `statements per service: ${breakdown}`).toBeLessThanOrEqual(
     maxStatements,
