@@ -34,7 +34,7 @@ import {
   createServiceAuthenticator,
   type ServiceBinding,
 } from "@plexus/rpc";
-import { openStorage } from "@plexus/storage";
+import { openStorage, type Storage, type StorageOptions } from "@plexus/storage";
 import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
@@ -68,6 +68,11 @@ export interface HostOptions {
    * embedding that must outlive the host (a test) passes a no-op.
    */
   readonly exit?: (code: number) => void;
+  /**
+   * Opens the storage from the settings the host read. Default `openStorage`; a test wraps it
+   * (e.g. to count every service's statements) without a second way to configure storage.
+   */
+  readonly openStorage?: (options: StorageOptions) => Promise<Storage>;
 }
 
 /** A started host. */
@@ -142,7 +147,7 @@ async function assembleHost(
   // Registered first, so it runs last: every span of the drained calls and consumers is exported.
   lifecycle.onStop("tracing", () => tracing.shutdown());
 
-  const storage = await openStorage({
+  const storage = await (options.openStorage ?? openStorage)({
     dataDir,
     ...(config["DATABASE_URL"] ? { databaseUrl: config["DATABASE_URL"] } : {}),
     logger,

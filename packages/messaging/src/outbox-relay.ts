@@ -125,6 +125,8 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
   let stopped = false;
   let cycle: Promise<void> | undefined;
   let cycleAgain = false;
+  /** Cycles that read the table: a subject's worker re-reads only if one ran while it was busy. */
+  let reads = 0;
   let pollTimer: TimerHandle = undefined;
   let leaseRenewAt = -Infinity;
   let leader = false;
@@ -225,6 +227,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       // A failing subject keeps its failure count until it succeeds: that is what grows its backoff.
       const resting = [...failing].filter(([, state]) => state.until > now).map(([key]) => key);
       const busy = [...workers.keys(), ...resting];
+      reads++;
       const { rows } = await db.query<Row>(
         `SELECT position, ordering_key, event FROM plexus_outbox
          WHERE sent_at IS NULL
@@ -232,13 +235,22 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
          ORDER BY position LIMIT $2`,
         [JSON.stringify(busy), settings.batchSize],
       );
+      // A finished subject reads again only if rows may be left: a full batch, subjects left
+      // for want of a slot, or a read since this one (it skipped the busy subject). Otherwise
+      // only rows committed after this read are unseen, and their nudge or a poll reads them.
+      const batch = { leftRows: rows.length >= settings.batchSize, readAt: reads };
       for (const [key, list] of Map.groupBy(rows, (row) => row.ordering_key)) {
-        if (workers.size >= settings.maxConcurrentSubjects || stopped) break;
-        const worker = publishInOrder(key, list).finally(() => {
-          workers.delete(key);
-          progressed();
-          requestCycle();
-        });
+        if (workers.size >= settings.maxConcurrentSubjects || stopped) {
+          batch.leftRows = true;
+          break;
+        }
+        const worker = publishInOrder(key, list)
+          .catch((): boolean => false)
+          .then((clean) => {
+            workers.delete(key);
+            progressed();
+            if (!clean || batch.leftRows || reads !== batch.readAt) requestCycle();
+          });
         workers.set(key, worker);
       }
     } catch (error) {
@@ -249,9 +261,10 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     }
   }
 
-  async function publishInOrder(key: string, rows: readonly Row[]): Promise<void> {
+  /** Publishes a subject's rows in order; false when it stopped short (a failure, closing). */
+  async function publishInOrder(key: string, rows: readonly Row[]): Promise<boolean> {
     for (const row of rows) {
-      if (stopped && abort.signal.aborted) return;
+      if (stopped && abort.signal.aborted) return false;
       const parsed = parseCloudEvent(row.event);
       if (!parsed.ok) {
         // Cannot happen through add(), which validates; a hand-edited row stays visible, unsent.
@@ -262,15 +275,15 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
           "?",
           new Error(`stored event is invalid: ${parsed.reason}`),
         );
-        return;
+        return false;
       }
       const event = parsed.event;
       try {
         await publish(event);
       } catch (error) {
-        if (abort.signal.aborted) return;
+        if (abort.signal.aborted) return false;
         await recordFailure(key, row, event.id, event.type, error);
-        return;
+        return false;
       }
       failing.delete(key);
       // Reported before the row is marked, so whoever sees it marked knows it was reported.
@@ -288,9 +301,10 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       } catch (error) {
         // Published but not marked: it will be published again; consumers' inboxes dedupe.
         logger?.error({ err: error, eventId: event.id }, "could not mark an outbox row sent");
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   async function recordFailure(

@@ -83,6 +83,19 @@ type HalfResult =
 
 type Hook = (event: SagaFinishedEvent) => Promise<void>;
 
+/** A step's result not written yet: written with whatever the saga writes next. */
+interface StepResult {
+  readonly patch: Partial<SagaRecord>;
+  readonly extra: (tx: Sql) => Promise<void>;
+}
+
+interface StartedTry {
+  readonly index: number;
+  readonly phase: StepPhase;
+  readonly attempt: number;
+  readonly attemptId: number;
+}
+
 type FinalStatus =
   typeof SagaStatus.Completed | typeof SagaStatus.Compensated | typeof SagaStatus.NeedsAttention;
 
@@ -105,10 +118,20 @@ export class SagaExecution {
   readonly #logger: Logger;
   /** Tries logged so far per half-step, loaded once per execution (numbering goes on). */
   #attempts = new Map<string, number>();
+  /**
+   * The next try, already logged as started in the transaction that stored the previous step's
+   * result (one transaction per step instead of two): it runs even if closing began meanwhile,
+   * as any try in flight does.
+   */
+  #started: StartedTry | undefined;
 
-  constructor(env: ExecutionEnv, record: SagaRecord) {
+  /** Claimed right after its insert: no tries were logged, none can be open. */
+  readonly #fresh: boolean;
+
+  constructor(env: ExecutionEnv, record: SagaRecord, fresh = false) {
     this.#env = env;
     this.#rec = record;
+    this.#fresh = fresh;
     this.#logger = env.logger.child({ sagaId: record.id, sagaType: record.type });
   }
 
@@ -136,13 +159,15 @@ export class SagaExecution {
 
   async #run(): Promise<void> {
     const rec = this.#rec;
-    const interrupted = await this.#sql((db) =>
-      sagaStore.interruptOpenAttempts(db, rec.id, this.#now()),
-    );
-    if (interrupted > 0) {
-      this.#logger.info({ interrupted }, "resuming saga; tries left open were interrupted");
+    if (!this.#fresh) {
+      const interrupted = await this.#sql((db) =>
+        sagaStore.interruptOpenAttempts(db, rec.id, this.#now()),
+      );
+      if (interrupted > 0) {
+        this.#logger.info({ interrupted }, "resuming saga; tries left open were interrupted");
+      }
+      this.#attempts = await this.#sql((db) => sagaStore.attemptCounts(db, rec.id));
     }
-    this.#attempts = await this.#sql((db) => sagaStore.attemptCounts(db, rec.id));
     const definition = this.#env.definition(rec.type);
     if (!definition) {
       await this.#park(undefined, this.#interruption(`unknown saga type "${rec.type}"`));
@@ -162,7 +187,7 @@ export class SagaExecution {
       return;
     }
     for (;;) {
-      if (this.#env.stopping.aborted) return;
+      if (this.#env.stopping.aborted && this.#started === undefined) return;
       const goOn =
         rec.status === SagaStatus.Running
           ? await this.#forward(definition)
@@ -186,10 +211,21 @@ export class SagaExecution {
     if (result.kind === "stopped") return false;
     const now = this.#now();
     if (result.kind === "succeeded") {
-      await this.#commit(
-        { outputs: { ...rec.outputs, [step.name]: result.output }, stepIndex: index + 1 },
-        (tx) => sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
-      );
+      const done: StepResult = {
+        patch: { outputs: { ...rec.outputs, [step.name]: result.output }, stepIndex: index + 1 },
+        extra: (tx) => sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
+      };
+      const nextStep = definition.steps[index + 1];
+      if (!nextStep) {
+        // The last step's result and the completion are written in one transaction.
+        await this.#finish(definition, SagaStatus.Completed, index + 1, done);
+        return false;
+      }
+      const startNext = this.#env.stopping.aborted
+        ? undefined
+        : this.#tryStarter(nextStep, index + 1, "action", now);
+      await this.#commit(done.patch, done.extra, [], false, startNext?.write);
+      this.#started = startNext?.committed();
       return true;
     }
     const record = toErrorRecord(result.error);
@@ -269,26 +305,24 @@ export class SagaExecution {
     const countKey = `${index}:${phase}`;
     const schedule = scheduleRetries(policy, env.random);
     for (;;) {
-      if (env.stopping.aborted) return { kind: "stopped" };
-      const attempt = (this.#attempts.get(countKey) ?? 0) + 1;
-      const startedAt = this.#now();
-      const attemptId = await this.#transaction(async (tx) => {
-        const version = await sagaStore.guard(tx, rec, startedAt, startedAt + env.leaseMs);
-        const id = await sagaStore.startAttempt(tx, {
-          sagaId: rec.id,
-          step: step.name,
-          stepIndex: index,
-          phase,
-          attempt,
-          idempotencyKey: key,
-          now: startedAt,
+      const started = this.#takeStarted(index, phase);
+      if (started === undefined && env.stopping.aborted) return { kind: "stopped" };
+      const attempt = started?.attempt ?? (this.#attempts.get(countKey) ?? 0) + 1;
+      let attemptId: { readonly id: number };
+      if (started) {
+        attemptId = { id: started.attemptId };
+      } else {
+        const startedAt = this.#now();
+        const starter = this.#tryStarter(step, index, phase, startedAt);
+        rec.version = await this.#transaction(async (tx) => {
+          const version = await sagaStore.guard(tx, rec, startedAt, startedAt + env.leaseMs);
+          await starter.write(tx);
+          return version;
         });
-        return { version, id };
-      });
-      this.#attempts.set(countKey, attempt);
-      rec.version = attemptId.version;
-      rec.leaseUntil = startedAt + env.leaseMs;
-      rec.updatedAt = new Date(startedAt);
+        attemptId = { id: starter.committed().attemptId };
+        rec.leaseUntil = startedAt + env.leaseMs;
+        rec.updatedAt = new Date(startedAt);
+      }
 
       // The try's own span, under the one that started the saga: its calls are its children.
       const trace = childTraceparent(rec.trace);
@@ -384,6 +418,48 @@ export class SagaExecution {
     }
   }
 
+  /**
+   * Logs the start of the next try of a half-step: `write` runs in a transaction that also
+   * guards the saga (its version and lease), `committed` counts it once that committed and
+   * returns it.
+   */
+  #tryStarter(
+    step: SagaStep,
+    index: number,
+    phase: StepPhase,
+    now: number,
+  ): { write: (tx: Sql) => Promise<void>; committed: () => StartedTry } {
+    const rec = this.#rec;
+    const countKey = `${index}:${phase}`;
+    const attempt = (this.#attempts.get(countKey) ?? 0) + 1;
+    let attemptId: number | undefined;
+    return {
+      write: async (tx) => {
+        attemptId = await sagaStore.startAttempt(tx, {
+          sagaId: rec.id,
+          step: step.name,
+          stepIndex: index,
+          phase,
+          attempt,
+          idempotencyKey: idempotencyKeyOf(rec.id, step.name, phase),
+          now,
+        });
+      },
+      committed: () => {
+        if (attemptId === undefined) throw new Error("the try's start was not written");
+        this.#attempts.set(countKey, attempt);
+        return { index, phase, attempt, attemptId };
+      },
+    };
+  }
+
+  /** The pre-started try, if it is the one of this half-step (it is used once). */
+  #takeStarted(index: number, phase: StepPhase): StartedTry | undefined {
+    const started = this.#started;
+    this.#started = undefined;
+    return started?.index === index && started.phase === phase ? started : undefined;
+  }
+
   /** Calls the action or compensation in a CallContext carrying the key, deadline and signal. */
   #invoke(
     step: SagaStep,
@@ -446,10 +522,23 @@ export class SagaExecution {
     definition: SagaDefinition,
     status: typeof SagaStatus.Completed | typeof SagaStatus.Compensated,
     stepIndex = this.#rec.stepIndex,
+    stepResult?: StepResult,
   ): Promise<void> {
-    const error = await this.#settle(definition, { status, stepIndex });
+    const error = await this.#settle(
+      definition,
+      { ...stepResult?.patch, status, stepIndex },
+      stepResult?.extra,
+      true,
+      stepResult,
+    );
     if (error === undefined) return;
-    await this.#park(definition, this.#interruption("a finish hook kept failing", error));
+    await this.#park(
+      definition,
+      this.#interruption("a finish hook kept failing", error, stepIndex),
+      stepResult?.patch,
+      stepResult?.extra,
+      stepResult,
+    );
   }
 
   /**
@@ -462,6 +551,7 @@ export class SagaExecution {
     attention: SagaFailure,
     patch: Partial<SagaRecord> = {},
     extra?: (tx: Sql) => Promise<void>,
+    stepResult?: StepResult,
   ): Promise<void> {
     const rec = this.#rec;
     const resumeStatus: ActiveSagaStatus =
@@ -472,10 +562,10 @@ export class SagaExecution {
       resumeStatus,
       attention,
     };
-    const error = await this.#settle(definition, parked, extra);
+    const error = await this.#settle(definition, parked, extra, true, stepResult);
     if (error === undefined) return;
     this.#logger.error({ err: error }, "onNeedsAttention hook kept failing; parking without it");
-    await this.#settle(undefined, parked, extra, false);
+    await this.#settle(undefined, parked, extra, false, stepResult);
   }
 
   /**
@@ -488,6 +578,7 @@ export class SagaExecution {
     patch: Partial<SagaRecord> & { status: FinalStatus },
     extra?: (tx: Sql) => Promise<void>,
     withHooks = true,
+    stepResult?: StepResult,
   ): Promise<unknown> {
     const env = this.#env;
     const policy = env.finishRetry;
@@ -513,7 +604,13 @@ export class SagaExecution {
           try {
             await sleep(next.delayMs, env.stopping, env.clock);
           } catch {
-            throw new StopExecution(); // closing: the state written last is the resume point
+            // Closing: the state written last is the resume point, with the step's result in it.
+            if (stepResult) {
+              await this.#commit(stepResult.patch, stepResult.extra).catch((commitError) => {
+                this.#logger.warn({ err: commitError }, "could not write the step's result");
+              });
+            }
+            throw new StopExecution();
           }
         }
       }
@@ -544,6 +641,7 @@ export class SagaExecution {
     extra?: (tx: Sql) => Promise<void>,
     hooks: readonly Hook[] = [],
     final = false,
+    after?: (tx: Sql) => Promise<void>,
   ): Promise<void> {
     const rec = this.#rec;
     const now = this.#now();
@@ -568,20 +666,21 @@ export class SagaExecution {
         };
         for (const hook of hooks) await hook(event);
       }
+      await after?.(tx);
       return written;
     });
     Object.assign(rec, next, { version });
   }
 
-  #interruption(message: string, cause?: unknown): SagaFailure {
+  #interruption(message: string, cause?: unknown, stepIndex = this.#rec.stepIndex): SagaFailure {
     const rec = this.#rec;
     const record = toErrorRecord(
       cause === undefined
         ? new PlexusError(Code.FailedPrecondition, message)
         : new PlexusError(Code.Internal, message, { cause }),
     );
-    const step = this.#env.definition(rec.type)?.steps[rec.stepIndex]?.name ?? "";
-    return { ...record, step, stepIndex: rec.stepIndex, phase: "finish", kind: "interrupted" };
+    const step = this.#env.definition(rec.type)?.steps[stepIndex]?.name ?? "";
+    return { ...record, step, stepIndex, phase: "finish", kind: "interrupted" };
   }
 
   #now(): number {

@@ -269,6 +269,11 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   const running = new Map<string, Promise<void>>();
   /** Sagas to execute again once their current execution ends (state changed meanwhile). */
   const again = new Set<string>();
+  /** Sagas `start` just wrote, until their execution claims them (see `executeStarted`). */
+  const startedHere = new Map<
+    string,
+    { readonly inCallersTx: boolean; readonly createdVersion: number | undefined }
+  >();
   /** Sagas whose lease this orchestrator holds. */
   const held = new Set<string>();
   const waiters = new SettleWaiters();
@@ -323,11 +328,26 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     let execution: SagaExecution | undefined;
     try {
       if (stopping.signal.aborted) return;
-      const now = clock.now();
-      const record = await sagaStore.claim(db, id, owner, now, now + leaseMs, alive());
+      const starting = startedHere.get(id);
+      startedHere.delete(id);
+      const claim = (sql: Sql): Promise<SagaRecord | undefined> => {
+        const now = clock.now();
+        return sagaStore.claim(sql, id, owner, now, now + leaseMs, alive());
+      };
+      // Started in a caller's transaction: its advisory lock is free (and the row visible) only
+      // once that transaction ended, so the claim waits for the lock in the same transaction.
+      const record = starting?.inCallersTx
+        ? await db.transaction(async (tx) => {
+            await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [lockClass, id]);
+            return claim(tx);
+          })
+        : await claim(db);
       if (!record) return; // finished, parked, gone, or held by another live executor
       held.add(id);
-      const current = new SagaExecution(env, record);
+      // Claimed right after its insert, with nothing written in between: it has no tries yet.
+      const fresh =
+        starting?.createdVersion !== undefined && record.version === starting.createdVersion + 1;
+      const current = new SagaExecution(env, record, fresh);
       execution = current;
       // The saga's own context (its finish hooks write events in it): its starter's correlation
       // and span, so what it publishes joins the trace it was started in.
@@ -406,18 +426,13 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     return scheduled;
   }
 
-  /** Runs after the caller's transaction ended: its advisory lock is free only then. */
-  function executeAfterCommit(id: string): void {
-    void root(async () => {
-      try {
-        await db.transaction(async (tx) => {
-          await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [lockClass, id]);
-        });
-      } catch (error) {
-        logger.warn({ err: error, sagaId: id }, "could not wait for the starting transaction");
-      }
-      execute(id);
-    });
+  /**
+   * Executes a saga `start` just wrote: `inCallersTx` when it is in the caller's transaction,
+   * `createdVersion` when the row is new (a claim one version later finds no tries to count).
+   */
+  function executeStarted(id: string, inCallersTx: boolean, createdVersion?: number): void {
+    startedHere.set(id, { inCallersTx, createdVersion });
+    execute(id);
   }
 
   function assertOpen(): void {
@@ -468,7 +483,9 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
         now,
       });
       if (!created) await checkRepeat(tx, record, type, inputJson);
-      if (created || isActiveStatus(record.status)) executeAfterCommit(id);
+      if (created || isActiveStatus(record.status)) {
+        executeStarted(id, true, created ? record.version : undefined);
+      }
       return { id, created };
     }
     const { record, created } = await sagaStore.insert(db, {
@@ -483,7 +500,9 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     });
     if (!created) await checkRepeat(db, record, type, inputJson);
     if (created) logger.debug({ sagaId: id, sagaType: type }, "saga started");
-    if (created || isActiveStatus(record.status)) execute(id);
+    if (created || isActiveStatus(record.status)) {
+      executeStarted(id, false, created ? record.version : undefined);
+    }
     return { id, created };
   }
 

@@ -32,3 +32,9 @@ export {
   type TestDatabase,
   type TestDatabaseOptions,
 } from "./test-database.ts";
+export {
+  createStatementCounter,
+  type DbSource,
+  type StatementCount,
+  type StatementCounter,
+} from "./statement-counter.ts";

@@ -14,7 +14,7 @@ import {
   type ServiceEnv,
   type ServiceInstance,
 } from "@plexus/core";
-import { startHost, type Host } from "@plexus/host";
+import { startHost, type Host, type HostOptions } from "@plexus/host";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { OrdersService, type Order } from "../../gen/shop/orders/v1/orders_pb.js";
 import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
@@ -54,6 +54,8 @@ export interface TestShopOptions {
   readonly logLines?: string[];
   /** The host's clock; default the system clock. A fake one drives time-based policies. */
   readonly clock?: Clock;
+  /** The host's storage opener (a test wraps the default one to count statements). */
+  readonly openStorage?: HostOptions["openStorage"];
 }
 
 /** Fast defaults: tok_slow takes 600 ms, longer than the orders' 300 ms charge timeout. */
@@ -95,6 +97,7 @@ export async function startTestShop(options: TestShopOptions = {}): Promise<Test
     logger: createLogger({ name: "orders-test", level: "debug", destination }),
     exit: () => {},
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.openStorage ? { openStorage: options.openStorage } : {}),
   });
   if (!captured) throw new Error("the orders service was not created");
   const clients = host.clientsFor("test");

@@ -51,23 +51,26 @@ async function lockProducts(tx: Sql, lines: readonly StockLine[]): Promise<Map<s
 }
 
 async function reserveOnce(tx: Sql, request: ReservationRequest, at: string) {
-  const existing = await tx.query<ReservationRow>(
-    "SELECT reservation_id, lines, status FROM reservations WHERE reservation_id = $1",
-    [request.reservationId],
+  // The primary key claims the id first: a concurrent duplicate waits here until this
+  // transaction ends, then does nothing and reads this row below (a replay costs one read more,
+  // a first reservation no read at all).
+  const inserted = await tx.query(
+    `INSERT INTO reservations (reservation_id, lines, status, created_at, updated_at)
+     VALUES ($1, $2::jsonb, 'RESERVED', $3::timestamptz, $3::timestamptz)
+     ON CONFLICT (reservation_id) DO NOTHING`,
+    [request.reservationId, JSON.stringify(request.lines), at],
   );
-  const row = existing.rows[0];
-  if (row) {
+  if (inserted.rowCount === 0) {
+    const existing = await tx.query<ReservationRow>(
+      "SELECT reservation_id, lines, status FROM reservations WHERE reservation_id = $1",
+      [request.reservationId],
+    );
+    const row = existing.rows[0];
+    if (!row) throw new Error(`reservation ${request.reservationId} vanished while read`);
     return row.status === "RELEASED"
       ? ({ kind: "released" } as const)
       : ({ kind: "reserved", reservation: toReservation(row), replayed: true } as const);
   }
-  // The primary key claims the id first: a concurrent duplicate blocks here until this
-  // transaction ends, then fails with a unique violation and its next try sees this row.
-  await tx.query(
-    `INSERT INTO reservations (reservation_id, lines, status, created_at, updated_at)
-     VALUES ($1, $2::jsonb, 'RESERVED', $3::timestamptz, $3::timestamptz)`,
-    [request.reservationId, JSON.stringify(request.lines), at],
-  );
   const stock = await lockProducts(tx, request.lines);
   const unknown = request.lines.filter((l) => !stock.has(l.productId)).map((l) => l.productId);
   if (unknown.length > 0) throw new Refusal({ kind: "unknown-products", productIds: unknown });
