@@ -27,7 +27,7 @@ describe("createLogger", () => {
     expect(lines[0]).toMatchObject({ name: "test", level: 30, msg: "order placed", orderId: "o1" });
   });
 
-  it("stamps correlationId, requestId, traceId and spanId from the current context", async () => {
+  it("stamps correlationId, requestId, caller, traceId and spanId from the current context", async () => {
     const { logger, lines } = capture();
     logger.info("outside");
     await runInContext(
@@ -42,7 +42,9 @@ describe("createLogger", () => {
         logger.child({ component: "db" }).warn("from a child");
       },
     );
-    runInContext({ correlationId: "corr-2", requestId: "req-2" }, () => logger.info("no trace"));
+    runInContext({ correlationId: "corr-2", requestId: "req-2", caller: "orders" }, () =>
+      logger.info("no trace"),
+    );
     expect(lines[0]).not.toHaveProperty("correlationId");
     expect(lines[0]).not.toHaveProperty("requestId");
     for (const line of [lines[1], lines[2]]) {
@@ -54,7 +56,12 @@ describe("createLogger", () => {
       });
     }
     expect(lines[2]).toMatchObject({ component: "db" });
-    expect(lines[3]).toMatchObject({ correlationId: "corr-2", requestId: "req-2" });
+    expect(lines[1]).not.toHaveProperty("caller");
+    expect(lines[3]).toMatchObject({
+      correlationId: "corr-2",
+      requestId: "req-2",
+      caller: "orders",
+    });
     expect(lines[3]).not.toHaveProperty("traceId");
   });
 

@@ -83,6 +83,8 @@ export function createLogger(options: LoggerOptions): Logger {
         return {
           correlationId: ctx.correlationId,
           requestId: ctx.requestId,
+          // The service calling in this context: on a server, the authenticated caller.
+          ...(ctx.caller ? { caller: ctx.caller } : {}),
           ...(ctx.trace ? { traceId: ctx.trace.traceId, spanId: ctx.trace.spanId } : {}),
         };
       },
