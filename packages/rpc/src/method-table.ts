@@ -9,7 +9,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@plexus/core";
-import { methodPath } from "./connect-protocol.ts";
+import { methodPath } from "./protocol-connect/connect-protocol.ts";
 import { validatedHandlers } from "./validated-handlers.ts";
 
 /**

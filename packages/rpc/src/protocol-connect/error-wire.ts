@@ -8,7 +8,7 @@ import {
   type Logger,
 } from "@plexus/core";
 import { codeFromConnectHttpStatus } from "./connect-protocol.ts";
-import { BadRequestSchema, ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 
 /** The `domain` of the `google.rpc.ErrorInfo` detail Plexus sends: its reasons are Plexus's. */
 export const errorDomain = "plexus";

@@ -22,9 +22,9 @@ import {
   type PolicyContext,
 } from "@plexus/resilience";
 import { Pool } from "undici";
-import { abortReason, deadlineExceeded } from "./abort.ts";
-import { CallSignal } from "./call-signal.ts";
-import { headerCorrelationId, headerIdempotencyKey, headerTraceparent } from "./propagation.ts";
+import { abortReason, deadlineExceeded } from "../abort.ts";
+import { CallSignal } from "../call-signal.ts";
+import { headerCorrelationId, headerIdempotencyKey, headerTraceparent } from "../propagation.ts";
 
 /** One finished request, for metrics (the host feeds `metrics.observeRpcClientCall`). */
 export interface HttpCallObservation {
