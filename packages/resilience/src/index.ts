@@ -49,15 +49,6 @@ export {
   type DegradedPartEvent,
 } from "./compose-with-fallbacks.ts";
 export {
-  deadlineFromHeaders,
-  formatGrpcTimeout,
-  headerConnectTimeout,
-  headerGrpcTimeout,
-  headerTimeoutMs,
-  parseGrpcTimeout,
-  writeDeadlineHeader,
-} from "./deadline-headers.ts";
-export {
   httpStatusError,
   parsePushbackMs,
   parseRetryAfter,

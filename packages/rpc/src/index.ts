@@ -28,6 +28,7 @@ export {
 } from "./http-upstream/http-clients.ts";
 export {
   createHttpUpstream,
+  headerTimeoutMs,
   isHttpFailureStatus,
   type HttpCallObservation,
   type HttpUpstreamCall,

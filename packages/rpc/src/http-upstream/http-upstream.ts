@@ -17,7 +17,6 @@ import {
 import {
   httpStatusError,
   neverAborted,
-  writeDeadlineHeader,
   type ClientResilience,
   type PolicyContext,
 } from "@plexus/resilience";
@@ -103,6 +102,13 @@ export interface HttpUpstreamOptions {
   /** Time source of deadlines and `Retry-After` dates. Default `systemClock`. */
   clock?: Clock;
 }
+
+/**
+ * The deadline of a plain HTTP request: milliseconds remaining (never an absolute time, which
+ * clock skew between hosts would corrupt), like Envoy's `x-envoy-expected-rq-timeout-ms`.
+ * Internal: the gateway strips `x-plexus-*` headers coming from outside.
+ */
+export const headerTimeoutMs = "x-plexus-timeout-ms";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
@@ -215,7 +221,8 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
       const now = clock.now();
       if (deadline <= now) throw deadlineExceeded();
       headers = { ...headers };
-      writeDeadlineHeader(headers, "http", deadline, now);
+      // Floored: a child never outlives its parent, so the upstream may give up early, never late.
+      headers[headerTimeoutMs] = String(Math.floor(deadline - now));
       // Enforced here too: without a per-try timeout nothing else cuts an attempt at its deadline.
       bound = new CallSignal(clock, deadline - now, signal === neverAborted ? [] : [signal]);
     }
