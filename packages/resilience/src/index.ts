@@ -48,15 +48,7 @@ export {
   type CompositionParts,
   type DegradedPartEvent,
 } from "./compose-with-fallbacks.ts";
-export {
-  httpStatusError,
-  parsePushbackMs,
-  parseRetryAfter,
-  rejectionKindOf,
-  retryAfterKey,
-  retryAfterMsOf,
-  type RejectionKind,
-} from "./errors.ts";
+export { rejectionKindOf, retryAfterKey, retryAfterMsOf, type RejectionKind } from "./errors.ts";
 export {
   stale,
   withFallback,

@@ -29,11 +29,11 @@ export {
 export {
   createHttpUpstream,
   headerTimeoutMs,
-  isHttpFailureStatus,
   type HttpCallObservation,
   type HttpUpstreamCall,
   type HttpUpstreamOptions,
 } from "./http-upstream/http-upstream.ts";
+export { httpStatusError, isHttpFailureStatus } from "./http-upstream/upstream-response.ts";
 export { bindService, type ServiceBinding } from "./method-table.ts";
 export {
   createNetworkTransport,

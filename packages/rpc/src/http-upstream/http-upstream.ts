@@ -14,16 +14,17 @@ import {
   type HttpUpstreamResponse,
   type TraceParent,
 } from "@plexus/core";
-import {
-  httpStatusError,
-  neverAborted,
-  type ClientResilience,
-  type PolicyContext,
-} from "@plexus/resilience";
+import { neverAborted, type ClientResilience, type PolicyContext } from "@plexus/resilience";
 import { Pool } from "undici";
 import { abortReason, deadlineExceeded } from "../abort.ts";
 import { CallSignal } from "../call-signal.ts";
 import { headerCorrelationId, headerIdempotencyKey, headerTraceparent } from "../propagation.ts";
+import {
+  httpStatusError,
+  isHttpFailureStatus,
+  transportError,
+  UpstreamResponse,
+} from "./upstream-response.ts";
 
 /** One finished request, for metrics (the host feeds `metrics.observeRpcClientCall`). */
 export interface HttpCallObservation {
@@ -113,36 +114,6 @@ export const headerTimeoutMs = "x-plexus-timeout-ms";
 /** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
-/** 5xx, 408 Request Timeout and 429 Too Many Requests: the upstream is failing or pushing back. */
-export function isHttpFailureStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
-class UpstreamResponse implements HttpUpstreamResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-
-  constructor(
-    status: number,
-    headers: Readonly<Record<string, string | string[] | undefined>>,
-    body: string,
-  ) {
-    this.status = status;
-    this.headers = headers;
-    this.body = body;
-  }
-
-  json(): unknown {
-    if (this.body === "") return undefined;
-    try {
-      return JSON.parse(this.body) as unknown;
-    } catch (cause) {
-      throw new PlexusError(Code.Internal, "malformed JSON from an upstream", { cause });
-    }
-  }
-}
-
 /** What stays the same across the attempts of one request. */
 interface Exchange {
   readonly method: string;
@@ -151,20 +122,6 @@ interface Exchange {
   readonly body: string | Uint8Array | undefined;
   /** What `around` sees, its status kept up to date; `undefined` without `around`. */
   readonly call: { -readonly [K in keyof HttpUpstreamCall]: HttpUpstreamCall[K] } | undefined;
-}
-
-/**
- * A failure of the exchange itself. Messages are generic on purpose (they may reach a public
- * edge and must not name hosts); the cause keeps the detail.
- */
-function transportError(error: unknown): PlexusError {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
-    // Asking again would bring the same oversized answer: not retryable.
-    return new PlexusError(Code.Internal, "upstream response too large", { cause: error });
-  }
-  // Refused, reset, closed, DNS: the upstream cannot be reached now.
-  return new PlexusError(Code.Unavailable, "upstream unavailable", { cause: error });
 }
 
 /**
