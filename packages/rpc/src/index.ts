@@ -9,14 +9,13 @@ export {
 export {
   codeFromConnectHttpStatus,
   connectHttpStatus,
-  methodPath,
   type Codec,
 } from "./protocol-connect/connect-protocol.ts";
 export {
   decodeConnectError,
   encodeConnectError,
   errorDomain,
-} from "./protocol-connect/error-wire.ts";
+} from "./protocol-connect/connect-error.ts";
 export {
   createInProcessTransport,
   type InProcessTransportOptions,
@@ -34,6 +33,7 @@ export {
   type HttpUpstreamOptions,
 } from "./http-upstream/http-upstream.ts";
 export { httpStatusError, isHttpFailureStatus } from "./http-upstream/upstream-response.ts";
+export { methodPath } from "./method-path.ts";
 export { bindService, type ServiceBinding } from "./method-table.ts";
 export {
   createNetworkTransport,

@@ -34,7 +34,7 @@ import {
   protocolVersion,
   type Codec,
 } from "./connect-protocol.ts";
-import { encodeConnectError } from "./error-wire.ts";
+import { encodeConnectError } from "./connect-error.ts";
 import { createMethodTable, type MethodEntry, type ServiceBinding } from "../method-table.ts";
 import {
   firstHeaderValue,

@@ -23,12 +23,12 @@ import {
   headerContentType,
   headerProtocolVersion,
   headerTimeout,
-  methodPath,
   parseContentType,
   protocolVersion,
   type Codec,
 } from "./connect-protocol.ts";
-import { decodeConnectError } from "./error-wire.ts";
+import { decodeConnectError } from "./connect-error.ts";
+import { methodPath } from "../method-path.ts";
 import { writeContextHeaders } from "../propagation.ts";
 import { withHeaderPushback } from "./pushback-headers.ts";
 import type { ServiceCredentials } from "../service-credentials.ts";
