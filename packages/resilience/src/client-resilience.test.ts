@@ -2,6 +2,7 @@ import { create, type DescMethod } from "@bufbuild/protobuf";
 import {
   chainInterceptors,
   Code,
+  headerPreviousAttempts,
   PlexusError,
   type UnaryRequest,
   type UnaryResponse,
@@ -13,7 +14,6 @@ import { UsersService } from "../../../apps/shop/gen/shop/users/v1/users_pb.js";
 import { constantBackoff } from "./backoff.ts";
 import {
   createClientResilience,
-  headerPreviousAttempts,
   type ClientResilienceOptions,
   type ResilienceRejectEvent,
 } from "./client-resilience.ts";

@@ -29,7 +29,6 @@ export {
   createClientResilience,
   createResilienceInterceptors,
   defaultCalleePolicies,
-  headerPreviousAttempts,
   type CallDescriptor,
   type CallTarget,
   type CalleeOptions,

@@ -43,7 +43,6 @@ export {
 export {
   headerCaller,
   headerCorrelationId,
-  headerIdempotencyKey,
   headerPrincipalSubject,
   headerPrincipalTier,
   headerRequestId,

@@ -5,6 +5,7 @@ import {
   currentContext,
   earliestDeadline,
   formatTraceparent,
+  headerIdempotencyKey,
   newCorrelationId,
   PlexusError,
   systemClock,
@@ -18,7 +19,7 @@ import { neverAborted, type ClientResilience, type PolicyContext } from "@plexus
 import { Pool } from "undici";
 import { abortReason, deadlineExceeded } from "../abort.ts";
 import { CallSignal } from "../call-signal.ts";
-import { headerCorrelationId, headerIdempotencyKey, headerTraceparent } from "../propagation.ts";
+import { headerCorrelationId, headerTraceparent } from "../propagation.ts";
 import {
   httpStatusError,
   isHttpFailureStatus,
