@@ -5,11 +5,10 @@
  * exact; the network is real. Nothing here asserts wall-clock timings: latency is measured in
  * the policies' (fake) time, where it is deterministic.
  */
-import { Code, PlexusError, type ServiceHandlers } from "@plexus/core";
+import { Code, headerPreviousAttempts, PlexusError, type ServiceHandlers } from "@plexus/core";
 import {
   constantBackoff,
   createClientResilience,
-  headerPreviousAttempts,
   rejectionKindOf,
   type CircuitState,
 } from "@plexus/resilience";

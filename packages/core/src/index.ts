@@ -47,6 +47,8 @@ export {
 export { createLogger, type Logger, type LoggerOptions } from "./logger.ts";
 export {
   chainInterceptors,
+  headerIdempotencyKey,
+  headerPreviousAttempts,
   type CallOptions,
   type Client,
   type HandlerContext,

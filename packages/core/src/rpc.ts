@@ -8,6 +8,17 @@ import type {
 import type { CallContext } from "./context.ts";
 import type { TraceParent } from "./ids.ts";
 
+/*
+ * The metadata names the pipeline itself reads or writes on `UnaryRequest.header`: the client's
+ * resilience interceptors as well as every transport, so they live below both. Each transport
+ * carries metadata as its protocol does; the names are the same on every protocol.
+ */
+
+/** `Idempotency-Key`: the header a call's idempotency key travels in. */
+export const headerIdempotencyKey = "idempotency-key";
+/** How many attempts came before this one (gRPC's `grpc-previous-rpc-attempts`). */
+export const headerPreviousAttempts = "x-plexus-previous-attempts";
+
 /** One unary call as the pipeline sees it, on either side of the wire. */
 export interface UnaryRequest<I extends DescMessage = DescMessage> {
   readonly method: DescMethod;

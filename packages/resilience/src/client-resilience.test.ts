@@ -2,6 +2,7 @@ import { create, type DescMethod } from "@bufbuild/protobuf";
 import {
   chainInterceptors,
   Code,
+  headerPreviousAttempts,
   PlexusError,
   type UnaryRequest,
   type UnaryResponse,
@@ -13,11 +14,10 @@ import { UsersService } from "../../../apps/shop/gen/shop/users/v1/users_pb.js";
 import { constantBackoff } from "./backoff.ts";
 import {
   createClientResilience,
-  headerPreviousAttempts,
   type ClientResilienceOptions,
   type ResilienceRejectEvent,
 } from "./client-resilience.ts";
-import { httpStatusError, rejectionKindOf } from "./errors.ts";
+import { rejectionKindOf } from "./errors.ts";
 
 const getProduct = CatalogService.method.getProduct; // NO_SIDE_EFFECTS
 const listProducts = CatalogService.method.listProducts; // NO_SIDE_EFFECTS
@@ -231,12 +231,15 @@ describe("client resilience interceptors: per-callee state", () => {
       { callee: "legacy", method: "GET /orders", idempotent: true },
       async () => {
         attempts++;
-        if (attempts === 1) throw httpStatusError(503, "2", s.clock.now());
+        if (attempts === 1)
+          throw new PlexusError(Code.Unavailable, "HTTP 503", {
+            metadata: { retryAfterMs: "2000" },
+          });
         return "body";
       },
     );
     await s.clock.advanceAsync(1_999);
-    expect(attempts).toBe(1); // Retry-After: 2 s overrides the 10 ms backoff
+    expect(attempts).toBe(1); // the 2 s pushback overrides the 10 ms backoff
     await s.clock.advanceAsync(1);
     expect(await outcome).toBe("body");
   });

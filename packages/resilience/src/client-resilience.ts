@@ -1,4 +1,6 @@
 import {
+  headerIdempotencyKey,
+  headerPreviousAttempts,
   systemClock,
   type CallContext,
   type Clock,
@@ -192,11 +194,6 @@ function merge<T extends object>(
   if (base === false || base === undefined) return over;
   return { ...base, ...over };
 }
-
-/** `Idempotency-Key`: the header a call's idempotency key travels in. */
-const headerIdempotencyKey = "idempotency-key";
-/** The header telling the callee how many attempts came before this one (gRPC's `grpc-previous-rpc-attempts`). */
-export const headerPreviousAttempts = "x-plexus-previous-attempts";
 
 /**
  * Sends one attempt: the request as it came for a first attempt that changes nothing, else a

@@ -1,17 +1,10 @@
-import {
-  Code,
-  codeFromHttpStatus,
-  parsePushbackMs,
-  parseRetryAfter,
-  PlexusError,
-  retryAfterKey,
-  retryAfterMsOf,
-} from "@plexus/core";
+import { Code, PlexusError, retryAfterKey, retryAfterMsOf } from "@plexus/core";
 
-// Core owns the pushback key, its wire parsers and its reader (the transports fill it without
-// depending on this package, the saga engine reads it too); they stay part of this package's
-// API, where the policies that honour them live.
-export { parsePushbackMs, parseRetryAfter, retryAfterKey, retryAfterMsOf };
+// Core owns the pushback key and its reader (the transports fill it without depending on this
+// package, the saga engine reads it too); they stay part of this package's API, where the
+// policies that honour them live. Its wire parsers (`grpc-retry-pushback-ms`, `Retry-After`)
+// are core's and the transports' alone: this package knows no wire format.
+export { retryAfterKey, retryAfterMsOf };
 
 /** Which policy refused a call without running it. */
 export type RejectionKind =
@@ -77,24 +70,4 @@ export function abortError(signal: AbortSignal): PlexusError {
     return new PlexusError(Code.DeadlineExceeded, "deadline exceeded", { cause: reason });
   }
   return new PlexusError(Code.Canceled, "operation canceled", { cause: reason });
-}
-
-/**
- * The PlexusError an HTTP client should throw for a failed response: the code core's one table
- * derives from the status (408/429/502/503/504 retryable, other 4xx never, 500 not either) and
- * the `Retry-After` header as `retryAfterMs`, so retries honour it.
- *
- * @example
- * if (res.statusCode >= 400) throw httpStatusError(res.statusCode, res.headers["retry-after"], Date.now());
- */
-export function httpStatusError(
-  status: number,
-  retryAfter: string | string[] | null | undefined,
-  nowMs: number,
-): PlexusError {
-  const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-  const retryAfterMs = parseRetryAfter(header, nowMs);
-  return new PlexusError(codeFromHttpStatus(status), `HTTP ${status}`, {
-    metadata: retryAfterMs === undefined ? undefined : { [retryAfterKey]: String(retryAfterMs) },
-  });
 }

@@ -29,7 +29,6 @@ export {
   createClientResilience,
   createResilienceInterceptors,
   defaultCalleePolicies,
-  headerPreviousAttempts,
   type CallDescriptor,
   type CallTarget,
   type CalleeOptions,
@@ -48,24 +47,7 @@ export {
   type CompositionParts,
   type DegradedPartEvent,
 } from "./compose-with-fallbacks.ts";
-export {
-  deadlineFromHeaders,
-  formatGrpcTimeout,
-  headerConnectTimeout,
-  headerGrpcTimeout,
-  headerTimeoutMs,
-  parseGrpcTimeout,
-  writeDeadlineHeader,
-} from "./deadline-headers.ts";
-export {
-  httpStatusError,
-  parsePushbackMs,
-  parseRetryAfter,
-  rejectionKindOf,
-  retryAfterKey,
-  retryAfterMsOf,
-  type RejectionKind,
-} from "./errors.ts";
+export { rejectionKindOf, retryAfterKey, retryAfterMsOf, type RejectionKind } from "./errors.ts";
 export {
   stale,
   withFallback,

@@ -11,7 +11,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { abortReason, canceledByClient, deadlineExceeded, neverAborted } from "./abort.ts";
-import { wireCopy } from "./error-wire.ts";
+import { wireCopy } from "./wire-error.ts";
 import { createMethodTable, type MethodEntry, type ServiceBinding } from "./method-table.ts";
 import {
   headerCorrelationId,

@@ -5,36 +5,44 @@ export {
   type ConnectRequest,
   type ConnectRequestListener,
   type ConnectResponse,
-} from "./connect-handler.ts";
+} from "./protocol-connect/connect-handler.ts";
 export {
   codeFromConnectHttpStatus,
   connectHttpStatus,
-  methodPath,
   type Codec,
-} from "./connect-protocol.ts";
-export { decodeConnectError, encodeConnectError, errorDomain } from "./error-wire.ts";
+} from "./protocol-connect/connect-protocol.ts";
+export {
+  decodeConnectError,
+  encodeConnectError,
+  errorDomain,
+} from "./protocol-connect/connect-error.ts";
 export {
   createInProcessTransport,
   type InProcessTransportOptions,
 } from "./in-process-transport.ts";
-export { createHttpClients, type HttpClients, type HttpClientsOptions } from "./http-clients.ts";
+export {
+  createHttpClients,
+  type HttpClients,
+  type HttpClientsOptions,
+} from "./http-upstream/http-clients.ts";
 export {
   createHttpUpstream,
-  isHttpFailureStatus,
+  headerTimeoutMs,
   type HttpCallObservation,
   type HttpUpstreamCall,
   type HttpUpstreamOptions,
-} from "./http-upstream.ts";
+} from "./http-upstream/http-upstream.ts";
+export { httpStatusError, isHttpFailureStatus } from "./http-upstream/upstream-response.ts";
+export { methodPath } from "./method-path.ts";
 export { bindService, type ServiceBinding } from "./method-table.ts";
 export {
   createNetworkTransport,
   type NetworkTransport,
   type NetworkTransportOptions,
-} from "./network-transport.ts";
+} from "./protocol-connect/network-transport.ts";
 export {
   headerCaller,
   headerCorrelationId,
-  headerIdempotencyKey,
   headerPrincipalSubject,
   headerPrincipalTier,
   headerRequestId,

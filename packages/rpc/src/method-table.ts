@@ -9,7 +9,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@plexus/core";
-import { methodPath } from "./connect-protocol.ts";
+import { methodPath } from "./method-path.ts";
 import { validatedHandlers } from "./validated-handlers.ts";
 
 /**

@@ -1,6 +1,7 @@
 import {
   Code,
   formatTraceparent,
+  headerIdempotencyKey,
   isWellFormedCorrelationId,
   parseTraceparent,
   PlexusError,
@@ -13,14 +14,14 @@ import {
  * The metadata that carries a CallContext from one hop to the next, written by transports and read
  * by servers. The principal headers are internal: only the gateway may set them (it strips them
  * from outside requests), so a service trusts them — over the network, only on calls a service
- * token authenticates (ADR 13).
+ * token authenticates (ADR 13). The idempotency key's header is core's `headerIdempotencyKey`:
+ * the client's resilience interceptors read it too.
  */
 export const headerCorrelationId = "x-correlation-id";
 export const headerRequestId = "x-request-id";
 export const headerTraceparent = "traceparent";
 export const headerPrincipalSubject = "x-plexus-principal-subject";
 export const headerPrincipalTier = "x-plexus-principal-tier";
-export const headerIdempotencyKey = "idempotency-key";
 export const headerCaller = "x-plexus-caller";
 
 /** Node's incoming header object shape (`IncomingHttpHeaders`, lowercase names). */

@@ -15,7 +15,7 @@ import {
   type ConnectHandlerOptions,
   type ConnectRequest,
   type ConnectResponse,
-} from "./connect-handler.ts";
+} from "./protocol-connect/connect-handler.ts";
 
 export interface RpcServerOptions extends ConnectHandlerOptions {
   /** Interface to listen on. Default `127.0.0.1`: exposing a service is a deliberate choice. */

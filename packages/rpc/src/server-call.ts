@@ -14,7 +14,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { deadlineExceeded, fanOutController } from "./abort.ts";
-import { toWireError } from "./error-wire.ts";
+import { toWireError } from "./wire-error.ts";
 import type { MethodEntry } from "./method-table.ts";
 import { toFetchHeaders } from "./incoming-headers.ts";
 import type { IncomingHeaders, PropagatedContext } from "./propagation.ts";

@@ -9,7 +9,7 @@ import {
   type Client,
   type HttpUpstream,
 } from "@plexus/core";
-import { createClientResilience, httpStatusError, type ClientResilience } from "@plexus/resilience";
+import { createClientResilience, type ClientResilience } from "@plexus/resilience";
 import {
   bindService,
   createClient,
@@ -17,6 +17,7 @@ import {
   createInProcessTransport,
   createNetworkTransport,
   createRpcServer,
+  httpStatusError,
   type NetworkTransport,
   type RpcServer,
 } from "@plexus/rpc";

@@ -1,4 +1,3 @@
-import type { DescMethod } from "@bufbuild/protobuf";
 import { Code } from "@plexus/core";
 
 /**
@@ -99,16 +98,4 @@ export function codeFromConnectHttpStatus(status: number): Code {
     default:
       return Code.Unknown;
   }
-}
-
-const pathByMethod = new WeakMap<DescMethod, string>();
-
-/** `/<package.Service>/<Method>`, the request path of a method (cached: it is asked per call). */
-export function methodPath(method: DescMethod): string {
-  let path = pathByMethod.get(method);
-  if (path === undefined) {
-    path = `/${method.parent.typeName}/${method.name}`;
-    pathByMethod.set(method, path);
-  }
-  return path;
 }

@@ -5,6 +5,7 @@ import {
   currentContext,
   earliestDeadline,
   formatTraceparent,
+  headerIdempotencyKey,
   newCorrelationId,
   PlexusError,
   systemClock,
@@ -14,17 +15,17 @@ import {
   type HttpUpstreamResponse,
   type TraceParent,
 } from "@plexus/core";
+import { neverAborted, type ClientResilience, type PolicyContext } from "@plexus/resilience";
+import { Pool } from "undici";
+import { abortReason, deadlineExceeded } from "../abort.ts";
+import { CallSignal } from "../call-signal.ts";
+import { headerCorrelationId, headerTraceparent } from "../propagation.ts";
 import {
   httpStatusError,
-  neverAborted,
-  writeDeadlineHeader,
-  type ClientResilience,
-  type PolicyContext,
-} from "@plexus/resilience";
-import { Pool } from "undici";
-import { abortReason, deadlineExceeded } from "./abort.ts";
-import { CallSignal } from "./call-signal.ts";
-import { headerCorrelationId, headerIdempotencyKey, headerTraceparent } from "./propagation.ts";
+  isHttpFailureStatus,
+  transportError,
+  UpstreamResponse,
+} from "./upstream-response.ts";
 
 /** One finished request, for metrics (the host feeds `metrics.observeRpcClientCall`). */
 export interface HttpCallObservation {
@@ -104,38 +105,15 @@ export interface HttpUpstreamOptions {
   clock?: Clock;
 }
 
+/**
+ * The deadline of a plain HTTP request: milliseconds remaining (never an absolute time, which
+ * clock skew between hosts would corrupt), like Envoy's `x-envoy-expected-rq-timeout-ms`.
+ * Internal: the gateway strips `x-plexus-*` headers coming from outside.
+ */
+export const headerTimeoutMs = "x-plexus-timeout-ms";
+
 /** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-
-/** 5xx, 408 Request Timeout and 429 Too Many Requests: the upstream is failing or pushing back. */
-export function isHttpFailureStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
-class UpstreamResponse implements HttpUpstreamResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-
-  constructor(
-    status: number,
-    headers: Readonly<Record<string, string | string[] | undefined>>,
-    body: string,
-  ) {
-    this.status = status;
-    this.headers = headers;
-    this.body = body;
-  }
-
-  json(): unknown {
-    if (this.body === "") return undefined;
-    try {
-      return JSON.parse(this.body) as unknown;
-    } catch (cause) {
-      throw new PlexusError(Code.Internal, "malformed JSON from an upstream", { cause });
-    }
-  }
-}
 
 /** What stays the same across the attempts of one request. */
 interface Exchange {
@@ -145,20 +123,6 @@ interface Exchange {
   readonly body: string | Uint8Array | undefined;
   /** What `around` sees, its status kept up to date; `undefined` without `around`. */
   readonly call: { -readonly [K in keyof HttpUpstreamCall]: HttpUpstreamCall[K] } | undefined;
-}
-
-/**
- * A failure of the exchange itself. Messages are generic on purpose (they may reach a public
- * edge and must not name hosts); the cause keeps the detail.
- */
-function transportError(error: unknown): PlexusError {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
-    // Asking again would bring the same oversized answer: not retryable.
-    return new PlexusError(Code.Internal, "upstream response too large", { cause: error });
-  }
-  // Refused, reset, closed, DNS: the upstream cannot be reached now.
-  return new PlexusError(Code.Unavailable, "upstream unavailable", { cause: error });
 }
 
 /**
@@ -215,7 +179,8 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
       const now = clock.now();
       if (deadline <= now) throw deadlineExceeded();
       headers = { ...headers };
-      writeDeadlineHeader(headers, "http", deadline, now);
+      // Floored: a child never outlives its parent, so the upstream may give up early, never late.
+      headers[headerTimeoutMs] = String(Math.floor(deadline - now));
       // Enforced here too: without a per-try timeout nothing else cuts an attempt at its deadline.
       bound = new CallSignal(clock, deadline - now, signal === neverAborted ? [] : [signal]);
     }

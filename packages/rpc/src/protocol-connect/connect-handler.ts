@@ -34,8 +34,8 @@ import {
   protocolVersion,
   type Codec,
 } from "./connect-protocol.ts";
-import { encodeConnectError } from "./error-wire.ts";
-import { createMethodTable, type MethodEntry, type ServiceBinding } from "./method-table.ts";
+import { encodeConnectError } from "./connect-error.ts";
+import { createMethodTable, type MethodEntry, type ServiceBinding } from "../method-table.ts";
 import {
   firstHeaderValue,
   headerCorrelationId,
@@ -43,13 +43,13 @@ import {
   readContextHeaders,
   type IncomingHeaders,
   type PropagatedContext,
-} from "./propagation.ts";
-import { canceledByClient, deadlineExceeded } from "./abort.ts";
-import { authenticateCaller } from "./authenticate-caller.ts";
-import type { ServiceAuthenticator } from "./service-authenticator.ts";
+} from "../propagation.ts";
+import { canceledByClient, deadlineExceeded } from "../abort.ts";
+import { authenticateCaller } from "../authenticate-caller.ts";
+import type { ServiceAuthenticator } from "../service-authenticator.ts";
 import { writePushbackHeaders } from "./pushback-headers.ts";
-import { ServerCall } from "./server-call.ts";
-import { serviceLogger } from "./service-logger.ts";
+import { ServerCall } from "../server-call.ts";
+import { serviceLogger } from "../service-logger.ts";
 
 /** A request as both `node:http` and `node:http2` (compatibility API) deliver it. */
 export type ConnectRequest = IncomingMessage | Http2ServerRequest;

@@ -15,7 +15,7 @@ import {
   type UnaryResponse,
 } from "@plexus/core";
 import { Pool } from "undici";
-import { abortReason, deadlineExceeded, neverAborted } from "./abort.ts";
+import { abortReason, deadlineExceeded, neverAborted } from "../abort.ts";
 import {
   codeFromConnectHttpStatus,
   contentTypeJson,
@@ -23,16 +23,16 @@ import {
   headerContentType,
   headerProtocolVersion,
   headerTimeout,
-  methodPath,
   parseContentType,
   protocolVersion,
   type Codec,
 } from "./connect-protocol.ts";
-import { decodeConnectError } from "./error-wire.ts";
-import { writeContextHeaders } from "./propagation.ts";
+import { decodeConnectError } from "./connect-error.ts";
+import { methodPath } from "../method-path.ts";
+import { writeContextHeaders } from "../propagation.ts";
 import { withHeaderPushback } from "./pushback-headers.ts";
-import type { ServiceCredentials } from "./service-credentials.ts";
-import { headerServiceToken } from "./service-token.ts";
+import type { ServiceCredentials } from "../service-credentials.ts";
+import { headerServiceToken } from "../service-token.ts";
 
 export interface NetworkTransportOptions {
   /**
