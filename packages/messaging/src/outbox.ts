@@ -11,7 +11,8 @@ import {
   type Sql,
 } from "@plexus/core";
 import { ensureMessagingTables } from "./messaging-tables.ts";
-import { createOutboxRelay, type OutboxHooks, type PublishWrapper } from "./outbox-relay.ts";
+import { createOutboxRelay } from "./outbox-relay.ts";
+import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 export interface OutboxOptions {
