@@ -32,8 +32,12 @@ export interface RelaySettings {
   readonly drainTimeoutMs: number;
 }
 
+/** The wake-up channel of a service's relays: `Outbox.add` notifies it in the writer's transaction. */
+export const outboxChannel = "outbox";
+
 export interface Relay {
-  start(): void;
+  /** Listens for committed rows (`outboxChannel`), then runs a first cycle. */
+  start(): Promise<void>;
   nudge(): void;
   /** Resolves once every row unsent when called has been published (or the signal aborts). */
   flush(signal?: AbortSignal): Promise<void>;
@@ -44,9 +48,10 @@ export interface Relay {
 /**
  * The outbox relay: publishes committed outbox rows, in order per subject (one publish at a time
  * per subject, several subjects at once), marks each row sent once the broker took it, and backs
- * off per subject when publishing fails (`relay-subjects.ts`). Woken by `nudge` (after a commit)
- * and by a poll timer (the safety net: a nudge lost in a crash, a row committed by another
- * process). Only the holder of the lease publishes (`relay-lease.ts`).
+ * off per subject when publishing fails (`relay-subjects.ts`). Woken by every commit that added a
+ * row (`Db.listen` on `outboxChannel`: in this process, and on Postgres in the others too), by
+ * `nudge`, and by a poll timer (the safety net: a wake-up lost in a crash or while the LISTEN
+ * connection was down). Only the holder of the lease publishes (`relay-lease.ts`).
  */
 export function createOutboxRelay(settings: RelaySettings): Relay {
   const { db, clock, logger } = settings;
@@ -72,6 +77,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
   /** Cycles that read the table: a subject's worker re-reads only if one ran while it was busy. */
   let reads = 0;
   let pollTimer: TimerHandle = undefined;
+  let unlisten: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
   function requestCycle(): void {
@@ -148,13 +154,17 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     );
 
   return {
-    start() {
+    async start() {
       if (started) return;
       started = true;
       liveLeaseOwners.add(lease.owner);
       // Relay work runs in the context of start(), never in the context of whoever nudged it
       // (typically code still inside its transaction, where the storage refuses other statements).
       scope = AsyncLocalStorage.snapshot();
+      // Listening before the first read: a row committed in between wakes it again.
+      const stop = await db.listen(outboxChannel, requestCycle);
+      if (stopped) stop();
+      else unlisten = stop;
       scope(requestCycle);
     },
     nudge() {
@@ -175,6 +185,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
           }
         }
         stopped = true;
+        unlisten?.();
         if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
         abort.abort(new Error("outbox relay closed"));
         await cycle;
@@ -188,6 +199,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     destroy() {
       liveLeaseOwners.delete(lease.owner);
       stopped = true;
+      unlisten?.();
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
       abort.abort(new Error("outbox relay destroyed"));
       progress.progressed();
