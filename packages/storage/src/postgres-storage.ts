@@ -279,7 +279,7 @@ class PostgresStorage implements Storage {
           this.#init.logger?.warn({ err: error, channel }, "Postgres NOTIFY failed");
         });
     };
-    const listen = (channel: string, wake: () => void): Promise<() => void> => {
+    const listen = async (channel: string, wake: () => void): Promise<() => void> => {
       assertChannel(channel);
       this.#assertOpen();
       return this.#notifications.listen(schema, channel, wake);
