@@ -20,7 +20,7 @@ const postgresUp = await postgresAvailable();
 /** Records the wake-ups of one listener and lets a test wait for the next. */
 function recorder() {
   let wakes = 0;
-  let waiters: (() => void)[] = [];
+  const waiters: (() => void)[] = [];
   return {
     wake: () => {
       wakes++;
