@@ -66,10 +66,20 @@ export async function inTransaction<T>(
       );
       commit = (Array.isArray(results) ? results.at(-1) : results) as { command: string };
     } catch (error) {
-      // A COMMIT refused by the server (deferred constraint, serialization) still ends the
-      // transaction; one that failed on the wire leaves the connection unknown, and so does a
-      // failed NOTIFY (the transaction is then aborted, not ended).
-      reusable = notified === undefined && sqlStateOf(error) !== undefined;
+      if (notified === undefined) {
+        // A COMMIT refused by the server (deferred constraint, serialization) still ends the
+        // transaction; one that failed on the wire leaves the connection unknown.
+        reusable = sqlStateOf(error) !== undefined;
+        throw error;
+      }
+      // A failed NOTIFY skips the COMMIT and leaves the transaction open (aborted): end it. After
+      // a failed COMMIT, ROLLBACK only warns; on a broken connection it fails.
+      reusable = await client.query("ROLLBACK").then(
+        () => true,
+        () => false,
+      );
+      // A statement failed (and was caught) inside: as a bare COMMIT reports it.
+      if (sqlStateOf(error) === "25P02") throw transactionAbortedError();
       throw error;
     }
     reusable = true;

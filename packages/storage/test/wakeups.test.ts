@@ -117,6 +117,26 @@ describe.each(backends)("wake-ups on $kind", (backend) => {
       for (const stop of stops) stop();
     });
 
+    it("wakes nobody when a swallowed failed statement turns the commit into a rollback", async () => {
+      const db = await service(storage);
+      const aborted = recorder();
+      const committed = recorder();
+      const stops = [
+        await db.listen("aborted", aborted.wake),
+        await db.listen("committed", committed.wake),
+      ];
+      await expect(
+        db.transaction(async (tx) => {
+          tx.notify("aborted");
+          await tx.query("SELECT 1 / 0").catch(() => undefined);
+        }),
+      ).rejects.toMatchObject({ code: "25P02" });
+      await db.transaction(async (tx) => tx.notify("committed"));
+      await committed.reach(1);
+      expect(aborted.count).toBe(0);
+      for (const stop of stops) stop();
+    });
+
     it("wakes a burst of notifications once, only the listeners of that service and channel", async () => {
       const db = await service(storage);
       const other = await service(storage);
