@@ -122,7 +122,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       );
       // A finished subject reads again only if rows may be left: a full batch, subjects left
       // for want of a slot, or a read since this one (it skipped the busy subject). Otherwise
-      // only rows committed after this read are unseen, and their nudge or a poll reads them.
+      // only rows committed after this read are unseen, and their wake-up or a poll reads them.
       const batch = { leftRows: rows.length >= settings.batchSize, readAt: reads };
       for (const [key, list] of Map.groupBy(rows, (row) => row.ordering_key)) {
         if (workers.size >= settings.maxConcurrentSubjects || stopped) {
