@@ -95,7 +95,7 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
   const connection = { connectTimeout: options.connectTimeoutMs ?? 5_000 };
   const admin = new Admin({ clientId, bootstrapBrokers: brokers, ...connection });
   try {
-    await admin.metadata({ topics: [] });
+    await admin.metadata({ topics: [], retries: 1 });
   } catch (error) {
     await admin.close().catch(() => undefined);
     throw new StartupError(
@@ -147,33 +147,27 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     await producer.send({ messages: [{ topic, ...record }] });
   }
 
-  function publish(event: CloudEvent, publishOptions: PublishOptions = {}): Promise<void> {
-    try {
-      assertOpen();
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+  async function publish(event: CloudEvent, publishOptions: PublishOptions = {}): Promise<void> {
+    assertOpen();
     const parsed = parseCloudEvent(event);
-    if (!parsed.ok) {
-      return Promise.reject(
-        new PlexusError(Code.InvalidArgument, `cannot publish: ${parsed.reason}`),
-      );
-    }
-    // An abandoned send may still land: the outbox publishes the row again, the inbox dedupes.
-    const sending = abortable(send(parsed.event, publishOptions.signal), publishOptions.signal);
-    const tracked = sending.then(
+    if (!parsed.ok) throw new PlexusError(Code.InvalidArgument, `cannot publish: ${parsed.reason}`);
+    const { signal } = publishOptions;
+    const sending = send(parsed.event, signal);
+    const settled = sending.then(
       () => undefined,
       () => undefined,
     );
-    publishing.add(tracked);
-    void tracked.finally(() => publishing.delete(tracked));
-    return sending.catch((error: unknown) => {
-      throw error instanceof PlexusError
-        ? error
-        : new PlexusError(Code.Unavailable, `kafka publish failed: ${String(error)}`, {
-            cause: error,
-          });
-    });
+    publishing.add(settled);
+    void settled.finally(() => publishing.delete(settled));
+    try {
+      // An abandoned send may still land: the outbox publishes the row again, the inbox dedupes.
+      await abortable(sending, signal);
+    } catch (error) {
+      if (error instanceof PlexusError || (signal?.aborted && error === signal.reason)) throw error;
+      throw new PlexusError(Code.Unavailable, `kafka publish failed: ${String(error)}`, {
+        cause: error,
+      });
+    }
   }
 
   async function subscribe(subscription: BrokerSubscription): Promise<SubscriptionHandle> {

@@ -131,7 +131,12 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
       // The partition moved in a rebalance: its next owner handles the record again, and the
       // inbox absorbs the duplicate.
       logger?.warn(
-        { group: subscription.group, topic: message.topic, partition: message.partition, err: error },
+        {
+          group: subscription.group,
+          topic: message.topic,
+          partition: message.partition,
+          err: error,
+        },
         "could not commit a handled record; it will be redelivered",
       );
     }
@@ -204,7 +209,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
       closed ??= (async () => {
         stop.abort();
         stream?.pause();
-        await Promise.all([...partitions.values()].map((q) => q.worker));
+        await Promise.all([...partitions.values()].flatMap((q) => (q.worker ? [q.worker] : [])));
         consumer.off("consumer:group:join", onJoin);
         await consumer.close(true).catch((error: unknown) => {
           logger?.warn({ group: subscription.group, err: error }, "kafka consumer close failed");

@@ -91,7 +91,11 @@ export async function deliverRecord(
   const event = read.event;
   if (!settings.filter(event.type)) return true;
 
-  const schedule = createRedeliverySchedule(settings.maxDeliveries, settings.backoff, options.random);
+  const schedule = createRedeliverySchedule(
+    settings.maxDeliveries,
+    settings.backoff,
+    options.random,
+  );
   let firstFailureAt: number | undefined;
   for (let attempt = 1; ; attempt++) {
     if (stop.aborted) return false;

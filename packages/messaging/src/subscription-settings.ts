@@ -38,5 +38,10 @@ export function resolveSubscription(subscription: BrokerSubscription): Subscript
   }
   const backoff = resolveBackoff(subscription.backoff);
   // gRFC A6's backoff brings its cap of 5 attempts; handlers see the number in force.
-  return { filter, maxDeliveries: cappedAttempts(maxDeliveries, backoff.delay), concurrency, backoff };
+  return {
+    filter,
+    maxDeliveries: cappedAttempts(maxDeliveries, backoff.delay),
+    concurrency,
+    backoff,
+  };
 }

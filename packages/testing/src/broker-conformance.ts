@@ -180,6 +180,35 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
       expect([...new Set(b.ids())].sort()).toEqual(ids);
     });
 
+    it("loses nothing when a member joins mid-stream (a rebalance)", async () => {
+      const { stream, type, group } = fresh();
+      const { broker } = await connect();
+      const slow = async (): Promise<void> => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      };
+      const first = recorder(group("billing"), [`${stream}.*`], slow);
+      await broker.subscribe(first.subscription);
+      const sent = Array.from({ length: 60 }, (_, i) => event(type, `o-${i % 12}`));
+      const published = Promise.all(sent.map((e) => broker.publish(e)));
+      await until("the first deliveries", () => first.seen.length > 0);
+      const second = recorder(group("billing"), [`${stream}.*`], slow);
+      await broker.subscribe(second.subscription);
+      const handled = (): Set<string> => new Set([...first.ids(), ...second.ids()]);
+      await until("every event, across the rebalance", () => handled().size === sent.length);
+      await published;
+    });
+
+    it("hands a twice-published event to the handler twice, same id, for the inbox to absorb", async () => {
+      const { stream, type, group } = fresh();
+      const { broker } = await connect();
+      const r = recorder(group("billing"), [`${stream}.*`]);
+      await broker.subscribe(r.subscription);
+      const e = event(type, "o-1");
+      await Promise.all([broker.publish(e), broker.publish(e)]);
+      await until("both copies", () => r.seen.length === 2);
+      expect(r.ids()).toEqual([e.id, e.id]);
+    });
+
     it("keeps the order of an aggregate's events", async () => {
       const { stream, type, group } = fresh();
       const { broker } = await connect();
@@ -198,7 +227,9 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
       }
       await until("every event", () => new Set(r.ids()).size === sent.length);
       for (const subject of ["o-a", "o-b", "o-c"]) {
-        const firsts = [...new Set(r.seen.filter((s) => s.event.subject === subject).map((s) => s.event.id))];
+        const firsts = [
+          ...new Set(r.seen.filter((s) => s.event.subject === subject).map((s) => s.event.id)),
+        ];
         expect(firsts).toEqual(sent.filter((e) => e.subject === subject).map((e) => e.id));
       }
     });
@@ -227,9 +258,14 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
       await broker.subscribe({ ...r.subscription, maxDeliveries: 3 });
       const after = event(type, "o-1");
       const published = Promise.all([broker.publish(doomed), broker.publish(after)]);
-      await until("the dead letter and the next event", () => r.dead.length === 1 && r.ids().includes(after.id));
+      await until(
+        "the dead letter and the next event",
+        () => r.dead.length === 1 && r.ids().includes(after.id),
+      );
       await published;
-      expect(r.seen.filter((s) => s.event.id === doomed.id).map((s) => s.attempt)).toEqual([1, 2, 3]);
+      expect(r.seen.filter((s) => s.event.id === doomed.id).map((s) => s.attempt)).toEqual([
+        1, 2, 3,
+      ]);
       const letter = r.dead[0];
       expect(letter).toMatchObject({ event: doomed, reason: "boom 3", attempts: 3 });
       expect(letter?.lastFailureAt).toBeGreaterThanOrEqual(letter?.firstFailureAt ?? Infinity);
@@ -245,7 +281,10 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
         connection.publishRaw(type, "not an event"),
         connection.broker.publish(good),
       ]);
-      await until("the poison's dead letter and the next event", () => r.dead.length === 1 && r.ids().includes(good.id));
+      await until(
+        "the poison's dead letter and the next event",
+        () => r.dead.length === 1 && r.ids().includes(good.id),
+      );
       await published;
       expect(r.seen.map((s) => s.event.id)).toEqual([good.id]);
       expect(r.dead[0]).toMatchObject({ raw: "not an event", attempts: 0 });
