@@ -16,7 +16,6 @@ import {
 } from "@plexus/core";
 import {
   createConsumerRuntime,
-  createMemoryBroker,
   createOutbox,
   type DeadLetterAdmin,
 } from "@plexus/messaging";
@@ -40,6 +39,7 @@ import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
+import { openBroker } from "./open-broker.ts";
 import { loadServiceKey } from "./service-key.ts";
 import { startOrUndo } from "./start-or-undo.ts";
 import type { HostSpec } from "./topology.ts";
@@ -154,7 +154,7 @@ async function assembleHost(
   });
   lifecycle.onStop("storage", () => storage.close());
   health.addReadiness("storage", () => storage.ping());
-  const broker = createMemoryBroker({ clock, logger });
+  const broker = await openBroker({ config, hostName: spec.name, clock, logger });
   lifecycle.onStop("broker", () => broker.close());
 
   // One pipeline state for every outgoing call of the host, RPC and HTTP.
