@@ -87,6 +87,8 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
   let buffered = 0;
   let stream: MessagesStream<Buffer, Buffer, string, string> | undefined;
   let destroyed = false;
+  /** Whether this member paused the stream (its buffer is full). */
+  let paused = false;
 
   function take(message: KafkaMessage): void {
     const key = `${message.topic}:${message.partition}`;
@@ -100,7 +102,10 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     queue.seen = message.offset;
     queue.records.push(message);
     buffered += 1;
-    if (buffered >= maxBuffered) stream?.pause();
+    if (buffered >= maxBuffered && !paused) {
+      paused = true;
+      stream?.pause();
+    }
     queue.worker ??= scope(() => work(queue));
   }
 
@@ -121,7 +126,10 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
 
   function release(count: number): void {
     buffered -= count;
-    if (buffered < maxBuffered / 2 && !stop.signal.aborted) stream?.resume();
+    if (paused && buffered < maxBuffered / 2 && !stop.signal.aborted) {
+      paused = false;
+      stream?.resume();
+    }
   }
 
   async function commit(message: KafkaMessage): Promise<void> {

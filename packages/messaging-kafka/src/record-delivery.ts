@@ -7,6 +7,7 @@ import {
   type Logger,
 } from "@plexus/core";
 import { createRedeliverySchedule, type SubscriptionSettings } from "@plexus/messaging";
+import type { RetrySchedule } from "@plexus/resilience";
 import { fromKafkaRecord } from "./cloud-event-binding.ts";
 
 /** What one member's deliveries share. */
@@ -91,11 +92,8 @@ export async function deliverRecord(
   const event = read.event;
   if (!settings.filter(event.type)) return true;
 
-  const schedule = createRedeliverySchedule(
-    settings.maxDeliveries,
-    settings.backoff,
-    options.random,
-  );
+  // Made at the first failure: a record handled at once allocates no schedule.
+  let schedule: RetrySchedule | undefined;
   let firstFailureAt: number | undefined;
   for (let attempt = 1; ; attempt++) {
     if (stop.aborted) return false;
@@ -118,6 +116,7 @@ export async function deliverRecord(
     const now = clock.now();
     firstFailureAt ??= now;
     const reason = failure instanceof Error ? failure.message : String(failure);
+    schedule ??= createRedeliverySchedule(settings.maxDeliveries, settings.backoff, options.random);
     const decision = schedule.next(retryAfterMsOf(failure));
     if (!decision.retry) {
       return park(options, {
