@@ -14,11 +14,7 @@ import {
   type SagaAdmin,
   type ServiceInstance,
 } from "@plexus/core";
-import {
-  createConsumerRuntime,
-  createOutbox,
-  type DeadLetterAdmin,
-} from "@plexus/messaging";
+import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
 import {
   consumerSpans,
   createMetrics,
@@ -95,7 +91,8 @@ export interface Host extends AsyncDisposable {
 }
 
 /**
- * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker, migrates
+ * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker (in-process,
+ * or Kafka when `KAFKA_BROKERS` names a cluster: `openBroker`), migrates
  * and starts each service with its outbox and consumers, wires typed clients (in-process for
  * co-hosted services), serves the services over Connect (`PLEXUS_RPC_PORT`) and the edge on `PORT`.
  *
