@@ -1,5 +1,12 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { Code, PlexusError, type BrokerSubscription, type Clock, type Logger } from "@plexus/core";
+import {
+  Code,
+  PlexusError,
+  Semaphore,
+  type BrokerSubscription,
+  type Clock,
+  type Logger,
+} from "@plexus/core";
 import type { SubscriptionSettings } from "@plexus/messaging";
 import {
   Consumer,
@@ -9,7 +16,7 @@ import {
   type Message,
   type MessagesStream,
 } from "@platformatic/kafka";
-import { createSlots, deliverRecord, type RecordDeliveryOptions } from "./record-delivery.ts";
+import { deliverRecord, type RecordDeliveryOptions } from "./record-delivery.ts";
 
 type KafkaMessage = Message<Buffer, Buffer, string, string>;
 
@@ -79,7 +86,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     logger,
     stop: stop.signal,
     abort: abort.signal,
-    slots: createSlots(settings.concurrency),
+    slots: new Semaphore(settings.concurrency),
   };
   const scope = AsyncLocalStorage.snapshot();
   const partitions = new Map<string, PartitionQueue>();
@@ -180,8 +187,12 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     });
     stream = opened;
     opened.on("data", take);
-    opened.once("error", (error: unknown) => {
-      if (stop.signal.aborted) return;
+    let failed = false;
+    // `on`, not `once`: a destroyed stream may emit more than one error, and an unheard one
+    // would crash the process.
+    opened.on("error", (error: unknown) => {
+      if (failed || stop.signal.aborted) return;
+      failed = true;
       logger?.error(
         { group: subscription.group, err: error },
         "kafka fetch stream failed; opening it again",

@@ -5,6 +5,7 @@ import {
   type Clock,
   type DeadLetterInput,
   type Logger,
+  type Semaphore,
 } from "@plexus/core";
 import { createRedeliverySchedule, type SubscriptionSettings } from "@plexus/messaging";
 import type { RetrySchedule } from "@plexus/resilience";
@@ -22,32 +23,7 @@ export interface RecordDeliveryOptions {
   /** Aborted by `destroy`: the handlers' `delivery.signal`. */
   readonly abort: AbortSignal;
   /** Bounds the handlers running at once (the subscription's `concurrency`). */
-  readonly slots: Slots;
-}
-
-/** A counting semaphore: `acquire` resolves once one of `size` slots is free. */
-export interface Slots {
-  acquire(): Promise<void>;
-  release(): void;
-}
-
-export function createSlots(size: number): Slots {
-  let free = size;
-  const waiting: (() => void)[] = [];
-  return {
-    acquire() {
-      if (free > 0) {
-        free -= 1;
-        return Promise.resolve();
-      }
-      return new Promise((resolve) => waiting.push(resolve));
-    },
-    release() {
-      const next = waiting.shift();
-      if (next) next();
-      else free += 1;
-    },
-  };
+  readonly slots: Semaphore;
 }
 
 /** A record as read from the partition: its headers (strings) and value (bytes). */
