@@ -26,6 +26,7 @@ export {
   retryAfterMsOf,
 } from "./retry-pushback.ts";
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
+export { Semaphore } from "./semaphore.ts";
 export {
   assertDeadline,
   currentContext,

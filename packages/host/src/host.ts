@@ -14,12 +14,7 @@ import {
   type SagaAdmin,
   type ServiceInstance,
 } from "@plexus/core";
-import {
-  createConsumerRuntime,
-  createMemoryBroker,
-  createOutbox,
-  type DeadLetterAdmin,
-} from "@plexus/messaging";
+import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
 import {
   consumerSpans,
   createMetrics,
@@ -40,6 +35,7 @@ import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
+import { openBroker } from "./open-broker.ts";
 import { loadServiceKey } from "./service-key.ts";
 import { startOrUndo } from "./start-or-undo.ts";
 import type { HostSpec } from "./topology.ts";
@@ -95,7 +91,8 @@ export interface Host extends AsyncDisposable {
 }
 
 /**
- * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker, migrates
+ * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker (in-process,
+ * or Kafka when `KAFKA_BROKERS` names a cluster: `openBroker`), migrates
  * and starts each service with its outbox and consumers, wires typed clients (in-process for
  * co-hosted services), serves the services over Connect (`PLEXUS_RPC_PORT`) and the edge on `PORT`.
  *
@@ -154,7 +151,7 @@ async function assembleHost(
   });
   lifecycle.onStop("storage", () => storage.close());
   health.addReadiness("storage", () => storage.ping());
-  const broker = createMemoryBroker({ clock, logger });
+  const broker = await openBroker({ config, hostName: spec.name, clock, logger });
   lifecycle.onStop("broker", () => broker.close());
 
   // One pipeline state for every outgoing call of the host, RPC and HTTP.

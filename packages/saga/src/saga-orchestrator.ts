@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import {
   Code,
   PlexusError,
+  Semaphore,
   createLogger,
   currentContext,
   liveLeaseOwners,
@@ -36,7 +37,6 @@ import {
 import { isActiveStatus, isSagaStatus, type SagaStatus } from "./saga-status.ts";
 import { sagaStore, toSummary, type Alive, type SagaRecord } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
-import { Semaphore } from "./semaphore.ts";
 import { SettleWaiters } from "./settle-waiters.ts";
 
 export interface SagaOrchestratorOptions extends SagaHooks {
