@@ -7,11 +7,9 @@ import {
   runInContext,
   sleep,
   type CallContext,
-  type Clock,
   type Db,
   type Logger,
   type SagaStepSpan,
-  type SagaStepTracer,
   type Sql,
   type TraceParent,
 } from "@plexus/core";
@@ -25,51 +23,12 @@ import {
   type StepContext,
 } from "./saga-definition.ts";
 import { SagaStatus, type ActiveSagaStatus } from "./saga-status.ts";
-import { isConflict, sagaStore, toView, type SagaRecord } from "./saga-store.ts";
+import type { ExecutionEnv } from "./execution-env.ts";
+import { isConflict } from "./saga-errors.ts";
+import { toView, type SagaRecord } from "./saga-record.ts";
+import { sagaStore } from "./saga-store.ts";
 import type { FailureKind, SagaFailure, StepPhase } from "./saga-view.ts";
 import { runStepAttempt, type AttemptResult } from "./step-attempt.ts";
-
-/** Orchestrator-wide finish hooks (they run after the definition's own, in the same transaction). */
-export interface SagaHooks {
-  /** Runs in the transaction that marks any saga COMPLETED. */
-  onCompleted?: (event: SagaFinishedEvent) => Promise<void>;
-  /** Runs in the transaction that marks any saga COMPENSATED. */
-  onCompensated?: (event: SagaFinishedEvent) => Promise<void>;
-  /** Runs in the transaction that parks any saga as NEEDS_ATTENTION: alert from here. */
-  onNeedsAttention?: (event: SagaFinishedEvent) => Promise<void>;
-}
-
-/** The retry policies and timeouts of one step, resolved once when the orchestrator is made. */
-export interface StepPlan {
-  readonly action: RetryPolicy;
-  readonly compensation: RetryPolicy;
-  readonly timeoutMs: number;
-  readonly compensationTimeoutMs: number;
-}
-
-/** What an execution needs from its orchestrator. */
-export interface ExecutionEnv {
-  readonly db: Db;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** This orchestrator's lease owner id. */
-  readonly owner: string;
-  readonly leaseMs: number;
-  readonly random: () => number;
-  readonly serviceName: string | undefined;
-  /** Records a span per try; undefined when not tracing. */
-  readonly traceStep: SagaStepTracer | undefined;
-  readonly finishRetry: RetryPolicy;
-  readonly hooks: SagaHooks;
-  /** Aborted by `close()`: start no new try, stop backoff sleeps. */
-  readonly stopping: AbortSignal;
-  /** Aborted when `close()` gives up on in-flight tries: no more writes at all. */
-  readonly abandon: AbortSignal;
-  definition(type: string): SagaDefinition | undefined;
-  plan(type: string, stepIndex: number): StepPlan;
-  /** Called after a saga reached a terminal or parked state. */
-  settled(id: string): void;
-}
 
 type HalfResult =
   | { readonly kind: "succeeded"; readonly output: unknown; readonly attemptId: number }
@@ -168,7 +127,7 @@ export class SagaExecution {
       }
       this.#attempts = await this.#sql((db) => sagaStore.attemptCounts(db, rec.id));
     }
-    const definition = this.#env.definition(rec.type);
+    const definition = this.#env.sagas.definition(rec.type);
     if (!definition) {
       await this.#park(undefined, this.#interruption(`unknown saga type "${rec.type}"`));
       return;
@@ -297,7 +256,7 @@ export class SagaExecution {
   async #runHalf(step: SagaStep, index: number, phase: StepPhase): Promise<HalfResult> {
     const env = this.#env;
     const rec = this.#rec;
-    const plan = env.plan(rec.type, index);
+    const plan = env.sagas.plan(rec.type, index);
     const policy = phase === "action" ? plan.action : plan.compensation;
     const timeoutMs = phase === "action" ? plan.timeoutMs : plan.compensationTimeoutMs;
     const key = idempotencyKeyOf(rec.id, step.name, phase);
@@ -679,7 +638,7 @@ export class SagaExecution {
         ? new PlexusError(Code.FailedPrecondition, message)
         : new PlexusError(Code.Internal, message, { cause }),
     );
-    const step = this.#env.definition(rec.type)?.steps[stepIndex]?.name ?? "";
+    const step = this.#env.sagas.definition(rec.type)?.steps[stepIndex]?.name ?? "";
     return { ...record, step, stepIndex, phase: "finish", kind: "interrupted" };
   }
 
