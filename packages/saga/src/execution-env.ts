@@ -1,7 +1,8 @@
-import type { Clock, Db, Logger, SagaStepTracer } from "@plexus/core";
+import type { Clock, Db, Logger } from "@plexus/core";
 import type { RetryPolicy } from "./retry-policy.ts";
 import type { SagaFinishedEvent } from "./saga-definition.ts";
 import type { SagaRegistry } from "./saga-registry.ts";
+import type { SagaStepTracer } from "./saga-step-tracer.ts";
 
 /**
  * Runs a function in the async context the orchestrator was created in

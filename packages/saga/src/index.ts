@@ -14,6 +14,13 @@ export {
 export type { ListSagasQuery, SagaPage } from "./saga-admin.ts";
 export type { StartSagaOptions, StartedSaga } from "./saga-starter.ts";
 export type { SagaHooks } from "./execution-env.ts";
+export type {
+  SagaStepOutcome,
+  SagaStepSpan,
+  SagaStepTracer,
+  SagaStepTry,
+} from "./saga-step-tracer.ts";
+export type { SagaAdmin } from "./service-sagas.ts";
 export {
   SagaStatus,
   allSagaStatuses,

@@ -8,7 +8,6 @@ import {
   systemClock,
   type Db,
   type Logger,
-  type SagaStepTracer,
   type Clock,
 } from "@plexus/core";
 import type { ExecutionEnv, SagaHooks } from "./execution-env.ts";
@@ -20,6 +19,7 @@ import {
 } from "./retry-policy.ts";
 import { SagaAdmin, type ListSagasQuery, type SagaPage } from "./saga-admin.ts";
 import type { SagaDefinition } from "./saga-definition.ts";
+import type { SagaStepTracer } from "./saga-step-tracer.ts";
 import { SagaExecutor } from "./saga-executor.ts";
 import { SagaLeases } from "./saga-leases.ts";
 import { SagaPoller } from "./saga-poller.ts";

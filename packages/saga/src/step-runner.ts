@@ -7,13 +7,13 @@ import {
   runInContext,
   type CallContext,
   type Logger,
-  type SagaStepSpan,
   type TraceParent,
 } from "@plexus/core";
 import { toErrorRecord } from "./error-record.ts";
 import type { ExecutionEnv } from "./execution-env.ts";
 import { isRetryableBy, scheduleRetries, waitToRetry } from "./retry-policy.ts";
 import { idempotencyKeyOf, type SagaStep, type StepContext } from "./saga-definition.ts";
+import type { SagaStepSpan } from "./saga-step-tracer.ts";
 import { sagaStore } from "./saga-store.ts";
 import type { SagaWriter } from "./saga-writer.ts";
 import type { FailureKind, StepPhase } from "./saga-view.ts";
