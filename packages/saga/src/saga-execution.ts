@@ -6,7 +6,7 @@ import { isConflict } from "./saga-errors.ts";
 import { SagaFinisher, type StepResult } from "./saga-finisher.ts";
 import type { SagaRecord } from "./saga-record.ts";
 import { SagaStatus } from "./saga-status.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
 import type { SagaFailure } from "./saga-view.ts";
 import { SagaWriter, StopExecution } from "./saga-writer.ts";
 import { StepRunner } from "./step-runner.ts";
@@ -100,12 +100,12 @@ export class SagaExecution {
     const writer = this.#writer;
     const id = writer.record.id;
     const interrupted = await writer.sql((db) =>
-      sagaStore.interruptOpenAttempts(db, id, writer.now()),
+      sagaTimeline.interruptOpenAttempts(db, id, writer.now()),
     );
     if (interrupted > 0) {
       this.#logger.info({ interrupted }, "resuming saga; tries left open were interrupted");
     }
-    this.#tries.load(await writer.sql((db) => sagaStore.attemptCounts(db, id)));
+    this.#tries.load(await writer.sql((db) => sagaTimeline.attemptCounts(db, id)));
   }
 
   /** Runs the next action; returns whether to go on. */
@@ -123,7 +123,7 @@ export class SagaExecution {
     if (result.kind === "succeeded") {
       const done: StepResult = {
         patch: { outputs: { ...rec.outputs, [step.name]: result.output }, stepIndex: index + 1 },
-        extra: (tx) => sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
+        extra: (tx) => sagaTimeline.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
         keepOnStop: true,
       };
       const nextStep = definition.steps[index + 1];
@@ -159,7 +159,7 @@ export class SagaExecution {
         failure,
         failureReason: failure.reason,
       },
-      { before: (tx) => sagaStore.finishAttempt(tx, result.attemptId, "FAILED", record, now) },
+      { before: (tx) => sagaTimeline.finishAttempt(tx, result.attemptId, "FAILED", record, now) },
     );
     return true;
   }
@@ -180,7 +180,9 @@ export class SagaExecution {
     if (result.kind === "succeeded") {
       await this.#writer.commit(
         { stepIndex: index - 1 },
-        { before: (tx) => sagaStore.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now) },
+        {
+          before: (tx) => sagaTimeline.finishAttempt(tx, result.attemptId, "SUCCEEDED", null, now),
+        },
       );
       return true;
     }
@@ -200,7 +202,7 @@ export class SagaExecution {
       },
       {
         patch: { stepIndex: index },
-        extra: (tx) => sagaStore.finishAttempt(tx, result.attemptId, "FAILED", record, now),
+        extra: (tx) => sagaTimeline.finishAttempt(tx, result.attemptId, "FAILED", record, now),
         keepOnStop: false,
       },
     );

@@ -169,6 +169,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     compensationRetry,
   });
 
+  // Sagas execute in the async context of this call, never in a caller's (see `InRoot`).
   const root = AsyncLocalStorage.snapshot();
   const stopping = new AbortController();
   const abandon = new AbortController();
@@ -213,6 +214,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     leases,
     executor,
   });
+  const starter = { db, clock, logger, owner, leaseMs, sagas, executor };
   const admin = new SagaAdmin({ db, clock, logger, executor });
   const waiters = new SettleWaiters((id) => admin.get(id), root);
 
@@ -238,12 +240,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   return {
     async start(type, input, startOptions = {}) {
       assertOpen();
-      return startSaga(
-        { db, clock, logger, owner, leaseMs, sagas, executor },
-        type,
-        input,
-        startOptions,
-      );
+      return startSaga(starter, type, input, startOptions);
     },
     async resumeAll() {
       assertOpen();

@@ -1,23 +1,16 @@
 import { formatTraceparent, type Sql, type TraceParent } from "@plexus/core";
 import { conflictError } from "./saga-errors.ts";
-import { sagaInstancesTable as instances, sagaStepsTable as steps } from "./saga-migrations.ts";
+import { sagaInstancesTable as instances } from "./saga-migrations.ts";
 import {
   instanceColumns as columns,
-  toAttemptView,
   toRecord,
   toView,
   type InstanceRow,
   type SagaRecord,
-  type StepRow,
 } from "./saga-record.ts";
 import type { SagaStatus } from "./saga-status.ts";
-import type {
-  AttemptOutcome,
-  ErrorRecord,
-  SagaView,
-  StepAttemptView,
-  StepPhase,
-} from "./saga-view.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
+import type { SagaView } from "./saga-view.ts";
 
 /** Advisory-lock class of saga ids (`SAGA` in ASCII), paired with `hashtext(id)`. */
 const lockClass = 0x53414741;
@@ -51,8 +44,9 @@ export interface ListFilter {
 }
 
 /**
- * Every statement the orchestrator runs. Each function takes the `Sql` to run on, so it works
- * on the service's `Db` and inside a transaction alike.
+ * Every statement on saga instances (`plexus_saga_instances`; the tries are `sagaTimeline`'s).
+ * Each function takes the `Sql` to run on, so it works on the service's `Db` and inside a
+ * transaction alike.
  */
 export const sagaStore = {
   /**
@@ -232,84 +226,10 @@ export const sagaStore = {
     return result.rowCount > 0;
   },
 
-  /** How many tries were logged per half-step (`${stepIndex}:${phase}`), in every execution. */
-  async attemptCounts(sql: Sql, id: string): Promise<Map<string, number>> {
-    const result = await sql.query<{ step_index: number; phase: StepPhase; n: number }>(
-      `SELECT step_index, phase, count(*)::int AS n FROM ${steps}
-       WHERE saga_id = $1 GROUP BY step_index, phase`,
-      [id],
-    );
-    return new Map(result.rows.map((r) => [`${r.step_index}:${r.phase}`, r.n]));
-  },
-
-  /** Logs the start of a try; returns its row id. */
-  async startAttempt(
-    sql: Sql,
-    attempt: {
-      sagaId: string;
-      step: string;
-      stepIndex: number;
-      phase: StepPhase;
-      attempt: number;
-      idempotencyKey: string;
-      now: number;
-    },
-  ): Promise<number> {
-    const result = await sql.query<{ id: number }>(
-      `INSERT INTO ${steps} (saga_id, step, step_index, phase, attempt, idempotency_key, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [
-        attempt.sagaId,
-        attempt.step,
-        attempt.stepIndex,
-        attempt.phase,
-        attempt.attempt,
-        attempt.idempotencyKey,
-        new Date(attempt.now),
-      ],
-    );
-    return result.rows[0]!.id;
-  },
-
-  /** Logs how a try ended. */
-  async finishAttempt(
-    sql: Sql,
-    attemptId: number,
-    outcome: AttemptOutcome,
-    error: ErrorRecord | null,
-    now: number,
-  ): Promise<void> {
-    await sql.query(
-      `UPDATE ${steps} SET outcome = $2, error = $3::jsonb, finished_at = $4
-       WHERE id = $1 AND outcome IS NULL`,
-      [attemptId, outcome, error === null ? null : JSON.stringify(error), new Date(now)],
-    );
-  },
-
-  /** Marks tries left open by an execution that died (or was abandoned) as INTERRUPTED. */
-  async interruptOpenAttempts(sql: Sql, id: string, now: number): Promise<number> {
-    const result = await sql.query(
-      `UPDATE ${steps} SET outcome = 'INTERRUPTED', finished_at = $2
-       WHERE saga_id = $1 AND outcome IS NULL`,
-      [id, new Date(now)],
-    );
-    return result.rowCount;
-  },
-
-  async attempts(sql: Sql, id: string): Promise<StepAttemptView[]> {
-    const result = await sql.query<StepRow>(
-      `SELECT id, step, step_index, phase, attempt, idempotency_key, started_at, finished_at,
-         outcome, error
-       FROM ${steps} WHERE saga_id = $1 ORDER BY id`,
-      [id],
-    );
-    return result.rows.map(toAttemptView);
-  },
-
   async view(sql: Sql, id: string): Promise<SagaView | undefined> {
     const record = await sagaStore.find(sql, id);
     if (!record) return undefined;
-    return toView(record, await sagaStore.attempts(sql, id));
+    return toView(record, await sagaTimeline.attempts(sql, id));
   },
 
   /** Newest first, keyset-paginated on (created_at, id). Returns up to `limit + 1` rows. */

@@ -4,6 +4,7 @@ import type { SagaFinishedEvent } from "./saga-definition.ts";
 import { toView, type SagaRecord } from "./saga-record.ts";
 import { SagaStatus } from "./saga-status.ts";
 import { sagaStore } from "./saga-store.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
 
 /**
  * Thrown inside an execution to unwind it quietly: the orchestrator abandoned it (no more
@@ -87,7 +88,7 @@ export class SagaWriter {
       await before?.(tx);
       const written = await sagaStore.write(tx, rec, next);
       if (hooks.length > 0) {
-        const saga = toView({ ...next, version: written }, await sagaStore.attempts(tx, rec.id));
+        const saga = toView({ ...next, version: written }, await sagaTimeline.attempts(tx, rec.id));
         const event: SagaFinishedEvent = {
           saga,
           input: next.input,

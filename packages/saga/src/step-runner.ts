@@ -14,7 +14,7 @@ import type { ExecutionEnv } from "./execution-env.ts";
 import { isRetryableBy, scheduleRetries, waitToRetry } from "./retry-policy.ts";
 import { idempotencyKeyOf, type SagaStep, type StepContext } from "./saga-definition.ts";
 import type { SagaStepSpan } from "./saga-step-tracer.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
 import type { SagaWriter } from "./saga-writer.ts";
 import type { FailureKind, StepPhase } from "./saga-view.ts";
 import { runStepAttempt, type AttemptResult } from "./step-attempt.ts";
@@ -126,7 +126,7 @@ export class StepRunner {
       const failedAt = this.#writer.now();
       const record = toErrorRecord(error);
       await this.#writer.guarded(failedAt, (tx) =>
-        sagaStore.finishAttempt(tx, attemptId, "RETRYING", record, failedAt),
+        sagaTimeline.finishAttempt(tx, attemptId, "RETRYING", record, failedAt),
       );
       this.#logger.info(
         {

@@ -1,6 +1,6 @@
 import type { Sql } from "@plexus/core";
 import { idempotencyKeyOf, type SagaStep } from "./saga-definition.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
 import type { StepPhase } from "./saga-view.ts";
 
 /** A try logged as started, about to run. */
@@ -51,7 +51,7 @@ export class StepTries {
     let attemptId: number | undefined;
     return {
       write: async (tx) => {
-        attemptId = await sagaStore.startAttempt(tx, {
+        attemptId = await sagaTimeline.startAttempt(tx, {
           sagaId: this.#sagaId,
           step: step.name,
           stepIndex: index,
