@@ -63,17 +63,10 @@ export {
 export {
   defineService,
   type ClientFactory,
-  type SagaAdmin,
   type ServiceDefinition,
   type ServiceEnv,
   type ServiceInstance,
 } from "./service.ts";
-export type {
-  SagaStepOutcome,
-  SagaStepSpan,
-  SagaStepTracer,
-  SagaStepTry,
-} from "./saga-step-tracer.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
 export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {

@@ -11,7 +11,6 @@ import {
   type HealthRegistry,
   type Lifecycle,
   type Logger,
-  type SagaAdmin,
   type ServiceInstance,
 } from "@plexus/core";
 import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
@@ -29,6 +28,7 @@ import {
   createServiceAuthenticator,
   type ServiceBinding,
 } from "@plexus/rpc";
+import type { SagaAdmin } from "@plexus/saga";
 import { openStorage, type Storage, type StorageOptions } from "@plexus/storage";
 import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
