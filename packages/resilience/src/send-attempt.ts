@@ -1,0 +1,34 @@
+import type { CallContext, UnaryFn, UnaryRequest, UnaryResponse } from "@plexus/core";
+import type { PolicyContext } from "./policy.ts";
+
+/** `Idempotency-Key`: the header a call's idempotency key travels in. */
+export const headerIdempotencyKey = "idempotency-key";
+/** The header telling the callee how many attempts came before this one (gRPC's `grpc-previous-rpc-attempts`). */
+export const headerPreviousAttempts = "x-plexus-previous-attempts";
+
+/**
+ * Sends one attempt: the request as it came for a first attempt that changes nothing, else a
+ * copy with the attempt's signal and deadline (so the transport sends the per-try deadline)
+ * and, on a retry or hedge, how many attempts came before.
+ */
+export function sendAttempt(
+  next: UnaryFn,
+  request: UnaryRequest,
+  signal: AbortSignal,
+  context: PolicyContext,
+): Promise<UnaryResponse> {
+  if (
+    context.attempt === 1 &&
+    signal === request.signal &&
+    context.deadline === request.context.deadline
+  ) {
+    return next(request);
+  }
+  const callContext: CallContext = { ...request.context, deadline: context.deadline, signal };
+  let header = request.header;
+  if (context.attempt > 1) {
+    header = new Headers(header);
+    header.set(headerPreviousAttempts, String(context.attempt - 1));
+  }
+  return next({ ...request, header, context: callContext, signal });
+}
