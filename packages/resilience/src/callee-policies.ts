@@ -136,7 +136,7 @@ export function calleePolicies(options: ClientResilienceOptions, callee: string)
   const merged: Record<string, unknown> = {};
   for (const key of Object.keys(defaultCalleePolicies) as (keyof CalleePolicies)[]) {
     if ((key as keyof CalleePolicyOptions) === "perTryTimeoutMs") continue;
-    const builtIn = defaultCalleePolicies[key] as object | false;
+    const builtIn: object | false = defaultCalleePolicies[key];
     merged[key] = merge(merge(builtIn, defaults[key]), own[key]);
   }
   return merged as CalleePolicies;
