@@ -99,7 +99,7 @@ export async function createSuite(): Promise<Suite> {
       json: "raw-undici and moleculer-nats send the messages' proto3 JSON form (JSON.stringify)",
       telemetry:
         "plexus: client metrics (prom-client) and tracing on both sides (OpenTelemetry SDK, " +
-        "SimpleSpanProcessor into an exporter that drops the spans)",
+        "BatchSpanProcessor, as a host exports to OTLP, into an exporter that drops the spans)",
       omitted: notes.join("; "),
     },
   };

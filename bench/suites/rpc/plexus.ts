@@ -8,8 +8,9 @@
  * - the host's own `serverInterceptors` (server tracing);
  * - service identity as a host runs it (ADR 13): the client's credentials put a cached service
  *   token on every call, the server's authenticator checks it against its cache of verified ones;
- * - with telemetry, tracing records every span on both sides (OpenTelemetry SDK, each ended span
- *   handed to an exporter that drops it) and the client metrics record every call (prom-client);
+ * - with telemetry, tracing records every span on both sides (OpenTelemetry SDK, ended spans
+ *   handed in batches, as to a host's OTLP endpoint, to an exporter that drops them) and the
+ *   client metrics record every call (prom-client);
  *   without, tracing is off (its interceptors step aside, as in a host without an OTLP endpoint)
  *   and no call is measured (the policies report only retries, rejections and circuit changes).
  */
@@ -40,10 +41,13 @@ const discardSpans: NonNullable<TracingOptions["exporter"]> = {
   shutdown: () => Promise.resolve(),
 };
 
-/** Tracing as a host starts it: recording into `discardSpans`, or off (no OTLP endpoint). */
+/**
+ * Tracing as a host starts it: recording into `discardSpans` in batches, as a host exports to
+ * its OTLP endpoint, or off (no OTLP endpoint).
+ */
 export function startTracing(serviceName: string, telemetry: boolean): Promise<Tracing> {
   return telemetry
-    ? createTracing({ serviceName, exporter: discardSpans })
+    ? createTracing({ serviceName, exporter: discardSpans, exportInBatches: true })
     : createTracing({ serviceName, env: {} });
 }
 

@@ -105,6 +105,21 @@ describe("createTracing", () => {
     expect(contextManagerRegistered()).toBe(false);
   });
 
+  it("hands the exporter batches with exportInBatches, not each span as it ends", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = await tracingWith({
+      serviceName: "orders",
+      env: { OTEL_BSP_SCHEDULE_DELAY: "60000" },
+      exporter,
+      exportInBatches: true,
+    });
+    tracing.tracer.startSpan("first").end();
+    tracing.tracer.startSpan("second").end();
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await tracing.forceFlush();
+    expect(exporter.getFinishedSpans().map((span) => span.name)).toEqual(["first", "second"]);
+  });
+
   it("keeps the shared globals until the last tracing of the process shuts down", async () => {
     const first = await tracingWith({ serviceName: "a", exporter: new InMemorySpanExporter() });
     const second = await tracingWith({ serviceName: "b", exporter: new InMemorySpanExporter() });

@@ -12,11 +12,8 @@ import { describe, expect, it } from "vitest";
 import { CatalogService } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
 import { UsersService } from "../../../apps/shop/gen/shop/users/v1/users_pb.js";
 import { constantBackoff } from "./backoff.ts";
-import {
-  createClientResilience,
-  type ClientResilienceOptions,
-  type ResilienceRejectEvent,
-} from "./client-resilience.ts";
+import type { ClientResilienceOptions, ResilienceRejectEvent } from "./callee-policies.ts";
+import { createClientResilience } from "./client-resilience.ts";
 import { rejectionKindOf } from "./errors.ts";
 
 const getProduct = CatalogService.method.getProduct; // NO_SIDE_EFFECTS
@@ -158,6 +155,42 @@ describe("client resilience interceptors: deadlines", () => {
     expect(t.requests[1]!.context.deadline).toBe(s.clock.now() - 1_000 + 50);
     await s.call(t, request(listProducts, { deadline: s.clock.now() + 60_000 }));
     expect(t.requests[2]!.context.deadline).toBe(s.clock.now() - 1_000 + 10_000); // default 10 s
+  });
+
+  it("gives a call without a deadline none: the built-in safety net is enforced locally only", async () => {
+    const s = setup({ defaults: { retry: false } });
+    const t = terminal(() => new Promise<never>(() => {}));
+    const outcome = chainInterceptors(
+      s.resilience.interceptors,
+      t.next,
+    )(request(getProduct)).catch((e: unknown) => e);
+    await s.clock.advanceAsync(0);
+    expect(t.requests[0]!.context.deadline).toBeUndefined();
+    await s.clock.advanceAsync(9_999);
+    expect(t.requests[0]!.signal.aborted).toBe(false);
+    await s.clock.advanceAsync(1);
+    expect(t.requests[0]!.signal.aborted).toBe(true);
+    expect(await outcome).toMatchObject({ code: Code.DeadlineExceeded });
+  });
+
+  it("sends a configured per-try timeout as the deadline of a call that has none", async () => {
+    const s = setup({ defaults: { perTryTimeoutMs: 10_000 } });
+    const t = terminal(() => ok());
+    await s.call(t, request(getProduct));
+    expect(t.requests[0]!.context.deadline).toBe(1_000 + 10_000);
+  });
+
+  it("arms no timer per call: calls in flight share one timer slot", async () => {
+    const s = setup();
+    const answers: (() => void)[] = [];
+    const t = terminal(() => new Promise((resolve) => answers.push(() => resolve(ok()))));
+    const fn = chainInterceptors(s.resilience.interceptors, t.next);
+    const calls = Array.from({ length: 20 }, () => fn(request(getProduct)));
+    await s.clock.advanceAsync(0);
+    expect(t.requests).toHaveLength(20);
+    expect(s.clock.pendingTimers()).toBe(1);
+    for (const answer of answers) answer();
+    await Promise.all(calls);
   });
 
   it("retries an attempt cut by its per-try timeout, within the call's deadline", async () => {

@@ -28,18 +28,20 @@ export { growingOpenWait } from "./open-wait.ts";
 export {
   createClientResilience,
   createResilienceInterceptors,
-  defaultCalleePolicies,
   type CallDescriptor,
+  type CalleeSnapshot,
+  type ClientResilience,
+} from "./client-resilience.ts";
+export {
+  defaultCalleePolicies,
   type CallTarget,
   type CalleeOptions,
   type CalleePolicyOptions,
-  type CalleeSnapshot,
-  type ClientResilience,
   type ClientResilienceOptions,
   type MethodPolicyOptions,
   type RejectingPolicy,
   type ResilienceRejectEvent,
-} from "./client-resilience.ts";
+} from "./callee-policies.ts";
 export {
   composeWithFallbacks,
   type ComposeWithFallbacksOptions,

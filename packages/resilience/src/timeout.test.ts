@@ -19,6 +19,19 @@ function cooperative(seen: PolicyContext[]) {
 }
 
 describe("timeout", () => {
+  it("as a safety net, tightens a deadline the execution has but creates none", async () => {
+    const clock = createFakeClock(0);
+    const timeout = createTimeout({ timeoutMs: 100, clock, safetyNet: true });
+    const seen: PolicyContext[] = [];
+    const untimed = timeout.execute(cooperative(seen)).catch((e: unknown) => e);
+    const timed = timeout.execute(cooperative(seen), { deadline: 500 }).catch((e: unknown) => e);
+    expect(seen.map((context) => context.deadline)).toEqual([undefined, 100]);
+    await clock.advanceAsync(100);
+    expect(seen.map((context) => context.signal.aborted)).toEqual([true, true]);
+    expect(await untimed).toMatchObject({ code: Code.DeadlineExceeded });
+    expect(await timed).toMatchObject({ code: Code.DeadlineExceeded });
+  });
+
   it("aborts the signal and fails with DeadlineExceeded when the time is up — not before", async () => {
     const clock = createFakeClock(0);
     const timeout = createTimeout({ timeoutMs: 100, clock });

@@ -41,6 +41,13 @@ export interface TimeoutOptions {
    * AbortController, instead of each paying for its own.
    */
   resolutionMs?: number;
+  /**
+   * `true`: a safety net that only cuts attempts that hang. It tightens the deadline an
+   * execution already carries, but gives none to one that has none: `context.deadline` stays
+   * `undefined`, so nothing is propagated (no `connect-timeout-ms`, no timer at the callee) for
+   * a limit nobody chose. Enforcement is the same either way. Default `false`.
+   */
+  safetyNet?: boolean;
 }
 
 /** Links an abortable caller signal with a slot: the one case that needs its own controller. */
@@ -77,7 +84,7 @@ class LinkedAbort {
  */
 export class TimedContext extends RaceEntry implements PolicyContext {
   readonly signal: AbortSignal;
-  readonly deadline: number;
+  readonly deadline: number | undefined;
   readonly attempt: number;
   /** The shared timer slot to race in, when the signal is a pure timer signal. */
   readonly raceSlot: TimerSlot | undefined;
@@ -86,7 +93,7 @@ export class TimedContext extends RaceEntry implements PolicyContext {
 
   constructor(
     signal: AbortSignal,
-    deadline: number,
+    deadline: number | undefined,
     attempt: number,
     raceSlot: TimerSlot | undefined,
     link: LinkedAbort | undefined,
@@ -120,11 +127,13 @@ function captureResolvers(
 export class TimeoutCore {
   private readonly timeoutMs: number;
   private readonly aggressive: boolean;
+  private readonly safetyNet: boolean;
   private readonly slots: TimerSlots;
 
-  constructor(timeoutMs: number, aggressive: boolean, slots: TimerSlots) {
+  constructor(timeoutMs: number, aggressive: boolean, safetyNet: boolean, slots: TimerSlots) {
     this.timeoutMs = timeoutMs;
     this.aggressive = aggressive;
+    this.safetyNet = safetyNet;
     this.slots = slots;
   }
 
@@ -135,23 +144,26 @@ export class TimeoutCore {
   enter(context: PolicyContext, now: number): PolicyContext {
     const parent = context.signal;
     if (parent.aborted) throw abortError(parent);
+    const given = context.deadline;
     let deadline = now + this.timeoutMs;
-    if (context.deadline !== undefined && context.deadline < deadline) deadline = context.deadline;
+    if (given !== undefined && given < deadline) deadline = given;
     if (deadline <= now) throw deadlinePassed();
     if (deadline === Infinity) return context;
     const slot = this.slots.slotFor(deadline, now);
+    // What the attempt propagates: a safety net never creates a deadline, only tightens one.
+    const propagated = given === undefined && this.safetyNet ? undefined : deadline;
     if (parent === neverAborted) {
-      return new TimedContext(slot.signal, deadline, context.attempt, slot, undefined);
+      return new TimedContext(slot.signal, propagated, context.attempt, slot, undefined);
     }
     const parentSlot = slotOfSignal(parent);
     if (parentSlot === undefined) {
       // A caller signal that may abort at any time: link it with the slot.
       const link = new LinkedAbort(parent, slot.signal);
-      return new TimedContext(link.controller.signal, deadline, context.attempt, undefined, link);
+      return new TimedContext(link.controller.signal, propagated, context.attempt, undefined, link);
     }
     // The caller's signal is itself a timer: the earlier of the two slots does the job.
     const earlier = parentSlot.at <= slot.at ? parentSlot : slot;
-    return new TimedContext(earlier.signal, deadline, context.attempt, earlier, undefined);
+    return new TimedContext(earlier.signal, propagated, context.attempt, earlier, undefined);
   }
 
   /**
@@ -225,7 +237,13 @@ export function createTimeout(options: TimeoutOptions): TimeoutPolicy {
   const aggressive = (options.strategy ?? "aggressive") === "aggressive";
   const resolutionMs = options.resolutionMs ?? 1;
   if (!(resolutionMs > 0)) throw new RangeError("createTimeout: resolutionMs must be > 0");
-  const core = new TimeoutCore(timeoutMs, aggressive, timerSlotsFor(clock, resolutionMs));
+  const safetyNet = options.safetyNet ?? false;
+  const core = new TimeoutCore(
+    timeoutMs,
+    aggressive,
+    safetyNet,
+    timerSlotsFor(clock, resolutionMs),
+  );
 
   const policy: TimeoutPolicy = {
     [timeoutCore]: core,
