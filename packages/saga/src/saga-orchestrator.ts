@@ -244,9 +244,8 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     },
     async resumeAll() {
       assertOpen();
-      const scheduled = await poller.scan();
-      poller.start();
-      return scheduled;
+      await poller.start();
+      return poller.scan();
     },
     async retry(sagaId) {
       assertOpen();
