@@ -152,3 +152,46 @@ describe.runIf(postgresUp)("saga wake-ups across processes on Postgres", () => {
     expect(await b.get("gone")).toBeUndefined();
   });
 });
+
+describe("saga wake-ups in one process (PGlite)", () => {
+  it("coalesces a burst of wake-ups: one scan at a time, at most one more after it", async () => {
+    const storage = await openStorage({});
+    const db = await storage.forService("burst", [...sagaMigrations(1), sagaTraceMigration(2)]);
+    const firstWake = Promise.withResolvers<void>();
+    const third = Promise.withResolvers<void>();
+    let scans = 0;
+    const watched: Db = {
+      ...db,
+      async query(text, params) {
+        if (text.includes("ORDER BY updated_at, id LIMIT")) {
+          scans++;
+          if (scans === 2) await firstWake.promise;
+          if (scans === 3) third.resolve();
+        }
+        return db.query<never>(text, params);
+      },
+    };
+    const sagas = createSagaOrchestrator({
+      db: watched,
+      definitions: [],
+      clock: createFakeClock(0),
+      pollIntervalMs: hour,
+    });
+    try {
+      await sagas.resumeAll();
+      const wake = () => db.transaction(async (tx) => tx.notify("saga"));
+      await wake(); // its scan waits for firstWake
+      await wake();
+      await wake();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(scans).toBe(2);
+      firstWake.resolve();
+      await third.promise;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(scans).toBe(3);
+    } finally {
+      await sagas.close();
+      await storage.close();
+    }
+  });
+});
