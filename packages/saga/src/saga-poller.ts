@@ -61,7 +61,13 @@ export class SagaPoller {
     if (this.#started) return;
     this.#started = true;
     const { db, stopping } = this.#options;
-    const unlisten = await db.listen(sagaChannel, () => this.#wake());
+    let unlisten: () => void;
+    try {
+      unlisten = await db.listen(sagaChannel, () => this.#wake());
+    } catch (error) {
+      this.#started = false; // the next `resumeAll` tries again
+      throw error;
+    }
     if (stopping.aborted) unlisten();
     else this.#unlisten = unlisten;
     this.#schedule();
