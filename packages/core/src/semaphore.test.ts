@@ -8,7 +8,9 @@ describe("Semaphore", () => {
     const semaphore = new Semaphore(2);
     const order: string[] = [];
     await semaphore.acquire();
+    expect(semaphore.full).toBe(false);
     await semaphore.acquire();
+    expect(semaphore.full).toBe(true);
     void semaphore.acquire().then(() => order.push("a"));
     void semaphore.acquire().then(() => order.push("b"));
     await tick();
@@ -23,6 +25,7 @@ describe("Semaphore", () => {
     semaphore.release();
     semaphore.release();
     expect(semaphore.active).toBe(0);
+    expect(semaphore.full).toBe(false);
   });
 
   it("refuses a limit below 1", () => {

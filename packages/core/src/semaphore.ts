@@ -29,6 +29,11 @@ export class Semaphore {
     else this.#active--;
   }
 
+  /** True when every slot is taken: an `acquire` now waits. */
+  get full(): boolean {
+    return this.#active >= this.#limit;
+  }
+
   get active(): number {
     return this.#active;
   }

@@ -4,7 +4,7 @@ import { checkSagaId, sagaNotFound } from "./saga-errors.ts";
 import type { SagaExecutor } from "./saga-executor.ts";
 import { toSummary } from "./saga-record.ts";
 import { isSagaStatus, type SagaStatus } from "./saga-status.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaChannel, sagaStore } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
 
 /** Filters of `list`. */
@@ -56,6 +56,8 @@ export class SagaAdmin {
       );
     }
     logger.info({ sagaId }, "saga retried by an operator");
+    // Unleased: with no slot free here, another executor may take it first.
+    if (executor.busy) db.notify(sagaChannel);
     executor.execute(sagaId);
   }
 

@@ -62,6 +62,14 @@ export class SagaExecutor {
     this.execute(id);
   }
 
+  /**
+   * Every slot is taken: a saga asked for now waits here unclaimed, so whoever makes one claimable
+   * then wakes the other processes (`sagaChannel`), which may take it first.
+   */
+  get busy(): boolean {
+    return this.#semaphore.full;
+  }
+
   isRunning(id: string): boolean {
     return this.#running.has(id);
   }

@@ -8,7 +8,7 @@ import {
 } from "@plexus/core";
 import type { InRoot } from "./execution-env.ts";
 import type { SagaRecord } from "./saga-record.ts";
-import { sagaStore, type Alive } from "./saga-store.ts";
+import { sagaChannel, sagaStore, type Alive } from "./saga-store.ts";
 
 export interface SagaLeasesOptions {
   readonly db: Db;
@@ -70,14 +70,17 @@ export class SagaLeases {
 
   /**
    * Ends the hold on `id` once its execution stopped. A saga stopped while still active (closing,
-   * an error) is released in the database too, so another executor may take it at once.
+   * an error) is released in the database too, and the executors woken, so another may take it
+   * at once.
    */
   async release(id: string, stillActive: boolean): Promise<void> {
     const { db, logger, owner, abandon } = this.#options;
     if (this.#held.delete(id) && stillActive && !abandon.aborted) {
-      await sagaStore.release(db, owner, id).catch((error: unknown) => {
+      try {
+        this.#released(await sagaStore.release(db, owner, id));
+      } catch (error) {
         logger.warn({ err: error, sagaId: id }, "could not release saga lease");
-      });
+      }
     }
   }
 
@@ -91,11 +94,16 @@ export class SagaLeases {
     const { db, clock, logger, owner } = this.#options;
     if (this.#heartbeat !== undefined) clock.clearTimeout(this.#heartbeat);
     try {
-      await sagaStore.release(db, owner);
+      this.#released(await sagaStore.release(db, owner));
     } catch (error) {
       logger.warn({ err: error }, "could not release saga leases at close");
     }
     liveLeaseOwners.delete(owner);
+  }
+
+  /** Sagas given up while active wait for another executor: wakes them (one statement on Postgres). */
+  #released(count: number): void {
+    if (count > 0) this.#options.db.notify(sagaChannel);
   }
 
   #scheduleHeartbeat(): void {

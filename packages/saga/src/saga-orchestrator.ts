@@ -76,8 +76,8 @@ export interface SagaOrchestratorOptions extends SagaHooks {
   leaseMs?: number;
   /**
    * How often, once `resumeAll()` ran, to look for active sagas nobody holds (a dead process's,
-   * or ones started in a transaction that committed after the start-up scan). Default: 5 000 ms;
-   * 0 disables polling.
+   * or ones whose wake-up was lost): the safety net of the wake-ups that commits leaving a saga to
+   * another executor send (ADR 17). Default: 5 000 ms; 0 disables polling (not the wake-ups).
    */
   pollIntervalMs?: number;
   /**
@@ -109,8 +109,9 @@ export interface SagaOrchestrator extends AsyncDisposable {
   /**
    * Claims and runs every active saga nobody alive holds (host start-up: RUNNING continues with its
    * persisted step, re-running an interrupted try with the same idempotency key; COMPENSATING
-   * continues compensating), then keeps polling every `pollIntervalMs`. Resolves with how many
-   * were scheduled (up to 1 000 per scan; the rest come with the next polls).
+   * continues compensating), then scans again on every wake-up (a saga released or queued by any
+   * process on the database) and every `pollIntervalMs`. Resolves with how many were scheduled
+   * (up to 1 000 per scan; the rest come with the next scans).
    */
   resumeAll(): Promise<number>;
   /**
@@ -244,9 +245,8 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     },
     async resumeAll() {
       assertOpen();
-      const scheduled = await poller.scan();
-      poller.start();
-      return scheduled;
+      await poller.start();
+      return poller.scan();
     },
     async retry(sagaId) {
       assertOpen();

@@ -2,7 +2,7 @@ import type { Clock, Db, Logger, TimerHandle } from "@plexus/core";
 import type { InRoot } from "./execution-env.ts";
 import type { SagaExecutor } from "./saga-executor.ts";
 import type { SagaLeases } from "./saga-leases.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaChannel, sagaStore } from "./saga-store.ts";
 
 const scanBatch = 1_000;
 
@@ -20,15 +20,20 @@ export interface SagaPollerOptions {
 }
 
 /**
- * Finds active sagas nobody alive holds (a dead process's, or ones started in a transaction that
- * committed after the last scan) and has them executed: once at `resumeAll()`, then every
- * `intervalMs`. The scan is only a hint; the claim decides who runs a saga.
+ * Finds active sagas nobody alive holds (a dead process's, or ones another executor released or
+ * had no slot for) and has them executed: once at `resumeAll()`, then whenever a commit wakes it
+ * (`sagaChannel`, from any process on the database), and every `intervalMs` as the safety net.
+ * The scan is only a hint; the claim decides who runs a saga.
  */
 export class SagaPoller {
   readonly #options: SagaPollerOptions;
   // TimerHandle is `unknown`: undefined means "none".
   #timer: TimerHandle;
-  #polling = false;
+  #started = false;
+  #unlisten: (() => void) | undefined;
+  /** A scan asked for by a wake-up runs; `#again`: one more was asked for meanwhile. */
+  #waking = false;
+  #again = false;
 
   constructor(options: SagaPollerOptions) {
     this.#options = options;
@@ -48,15 +53,53 @@ export class SagaPoller {
     return scheduled;
   }
 
-  /** Starts polling (once; later calls change nothing). */
-  start(): void {
-    if (this.#polling) return;
-    this.#polling = true;
+  /**
+   * Listens for wake-ups and starts polling (once; later calls change nothing). Resolves once
+   * listening, so the scan that follows misses nothing committed after it.
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const { db, stopping } = this.#options;
+    let unlisten: () => void;
+    try {
+      unlisten = await db.listen(sagaChannel, () => this.#wake());
+    } catch (error) {
+      this.#started = false; // the next `resumeAll` tries again
+      throw error;
+    }
+    if (stopping.aborted) unlisten();
+    else this.#unlisten = unlisten;
     this.#schedule();
   }
 
   stop(): void {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer);
+  }
+
+  /** Coalesced: one scan at a time, and at most one more after it for the wake-ups meanwhile. */
+  #wake(): void {
+    if (this.#waking) {
+      this.#again = true;
+      return;
+    }
+    this.#waking = true;
+    const { logger, root, stopping } = this.#options;
+    void root(async () => {
+      try {
+        do {
+          this.#again = false;
+          if (stopping.aborted) return;
+          await this.scan();
+        } while (this.#again);
+      } catch (error) {
+        logger.warn({ err: error }, "saga scan on wake-up failed");
+      } finally {
+        this.#waking = false;
+      }
+    });
   }
 
   #schedule(): void {

@@ -15,7 +15,7 @@ import type { SagaExecutor } from "./saga-executor.ts";
 import type { SagaRecord } from "./saga-record.ts";
 import type { SagaRegistry } from "./saga-registry.ts";
 import { isActiveStatus } from "./saga-status.ts";
-import { sagaStore } from "./saga-store.ts";
+import { sagaChannel, sagaStore } from "./saga-store.ts";
 
 /** Options of `start`. */
 export interface StartSagaOptions {
@@ -77,6 +77,8 @@ export async function startSaga(
   // Held until the caller's transaction ends; the execution waits for it (see ADR).
   if (tx) await sagaStore.lock(tx, id);
   const sql = tx ?? db;
+  // With no slot free here it waits unleased, and the commit wakes the other executors.
+  const queued = executor.busy;
   const { record, created } = await sagaStore.insert(sql, {
     id,
     type,
@@ -84,10 +86,11 @@ export async function startSaga(
     correlationId: starter?.correlationId ?? newCorrelationId(),
     trace: starter?.trace,
     // Written on its own, the row is leased to this orchestrator at once: it runs right away.
-    leaseOwner: tx ? null : owner,
-    leaseUntil: tx ? null : now + leaseMs,
+    leaseOwner: tx || queued ? null : owner,
+    leaseUntil: tx || queued ? null : now + leaseMs,
     now,
   });
+  if (created && queued) sql.notify(sagaChannel);
   if (!created) await checkRepeat(sql, record, type, inputJson);
   // In a caller's transaction it is not started before that commits.
   if (created && !tx) logger.debug({ sagaId: id, sagaType: type }, "saga started");

@@ -35,6 +35,12 @@ export interface NewSaga {
  */
 export type Alive = readonly string[] | null;
 
+/**
+ * The wake-up channel (`Sql.notify`, `Db.listen`) of a commit that leaves a saga claimable by
+ * another executor: the pollers scan at once instead of at their next poll.
+ */
+export const sagaChannel = "saga";
+
 /** Filters and page of `list`. */
 export interface ListFilter {
   readonly status: SagaStatus | undefined;
@@ -154,13 +160,17 @@ export const sagaStore = {
     );
   },
 
-  /** Gives up `owner`'s lease on one saga (or on all its sagas when `id` is undefined). */
-  async release(sql: Sql, owner: string, id?: string): Promise<void> {
-    await sql.query(
+  /**
+   * Gives up `owner`'s lease on one saga (or on all its sagas when `id` is undefined); resolves
+   * how many it held.
+   */
+  async release(sql: Sql, owner: string, id?: string): Promise<number> {
+    const result = await sql.query(
       `UPDATE ${instances} SET lease_owner = NULL, lease_until = NULL
        WHERE lease_owner = $1 AND ($2::text IS NULL OR id = $2)`,
       [owner, id ?? null],
     );
+    return result.rowCount;
   },
 
   /**
