@@ -33,12 +33,12 @@ export function checkBatchSize(batchSize: number): number {
  * batch is read, so the last batch is known to be the last without a further (empty) read.
  */
 async function readBatch(
-  db: Db,
+  sql: Sql,
   projection: Projection,
   after: number,
   batchSize: number,
 ): Promise<{ batch: readonly LoggedEvent[]; head: boolean }> {
-  const events = await projection.log.read(db, after, batchSize + 1);
+  const events = await projection.log.read(sql, after, batchSize + 1);
   return { batch: events.slice(0, batchSize), head: events.length <= batchSize };
 }
 
@@ -50,14 +50,23 @@ async function applyBatch(
   for (const { event } of batch) if (handles(event.type)) await projection.apply(tx, event);
 }
 
+/** What one transaction of a catch-up did. */
+type Step =
+  | {
+      readonly applied: true;
+      readonly position: number;
+      readonly events: number;
+      readonly head: boolean;
+    }
+  | { readonly applied: false; readonly checkpoint: number; readonly empty: boolean };
+
 /**
  * Applies the log from the checkpoint `from` up to its head, one transaction per batch that
- * moves the checkpoint (compare-and-set) and applies the batch. When the checkpoint moved under
- * it (a replica applied that batch first, or a rebuild reset it), it continues from wherever the
- * checkpoint now stands: every event is applied once, in log order, whoever applies it. It ends
- * on a batch that reached the log's head, or on an empty read with the checkpoint where it left
- * it (one more statement, only when a look finds nothing new).
- * `signal` stops it between batches.
+ * reads it, moves the checkpoint (compare-and-set) and applies it. When the checkpoint moved
+ * under it (a replica applied that batch first, or a rebuild reset it), it continues from
+ * wherever the checkpoint now stands: every event is applied once, in log order, whoever applies
+ * it. It ends on a batch that reached the log's head, or on finding nothing new with the
+ * checkpoint where it left it (one more statement, only then). `signal` stops it between batches.
  */
 export async function catchUp(
   db: Db,
@@ -71,27 +80,28 @@ export async function catchUp(
   let events = 0;
   for (;;) {
     signal?.throwIfAborted();
-    const { batch, head } = await readBatch(db, compiled.projection, position, batchSize);
-    const last = batch.at(-1);
-    const moved =
-      last !== undefined &&
-      (await db.transaction(async (tx) => {
-        if (!(await moveCheckpoint(tx, name, position, last.position, head))) return false;
+    const at = position;
+    const step = await db.transaction(async (tx): Promise<Step> => {
+      const { batch, head } = await readBatch(tx, compiled.projection, at, batchSize);
+      const last = batch.at(-1);
+      if (last && (await moveCheckpoint(tx, name, at, last.position, head))) {
         await applyBatch(tx, compiled, batch);
-        return true;
-      }));
-    if (!moved) {
-      // Nothing new after `position`, or the checkpoint moved: it may have moved back (a rebuild
-      // reset it, or one was interrupted), with events to replay that are not new.
-      const current = await readCheckpoint(db, name);
+        return { applied: true, position: last.position, events: batch.length, head };
+      }
+      // Nothing new after `at`, or the checkpoint moved: it may have moved back (a rebuild reset
+      // it, or one was interrupted), with events to replay that are not new.
+      const current = await readCheckpoint(tx, name);
       if (!current) throw new Error(`projection "${name}" lost its checkpoint`);
-      if (!last && current.position === position) return { events, position };
-      position = current.position;
-      continue;
+      return { applied: false, checkpoint: current.position, empty: !last };
+    });
+    if (step.applied) {
+      position = step.position;
+      events += step.events;
+      if (step.head) return { events, position };
+    } else {
+      if (step.empty && step.checkpoint === position) return { events, position };
+      position = step.checkpoint;
     }
-    position = last.position;
-    events += batch.length;
-    if (head) return { events, position };
   }
 }
 
@@ -108,9 +118,9 @@ export async function startOver(
   force: boolean,
   batchSize: number,
 ): Promise<Replayed | undefined> {
-  const { batch, head } = await readBatch(db, compiled.projection, 0, batchSize);
-  const position = batch.at(-1)?.position ?? 0;
   return db.transaction(async (tx) => {
+    const { batch, head } = await readBatch(tx, compiled.projection, 0, batchSize);
+    const position = batch.at(-1)?.position ?? 0;
     const { name } = compiled.projection;
     if (!(await restartCheckpoint(tx, name, position, head, force))) return undefined;
     await compiled.projection.reset(tx);

@@ -78,7 +78,10 @@ const single: fc.Arbitrary<Command> = fc.oneof(
 );
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: single },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("together" as const), first: single, second: single }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("together" as const), first: single, second: single }),
+  },
 );
 
 it("shows the fold of its log, whatever the interleaving of appends, crashes and rebuilds", async () => {
@@ -115,7 +118,10 @@ it("shows the fold of its log, whatever the interleaving of appends, crashes and
             case "append":
               await db.transaction(async (tx) => {
                 for (const type of c.events) {
-                  await append(tx, testEvent(`e${++eventSeq}`, type === "counted" ? counted : ignored));
+                  await append(
+                    tx,
+                    testEvent(`e${++eventSeq}`, type === "counted" ? counted : ignored),
+                  );
                 }
               });
               return;

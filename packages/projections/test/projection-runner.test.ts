@@ -123,9 +123,9 @@ describe("the projection runner", () => {
   it("rejects a bad batch size or poll interval at once", () => {
     expect(() => runner({ batchSize: 0 })).toThrow(RangeError);
     expect(() => runner({ pollIntervalMs: 0 })).toThrow(RangeError);
-    expect(() =>
-      runner({ projection: { ...fixtureProjection(), types: ["bad type"] } }),
-    ).toThrow(TypeError);
+    expect(() => runner({ projection: { ...fixtureProjection(), types: ["bad type"] } })).toThrow(
+      TypeError,
+    );
   });
 });
 

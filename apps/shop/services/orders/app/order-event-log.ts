@@ -1,11 +1,4 @@
-import type { CloudEvent, Sql } from "@plexus/core";
-
-/** One recorded order event and where it stands in the log. */
-export interface LoggedEvent {
-  /** 1-based write order. */
-  readonly position: number;
-  readonly event: CloudEvent;
-}
+import type { CloudEvent, LoggedEvent, Sql } from "@plexus/core";
 
 /**
  * Where the orders service writes its events: the outbox (published after commit) and, in the
@@ -15,6 +8,6 @@ export interface LoggedEvent {
 export interface OrderEventLog {
   /** Writes `event` in `tx` to the outbox and the log. A second write of an event id is a no-op. */
   record(tx: Sql, event: CloudEvent): Promise<void>;
-  /** Events after `afterPosition` in write order, at most `limit`. */
+  /** Events after `afterPosition` in commit order, at most `limit`. */
   list(afterPosition: number, limit: number): Promise<LoggedEvent[]>;
 }
