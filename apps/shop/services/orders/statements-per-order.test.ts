@@ -26,7 +26,7 @@ import {
 /**
  * Measured after issue 9 item 5's projections (before them: 50 statements, 25 transactions, with
  * the history fed by a broker consumer through the inbox; before item 6: 58 and 33). The history
- * costs 4 statements in 2 transactions here, both events applied by one look at the log; a look
+ * costs 4 statements in 1 transaction here, both events applied by one look at the log; a look
  * per event (a wake-up per commit) would cost 6 in 2.
  */
 const maxStatements = 48;
