@@ -14,6 +14,14 @@ export interface Sql {
     text: string,
     params?: readonly unknown[],
   ): Promise<SqlResult<R>>;
+  /**
+   * Wakes the service's listeners of `channel` (`Db.listen`) once this work is committed: inside
+   * a transaction at its commit (never if it rolls back), on a `Db` at once. Inside a transaction
+   * it costs no statement (on Postgres the NOTIFY rides on the COMMIT's round trip). `channel`:
+   * 1-40 lowercase letters, digits and `_`, starting with a letter.
+   * @example await db.transaction(async (tx) => { await tx.query(insertJob, [job]); tx.notify("jobs"); })
+   */
+  notify(channel: string): void;
 }
 
 /**
@@ -32,6 +40,15 @@ export interface Db extends Sql {
   readonly exclusive: boolean;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Calls `wake` soon after work of this service that notified `channel` (`Sql.notify`) commits:
+   * in this process, and on Postgres in every process on the same database (LISTEN/NOTIFY). Many
+   * commits close together may wake it once: it is a "look again" signal, not a message, so keep
+   * polling as the safety net (a wake-up is lost when a process dies between commit and delivery).
+   * `wake` runs in the async context of this call and must not throw. Resolves once listening (on
+   * Postgres: LISTEN ran, or failed and is retried in the background), to a function that stops it.
+   */
+  listen(channel: string, wake: () => void): Promise<() => void>;
 }
 
 /** One forward-only migration of a service's schema. Ids are applied in ascending order, once. */

@@ -126,11 +126,8 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
     event: CloudEvent,
     delivery: Delivery,
   ): Promise<DeliveryOutcome> {
-    const result = await handleOnce(db, group, event, async (tx) => {
-      await consumer.handle(event, tx, delivery);
-      // Processed after all (a republish after a crash, or a replay): the entry is stale.
-      await store.removeEvent(tx, group, event.id);
-    });
+    // The inbox record also clears the group's stale dead letter of the event (`processOnce`).
+    const result = await handleOnce(db, group, event, (tx) => consumer.handle(event, tx, delivery));
     return result.processed ? "processed" : "duplicate";
   }
 

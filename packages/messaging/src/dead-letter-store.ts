@@ -49,8 +49,6 @@ export interface DeadLetterStore {
   count(group?: string): Promise<number>;
   /** Deletes an entry (after a successful replay, or to discard it). True when it existed. */
   remove(id: string, sql?: Sql): Promise<boolean>;
-  /** Deletes the entry of (`group`, `eventId`), if any: the event got processed after all. */
-  removeEvent(sql: Sql, group: string, eventId: string): Promise<void>;
   /** Records one more failure of an entry (a failed replay). */
   recordFailure(id: string, error: string, at: number): Promise<void>;
 }
@@ -172,12 +170,6 @@ export function createDeadLetterStore(db: Db): DeadLetterStore {
         [checkId(id)],
       );
       return rowCount > 0;
-    },
-    async removeEvent(sql, group, eventId) {
-      await sql.query("DELETE FROM plexus_dead_letters WHERE group_name = $1 AND event_id = $2", [
-        group,
-        eventId,
-      ]);
     },
     async recordFailure(id, error, at) {
       await ready();

@@ -12,12 +12,25 @@ export type HandleOnceResult<T> =
  * until that transaction ends: it then sees the record (false) if the first committed, or takes
  * over (true) if it rolled back — so N concurrent deliveries yield exactly one effect.
  *
+ * The first time, the same statement also deletes the group's dead letter of the event, if any:
+ * the event is processed after all (a republish after a crash, a replay), and it goes with the
+ * effect's transaction — a failed effect rolls the deletion back too. Done in the inbox statement
+ * because a dead letter rarely exists: a statement of its own would be one more per delivery.
+ *
  * Needs the messaging tables (`ensureMessagingTables`).
  */
 export async function processOnce(tx: Sql, group: string, eventId: string): Promise<boolean> {
+  // The DELETE reads the INSERT's output, so it runs only once the inbox row is taken (never
+  // holding a dead letter's lock while waiting for a concurrent delivery's inbox row).
   const { rows } = await tx.query(
-    `INSERT INTO plexus_inbox (group_name, event_id) VALUES ($1, $2)
-     ON CONFLICT (group_name, event_id) DO NOTHING RETURNING 1 AS inserted`,
+    `WITH recorded AS (
+       INSERT INTO plexus_inbox (group_name, event_id) VALUES ($1, $2)
+       ON CONFLICT (group_name, event_id) DO NOTHING RETURNING 1 AS inserted
+     ), cleared AS (
+       DELETE FROM plexus_dead_letters WHERE group_name = $1 AND event_id = $2
+         AND EXISTS (SELECT 1 FROM recorded)
+     )
+     SELECT inserted FROM recorded`,
     [group, eventId],
   );
   return rows.length === 1;

@@ -27,7 +27,7 @@ export {
   type HandleOnceResult,
 } from "./inbox.ts";
 export { createOutbox, type Outbox, type OutboxOptions } from "./outbox.ts";
-export type { OutboxHooks, PublishCall, PublishWrapper, RelayReport } from "./outbox-relay.ts";
+export type { OutboxHooks, PublishCall, PublishWrapper, RelayReport } from "./relay-hooks.ts";
 export {
   createDeadLetterStore,
   type DeadLetter,

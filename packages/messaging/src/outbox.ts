@@ -11,7 +11,8 @@ import {
   type Sql,
 } from "@plexus/core";
 import { ensureMessagingTables } from "./messaging-tables.ts";
-import { createOutboxRelay, type OutboxHooks, type PublishWrapper } from "./outbox-relay.ts";
+import { createOutboxRelay, outboxChannel } from "./outbox-relay.ts";
+import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 export interface OutboxOptions {
@@ -35,9 +36,9 @@ export interface OutboxOptions {
    */
   aroundPublish?: PublishWrapper;
   /**
-   * How often the relay looks for unsent rows without being nudged. Default 1000 ms: the safety
-   * net for rows whose nudge was lost (a crash between commit and publish, a write through a plain
-   * `db.transaction` on Postgres, another process); one cheap indexed query per second.
+   * How often the relay looks for unsent rows without being woken. Default 1000 ms: the safety
+   * net for rows whose wake-up was lost (a crash between commit and publish, a Postgres LISTEN
+   * connection down); one cheap indexed query per second.
    */
   pollIntervalMs?: number;
   /** Rows read per poll. Default 100. */
@@ -70,12 +71,12 @@ export interface Outbox extends AsyncDisposable {
    * published after commit, never if the transaction rolls back. Idempotent per event id (a second
    * add of the same id is ignored; returns false). Validates the envelope (`InvalidArgument`).
    *
-   * Nudges the relay. On Postgres the nudge may come before the commit; use
-   * {@link Outbox.transaction} for an immediate publish, else the next poll picks the row up.
+   * The commit of `tx` wakes the relay (`tx.notify`): in this process, and on Postgres the relays
+   * of other processes on the same database too.
    */
   add(tx: Sql, event: CloudEvent): Promise<boolean>;
   /**
-   * `db.transaction(fn)`, then a nudge of the relay right after the commit.
+   * `db.transaction(fn)`, once the outbox table exists (what `fn` adds wakes the relay at commit).
    *
    * @example
    * await outbox.transaction(async (tx) => {
@@ -163,14 +164,13 @@ export function createOutbox(options: OutboxOptions): Outbox {
         }
         throw error;
       }
-      if (inserted) relay.nudge();
+      if (inserted) tx.notify(outboxChannel);
       return inserted;
     },
     async transaction(fn) {
       await ensureMessagingTables(db);
-      const result = await db.transaction(fn);
-      relay.nudge();
-      return result;
+      // What `fn` adds wakes the relay at the commit (`add` notifies the transaction).
+      return db.transaction(fn);
     },
     start() {
       started ??= ensureMessagingTables(db).then(() => relay.start());

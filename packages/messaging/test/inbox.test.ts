@@ -86,6 +86,42 @@ describe.each(all)("inbox on $kind", (backend) => {
       expect(await isProcessed(db, "g", "rolled")).toBe(false);
     });
 
+    it("clears the group's stale dead letter of an event with its record, never without it", async () => {
+      const db = await opened.service("inbox_dead");
+      await ensureMessagingTables(db);
+      const park = (group: string, eventId: string) =>
+        db.query(
+          `INSERT INTO plexus_dead_letters
+             (group_name, event_id, error, attempts, first_failed_at, last_failed_at)
+           VALUES ($1, $2, 'down', 1, now(), now())`,
+          [group, eventId],
+        );
+      const parked = async (): Promise<string[]> =>
+        (
+          await db.query<{ k: string }>(
+            "SELECT group_name || '/' || event_id AS k FROM plexus_dead_letters ORDER BY 1",
+          )
+        ).rows.map((row) => row.k);
+      await park("g", "e");
+      await park("other", "e");
+      await park("g", "done");
+      await handleOnce(db, "g", { id: "done" }, async () => {});
+      // A failed effect rolls the clearing back with the record.
+      await expect(
+        handleOnce(db, "g", { id: "e" }, async () => {
+          throw new Error("still down");
+        }),
+      ).rejects.toThrow("still down");
+      expect(await parked()).toEqual(["g/e", "other/e"]);
+      // A duplicate (already recorded) clears nothing: a dead letter parked since stays.
+      await park("g", "done");
+      expect(await handleOnce(db, "g", { id: "done" }, async () => {})).toEqual({
+        processed: false,
+      });
+      await handleOnce(db, "g", { id: "e" }, async () => {});
+      expect(await parked()).toEqual(["g/done", "other/e"]);
+    });
+
     it("prunes old records only", async () => {
       const db = await opened.service("inbox_prune");
       await handleOnce(db, "g", { id: "old" }, async () => {});

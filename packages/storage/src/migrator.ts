@@ -5,7 +5,7 @@ import { quoteIdent } from "./sql-names.ts";
 import { sqlStateOf } from "./unique-violation.ts";
 
 /** A transaction of a migration session: one-statement queries plus multi-statement scripts. */
-export interface MigrationTx extends Sql {
+export interface MigrationTx extends Pick<Sql, "query"> {
   /** Runs a script of several statements (the simple query protocol). */
   exec(script: string): Promise<void>;
 }
@@ -14,7 +14,7 @@ export interface MigrationTx extends Sql {
  * A session that already acts as the service's role, bound to its schema, and holds whatever
  * lock keeps other processes from migrating the same schema at the same time.
  */
-export interface MigrationSession extends Sql {
+export interface MigrationSession extends Pick<Sql, "query"> {
   transaction(fn: (tx: MigrationTx) => Promise<void>): Promise<void>;
 }
 

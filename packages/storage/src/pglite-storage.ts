@@ -16,6 +16,7 @@ import type { Storage, StorageOptions } from "./storage.ts";
 import { storageClosedError, transactionClosedError } from "./storage-errors.ts";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.ts";
 import { pgliteParsers } from "./type-parsers.ts";
+import { assertChannel, Wakeups } from "./wakeups.ts";
 
 /**
  * Statements that may change the session's role or search_path (or contain a name that looks
@@ -84,6 +85,7 @@ class PgliteStorage implements Storage {
   readonly #logger: Logger | undefined;
   readonly #queue = new SerialQueue();
   readonly #inFlight = new InFlight();
+  readonly #wakeups: Wakeups;
   /** The role the session acts as: a service role, null for the superuser, undefined if unsure. */
   #sessionRole: string | null | undefined = undefined;
   #closing: Promise<void> | undefined;
@@ -92,6 +94,7 @@ class PgliteStorage implements Storage {
     this.#pglite = pglite;
     this.#lock = lock;
     this.#logger = logger;
+    this.#wakeups = new Wakeups(logger);
   }
 
   async forService(name: string, migrations: readonly Migration[]): Promise<Db> {
@@ -227,7 +230,8 @@ class PgliteStorage implements Storage {
     const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
-      return this.#exclusive(async () => {
+      let notified: Set<string> | undefined;
+      const result = await this.#exclusive(async () => {
         await this.#actAs(role, schema);
         try {
           return await this.#pglite.transaction(async (ptx) => {
@@ -237,6 +241,11 @@ class PgliteStorage implements Storage {
                 assertNotTransactionControl(text);
                 if (!open) throw transactionClosedError(schema);
                 return this.#run<R>(ptx, text, params);
+              },
+              notify(channel) {
+                assertChannel(channel);
+                if (!open) throw transactionClosedError(schema);
+                (notified ??= new Set()).add(channel);
               },
             };
             try {
@@ -249,9 +258,25 @@ class PgliteStorage implements Storage {
           throw sanitize(error);
         }
       });
+      // Committed: only now may listeners look (a rolled-back transaction threw above).
+      if (notified) for (const channel of notified) this.#wakeups.wake(schema, channel);
+      return result;
+    };
+    // In-process wake-ups: no other process can open this database (PGlite's own LISTEN/NOTIFY
+    // would cost statements on the one serialised session for the same effect).
+    const notify = (channel: string): void => {
+      assertChannel(channel);
+      this.#assertOpen();
+      assertOutsideTransaction(this, schema);
+      this.#wakeups.wake(schema, channel);
+    };
+    const listen = async (channel: string, wake: () => void): Promise<() => void> => {
+      assertChannel(channel);
+      this.#assertOpen();
+      return this.#wakeups.add(schema, channel, wake);
     };
     // No other process can reach it: in memory, or on a data directory this process has locked.
-    return { schema, exclusive: true, query, transaction };
+    return { schema, exclusive: true, query, transaction, notify, listen };
   }
 
   async #run<R>(

@@ -1,30 +1,33 @@
 import { createHmac } from "node:crypto";
-import { Pool, type PoolClient, type PoolConfig, type QueryConfig } from "pg";
+import { Pool, type PoolClient, type PoolConfig } from "pg";
 import {
   invalidSetting,
   type Db,
   type Logger,
   type Migration,
-  type Sql,
   type SqlResult,
+  type Sql,
 } from "@plexus/core";
 import { advisoryLockClass, migrationLockKey, setupLockKey } from "./advisory-lock-key.ts";
-import { mapDataError } from "./data-error.ts";
 import { InFlight } from "./in-flight.ts";
+import { PostgresNotifications } from "./postgres-notifications.ts";
 import { postgresOpenFailure } from "./postgres-open-failure.ts";
+import {
+  inTransaction,
+  migrationSession,
+  run,
+  type TransactionNotifications,
+} from "./postgres-transaction.ts";
 import { validateMigrations } from "./migration-plan.ts";
-import { applyMigrations, type MigrationSession } from "./migrator.ts";
+import { applyMigrations } from "./migrator.ts";
 import { assertNotTransactionControl } from "./statement-guard.ts";
 import { assertServiceName, quoteIdent, quoteLiteral, roleOf } from "./sql-names.ts";
 import type { Storage, StorageOptions } from "./storage.ts";
-import {
-  storageClosedError,
-  transactionAbortedError,
-  transactionClosedError,
-} from "./storage-errors.ts";
-import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.ts";
+import { storageClosedError } from "./storage-errors.ts";
+import { assertOutsideTransaction } from "./transaction-scope.ts";
 import { pgTypeParsers } from "./type-parsers.ts";
 import { sqlStateOf } from "./unique-violation.ts";
+import { assertChannel, Wakeups } from "./wakeups.ts";
 
 const defaultPoolMax = 5;
 const defaultConnectTimeoutMs = 5000;
@@ -35,7 +38,8 @@ export async function openPostgresStorage(options: StorageOptions): Promise<Stor
   const connectTimeoutMs = options.connectTimeoutMs ?? defaultConnectTimeoutMs;
   const admin = new Pool({
     connectionString: url.href,
-    max: 2,
+    // Setup and ping, plus the LISTEN connection of wake-ups once a service listens.
+    max: 3,
     ...commonPoolConfig(connectTimeoutMs, "plexus-storage"),
   });
   watchPool(admin, options.logger, "admin");
@@ -79,10 +83,14 @@ class PostgresStorage implements Storage {
   readonly #init: PostgresStorageInit;
   readonly #pools = new Map<string, Pool>();
   readonly #inFlight = new InFlight();
+  readonly #wakeups: Wakeups;
+  readonly #notifications: PostgresNotifications;
   #closing: Promise<void> | undefined;
 
   constructor(init: PostgresStorageInit) {
     this.#init = init;
+    this.#wakeups = new Wakeups(init.logger);
+    this.#notifications = new PostgresNotifications(init.admin, this.#wakeups, init.logger);
   }
 
   async forService(name: string, migrations: readonly Migration[]): Promise<Db> {
@@ -107,6 +115,7 @@ class PostgresStorage implements Storage {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#inFlight.drained();
+      await this.#notifications.close();
       await Promise.all([...this.#pools.values(), this.#init.admin].map((pool) => pool.end()));
     })();
     return this.#closing;
@@ -247,102 +256,37 @@ class PostgresStorage implements Storage {
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => run<R>(pool, text, params));
     };
+    const notifications: TransactionNotifications = {
+      script: (channels) => this.#notifications.notifyScript(schema, channels),
+      committed: (channels) => {
+        for (const channel of channels) this.#wakeups.wake(schema, channel);
+      },
+    };
     const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
-      return this.#inFlight.track(() => inTransaction(pool, schema, this, fn));
+      return this.#inFlight.track(() => inTransaction(pool, schema, this, notifications, fn));
+    };
+    const notify = (channel: string): void => {
+      assertChannel(channel);
+      this.#assertOpen();
+      assertOutsideTransaction(this, schema);
+      this.#wakeups.wake(schema, channel);
+      const params = this.#notifications.notifyParams(schema, channel);
+      this.#inFlight
+        .track(() => run(pool, "SELECT pg_notify($1, $2)", params))
+        .catch((error: unknown) => {
+          this.#init.logger?.warn({ err: error, channel }, "Postgres NOTIFY failed");
+        });
+    };
+    const listen = async (channel: string, wake: () => void): Promise<() => void> => {
+      assertChannel(channel);
+      this.#assertOpen();
+      return this.#notifications.listen(schema, channel, wake);
     };
     // Other processes may use the same database (and hold leases in it) at any time.
-    return { schema, exclusive: false, query, transaction };
+    return { schema, exclusive: false, query, transaction, notify, listen };
   }
-}
-
-async function inTransaction<T>(
-  pool: Pool,
-  schema: string,
-  owner: object,
-  fn: (tx: Sql) => Promise<T>,
-): Promise<T> {
-  const client = await pool.connect();
-  // Only a connection known to be outside any transaction goes back to the pool.
-  let reusable = false;
-  try {
-    await client.query("BEGIN");
-    let open = true;
-    const tx: Sql = {
-      query: async <R>(text: string, params?: readonly unknown[]) => {
-        assertNotTransactionControl(text);
-        if (!open) throw transactionClosedError(schema);
-        return run<R>(client, text, params);
-      },
-    };
-    let result: T;
-    try {
-      result = await runInTransactionScope(owner, schema, () => fn(tx));
-    } catch (error) {
-      await client.query("ROLLBACK").then(
-        () => (reusable = true),
-        () => undefined,
-      );
-      throw error;
-    } finally {
-      open = false;
-    }
-    let commit;
-    try {
-      commit = await client.query("COMMIT");
-    } catch (error) {
-      // A COMMIT refused by the server (deferred constraint, serialization) still ends the
-      // transaction; one that failed on the wire leaves the connection unknown.
-      reusable = sqlStateOf(error) !== undefined;
-      throw error;
-    }
-    reusable = true;
-    if (commit.command === "ROLLBACK") throw transactionAbortedError();
-    return result;
-  } finally {
-    client.release(!reusable);
-  }
-}
-
-/**
- * One statement, always through the extended protocol (as PGlite does): a parameterless string
- * with several statements is refused on both backends alike, and values are never interpolated.
- */
-async function run<R>(
-  target: Pool | PoolClient,
-  text: string,
-  params: readonly unknown[] | undefined,
-): Promise<SqlResult<R>> {
-  const config: QueryConfig = { text, values: params === undefined ? [] : [...params] };
-  try {
-    const result = await target.query(Object.assign(config, { queryMode: "extended" }));
-    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-  } catch (error) {
-    throw mapDataError(error);
-  }
-}
-
-function migrationSession(client: PoolClient): MigrationSession {
-  return {
-    query: (text, params) => run(client, text, params),
-    transaction: async (fn) => {
-      await client.query("BEGIN");
-      try {
-        await fn({
-          query: (text, params) => run(client, text, params),
-          exec: async (script) => {
-            await client.query(script);
-          },
-        });
-        const commit = await client.query("COMMIT");
-        if (commit.command === "ROLLBACK") throw transactionAbortedError();
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      }
-    },
-  };
 }
 
 function commonPoolConfig(connectTimeoutMs: number, applicationName: string): PoolConfig {

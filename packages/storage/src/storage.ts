@@ -61,6 +61,10 @@ export interface Storage extends AsyncDisposable {
    *   value (SQLSTATE class 22, e.g. a NUL byte or a string too long, and 54000): these are
    *   `PlexusError`s with code `InvalidArgument`, a message without SQL or values, and the
    *   database's error as `cause` — a caller's bad input, never the service's failure.
+   * - `tx.notify(channel)` wakes the service's `db.listen(channel, wake)` listeners once the
+   *   transaction commits (never if it rolls back): in this process on both backends, and on
+   *   Postgres in every process on the database too (NOTIFY sent with the COMMIT; one LISTEN
+   *   connection per storage, re-LISTENed when lost). Coalesced: keep a poll as the safety net.
    * - int8 → number (bigint beyond 2^53), date → 'YYYY-MM-DD', numeric → string,
    *   timestamptz → Date, json(b) → parsed. Pass json(b) parameters as `JSON.stringify(value)`.
    */

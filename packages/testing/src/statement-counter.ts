@@ -44,6 +44,8 @@ export function createStatementCounter(): StatementCounter {
         countOf(name).statements++;
         return sql.query<R>(text, params);
       },
+      // Not a statement: it rides on the commit (see `Sql.notify`).
+      notify: (channel) => sql.notify(channel),
     });
     return {
       schema: db.schema,
@@ -60,6 +62,8 @@ export function createStatementCounter(): StatementCounter {
         countOf(name).transactions++;
         return db.transaction((tx) => fn(countedSql(tx)));
       },
+      notify: (channel) => db.notify(channel),
+      listen: (channel, wake) => db.listen(channel, wake),
     };
   };
   return {
