@@ -112,7 +112,7 @@ export type {
   SubscriptionHandle,
 } from "./broker.ts";
 export type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
-export type { EventLog, LoggedEvent, Projection } from "./projection.ts";
+export type { Projection } from "./projection.ts";
 export {
   integerSetting,
   invalidSetting,

@@ -1,29 +1,6 @@
 import type { CloudEvent } from "./cloud-event.ts";
 import type { Sql } from "./store.ts";
 
-/** One event of an event log and where it stands in it. */
-export interface LoggedEvent {
-  /** Its place in the log: larger for every event committed later. */
-  readonly position: number;
-  readonly event: CloudEvent;
-}
-
-/**
- * A service's append-only event log in its own database, read by position (ADR 19).
- *
- * What its writer promises: an event committed after another has a larger position, so a reader
- * that has read up to position p never later finds a committed event at or below p. Identity
- * columns alone do not promise it on Postgres (positions are taken at insert, not at commit):
- * the append takes a per-log transaction lock (`pg_advisory_xact_lock`) first. Holes left by
- * rolled-back appends are fine.
- */
-export interface EventLog {
-  /** Names the log (its table, e.g. `order_events`), in logs and errors. */
-  readonly name: string;
-  /** Committed events after `afterPosition`, in position order, at most `limit`. */
-  read(sql: Sql, afterPosition: number, limit: number): Promise<readonly LoggedEvent[]>;
-}
-
 /**
  * A read model kept from a service's own event log (ADR 19): the host runs it, applying every
  * event exactly once and in log order, each batch in one transaction with its checkpoint (the
@@ -33,7 +10,7 @@ export interface EventLog {
  * @example
  * const orderHistory: Projection = {
  *   name: "order_history",
- *   log: orderEventLog,
+ *   log: "order_events",
  *   types: ["shop.orders.v1.*"],
  *   apply: (tx, event) => applyOrderEvent(tx, event),
  *   reset: async (tx) => { await tx.query("DELETE FROM order_history"); },
@@ -42,8 +19,19 @@ export interface EventLog {
 export interface Projection {
   /** Unique within the service (lowercase letters, digits, `_`, `-`); names its checkpoint. */
   readonly name: string;
-  /** The log it follows. */
-  readonly log: EventLog;
+  /**
+   * The service's event log it follows: a table of the service's schema with `position` (bigint,
+   * commit order) and `event` (jsonb, the CloudEvent) columns, named as its wake-up channel is
+   * (1-40 lowercase letters, digits and `_`, a letter first).
+   *
+   * What the log's writer promises (ADR 19): an event committed after another has a larger
+   * position, so a reader that has read up to position p never later finds a committed event at
+   * or below p. Identity columns alone do not promise it on Postgres (positions are taken at
+   * insert, not at commit): each append takes the log's lock first (`eventLogAppendLock` of
+   * `@plexus/projections`). Holes left by rolled-back appends are fine. And the appending
+   * transaction calls `tx.notify(log)`, which wakes the log's projections at the commit.
+   */
+  readonly log: string;
   /** Event types it applies: exact, or a prefix ending in `*`. Others only move the checkpoint. */
   readonly types: readonly string[];
   /**

@@ -66,7 +66,7 @@ describe("defineService", () => {
   it("rejects invalid and duplicate projection names", () => {
     const projection = (name: string): Projection => ({
       name,
-      log: { name: "events", read: async () => [] },
+      log: "events",
       types: ["*"],
       apply: async () => {},
       reset: async () => {},

@@ -114,7 +114,8 @@ export interface Host extends AsyncDisposable {
  *
  * Projections a service declares (`defineService({ projections })`) each get a runner that
  * catches up with the service's event log before the services start, then follows it (every
- * `PLEXUS_PROJECTION_POLL_MS`, default 500).
+ * `PLEXUS_PROJECTION_POLL_MS`, default 1000, as the safety net of the wake-up each commit to the
+ * log sends).
  *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the projections and

@@ -24,27 +24,6 @@ export async function readCheckpoint(sql: Sql, name: string): Promise<Checkpoint
 }
 
 /**
- * Moves the checkpoint from `from` to `to` in `tx`, only if it still stands at `from`: false when
- * another runner (a replica) or a rebuild moved it meanwhile. The row stays locked until `tx`
- * ends, so of two runners applying the same batch one waits and then finds it moved. `head`: `to`
- * is the last event of the log, which ends a rebuild.
- */
-export async function moveCheckpoint(
-  tx: Sql,
-  name: string,
-  from: number,
-  to: number,
-  head: boolean,
-): Promise<boolean> {
-  const moved = await tx.query(
-    `UPDATE plexus_projections SET position = $3, rebuilding = rebuilding AND NOT $4::boolean
-     WHERE name = $1 AND position = $2`,
-    [name, from, to, head],
-  );
-  return moved.rowCount === 1;
-}
-
-/**
  * Starts the projection over in `tx`, its checkpoint at `to` (rebuilding unless that is the log's
  * head). `force` replaces an existing checkpoint (a rebuild); otherwise it only creates a missing
  * one, and says false when another process created it first (replicas starting together).

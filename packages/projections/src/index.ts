@@ -9,5 +9,5 @@ export {
   type RebuildReport,
 } from "./rebuild-projection.ts";
 export { readCheckpoint, type Checkpoint } from "./checkpoint.ts";
-export { eventLogAppendLock } from "./event-log-append-lock.ts";
+export { eventLogAppendLock } from "./event-log-sql.ts";
 export { ensureProjectionTables } from "./projection-tables.ts";

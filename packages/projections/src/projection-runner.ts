@@ -15,8 +15,9 @@ export interface ProjectionRunnerOptions {
   readonly db: Db;
   readonly projection: Projection;
   /**
-   * Between looks at the log for new events, in ms. Default 500: the history API.md promises
-   * within 2 s stays well within it, at one indexed read per interval while idle.
+   * Between looks at the log when nothing woke the runner, in ms. Default 1000. A commit that
+   * appends to the log wakes it at once (`tx.notify(log.name)`, in every process on Postgres); the
+   * poll is the safety net for wake-ups lost with a connection or a process.
    */
   readonly pollIntervalMs?: number;
   /** Events applied per transaction. Default 500. */
@@ -29,7 +30,7 @@ export interface ProjectionRunnerOptions {
 export interface ProjectionRunner extends AsyncDisposable {
   /**
    * Catches up with the log (building the projection from scratch when it has no checkpoint),
-   * then follows it: resolves once caught up. Rejects when the first catch-up fails (unless
+   * then follows it, woken by every commit that appends to it: resolves once caught up. Rejects when the first catch-up fails (unless
    * closed meanwhile).
    */
   start(): Promise<void>;
@@ -61,7 +62,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const { db, projection } = options;
   const compiled = compileProjection(projection);
   const batchSize = checkBatchSize(options.batchSize ?? 500);
-  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
   if (!Number.isSafeInteger(pollIntervalMs) || pollIntervalMs < 1) {
     throw new RangeError(`pollIntervalMs must be an integer >= 1, got ${pollIntervalMs}`);
   }
@@ -73,6 +74,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   let pass: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
   let requested = false;
+  let unlisten: (() => void) | undefined;
 
   /** Where the projection stands, building it from scratch if it never was. */
   async function initialPosition(): Promise<number> {
@@ -100,7 +102,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       } catch (error) {
         if (stop.signal.aborted) return;
         // The failed batch rolled back whole; its checkpoint is where the next look starts.
-        logger?.error({ err: error, log: projection.log.name }, "projection stopped at an event");
+        logger?.error({ err: error, log: projection.log }, "projection stopped at an event");
         position = undefined;
       }
     }
@@ -124,6 +126,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
 
   async function close(): Promise<void> {
     stop.abort();
+    unlisten?.();
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
     await Promise.allSettled([pass, starting]);
@@ -131,6 +134,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
 
   return {
     async start() {
+      // Listening before the first look: an append committed in between wakes it again.
+      const stopListening = await db.listen(projection.log, () => void lookNow());
+      if (stop.signal.aborted) stopListening();
+      else unlisten = stopListening;
       starting = look();
       try {
         await starting;

@@ -1,15 +1,21 @@
-import type { Db, LoggedEvent, Projection, Sql } from "@plexus/core";
+import type { CloudEvent, Db, Projection, Sql } from "@plexus/core";
 import { compileTypeFilter, type EventTypeFilter } from "@plexus/messaging";
-import { moveCheckpoint, readCheckpoint, restartCheckpoint } from "./checkpoint.ts";
+import { readCheckpoint, restartCheckpoint } from "./checkpoint.ts";
+import { logStatements, type LogStatements } from "./event-log-sql.ts";
 
-/** A projection with its event type filter compiled (once: a bad pattern fails at start-up). */
+/** A projection made ready to run: its type filter and statements (a bad one fails at start-up). */
 export interface CompiledProjection {
   readonly projection: Projection;
   readonly handles: EventTypeFilter;
+  readonly sql: LogStatements;
 }
 
 export function compileProjection(projection: Projection): CompiledProjection {
-  return { projection, handles: compileTypeFilter(projection.types) };
+  return {
+    projection,
+    handles: compileTypeFilter(projection.types),
+    sql: logStatements(projection.log),
+  };
 }
 
 /** What a replay did. */
@@ -28,45 +34,39 @@ export function checkBatchSize(batchSize: number): number {
   return batchSize;
 }
 
-/**
- * The next batch after `after`, and whether it reaches the log's head: one event more than the
- * batch is read, so the last batch is known to be the last without a further (empty) read.
- */
-async function readBatch(
-  sql: Sql,
-  projection: Projection,
-  after: number,
-  batchSize: number,
-): Promise<{ batch: readonly LoggedEvent[]; head: boolean }> {
-  const events = await projection.log.read(sql, after, batchSize + 1);
-  return { batch: events.slice(0, batchSize), head: events.length <= batchSize };
+interface LogRow {
+  position: number | string | null;
+  event: CloudEvent | null;
 }
 
-async function applyBatch(
+interface NextRow extends LogRow {
+  moved: boolean;
+  more: boolean;
+  checkpoint: number | string | null;
+}
+
+async function applyAll(
   tx: Sql,
   { projection, handles }: CompiledProjection,
-  batch: readonly LoggedEvent[],
+  rows: readonly LogRow[],
 ): Promise<void> {
-  for (const { event } of batch) if (handles(event.type)) await projection.apply(tx, event);
+  for (const { event } of rows) {
+    if (event && handles(event.type)) await projection.apply(tx, event);
+  }
 }
 
 /** What one transaction of a catch-up did. */
 type Step =
-  | {
-      readonly applied: true;
-      readonly position: number;
-      readonly events: number;
-      readonly head: boolean;
-    }
-  | { readonly applied: false; readonly checkpoint: number; readonly empty: boolean };
+  | { readonly moved: true; readonly to: number; readonly events: number; readonly head: boolean }
+  | { readonly moved: false; readonly checkpoint: number; readonly empty: boolean };
 
 /**
- * Applies the log from the checkpoint `from` up to its head, one transaction per batch that
- * reads it, moves the checkpoint (compare-and-set) and applies it. When the checkpoint moved
- * under it (a replica applied that batch first, or a rebuild reset it), it continues from
- * wherever the checkpoint now stands: every event is applied once, in log order, whoever applies
- * it. It ends on a batch that reached the log's head, or on finding nothing new with the
- * checkpoint where it left it (one more statement, only then). `signal` stops it between batches.
+ * Applies the log from the checkpoint `from` up to its head, one transaction per batch: one
+ * statement reads the batch and moves the checkpoint past it (compare-and-set), then the batch is
+ * applied. When the checkpoint moved under it (a replica applied that batch first, or a rebuild
+ * reset it), it continues from wherever the checkpoint now stands: every event is applied once,
+ * in log order, whoever applies it. It ends on a batch that reached the log's head, or on finding
+ * nothing new with the checkpoint where it left it. `signal` stops it between batches.
  */
 export async function catchUp(
   db: Db,
@@ -82,23 +82,33 @@ export async function catchUp(
     signal?.throwIfAborted();
     const at = position;
     const step = await db.transaction(async (tx): Promise<Step> => {
-      const { batch, head } = await readBatch(tx, compiled.projection, at, batchSize);
-      const last = batch.at(-1);
-      if (last && (await moveCheckpoint(tx, name, at, last.position, head))) {
-        await applyBatch(tx, compiled, batch);
-        return { applied: true, position: last.position, events: batch.length, head };
+      const { rows } = await tx.query<NextRow>(compiled.sql.next, [name, at, batchSize]);
+      const first = rows[0];
+      if (!first || first.checkpoint === null) {
+        throw new Error(`projection "${name}" lost its checkpoint`);
       }
-      // Nothing new after `at`, or the checkpoint moved: it may have moved back (a rebuild reset
-      // it, or one was interrupted), with events to replay that are not new.
+      const batch = first.position === null ? [] : rows;
+      if (first.moved) {
+        await applyAll(tx, compiled, batch);
+        const to = Number(batch.at(-1)?.position);
+        return { moved: true, to, events: batch.length, head: !first.more };
+      }
+      if (batch.length === 0) {
+        return { moved: false, checkpoint: Number(first.checkpoint), empty: true };
+      }
+      // Another runner (or a rebuild) moved the checkpoint while this statement waited for its
+      // row: the statement's own reading of it predates that, so read it again.
       const current = await readCheckpoint(tx, name);
       if (!current) throw new Error(`projection "${name}" lost its checkpoint`);
-      return { applied: false, checkpoint: current.position, empty: !last };
+      return { moved: false, checkpoint: current.position, empty: false };
     });
-    if (step.applied) {
-      position = step.position;
+    if (step.moved) {
+      position = step.to;
       events += step.events;
       if (step.head) return { events, position };
     } else {
+      // Nothing new, or the checkpoint moved: it may have moved back (a rebuild reset it, or one
+      // was interrupted), with events to replay that are not new.
       if (step.empty && step.checkpoint === position) return { events, position };
       position = step.checkpoint;
     }
@@ -119,12 +129,14 @@ export async function startOver(
   batchSize: number,
 ): Promise<Replayed | undefined> {
   return db.transaction(async (tx) => {
-    const { batch, head } = await readBatch(tx, compiled.projection, 0, batchSize);
-    const position = batch.at(-1)?.position ?? 0;
+    const { rows } = await tx.query<LogRow>(compiled.sql.read, [0, batchSize]);
+    const batch = rows.slice(0, batchSize);
+    const position = Number(batch.at(-1)?.position ?? 0);
+    const head = rows.length <= batchSize;
     const { name } = compiled.projection;
     if (!(await restartCheckpoint(tx, name, position, head, force))) return undefined;
     await compiled.projection.reset(tx);
-    await applyBatch(tx, compiled, batch);
+    await applyAll(tx, compiled, batch);
     return { events: batch.length, position };
   });
 }

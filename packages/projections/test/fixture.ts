@@ -1,4 +1,4 @@
-import type { CloudEvent, Db, LoggedEvent, Migration, Projection, Sql } from "@plexus/core";
+import type { CloudEvent, Db, Migration, Projection, Sql } from "@plexus/core";
 import { eventLogAppendLock } from "@plexus/projections";
 
 /**
@@ -44,18 +44,8 @@ export async function append(tx: Sql, event: CloudEvent): Promise<void> {
      INSERT INTO test_events (event) SELECT $1::jsonb FROM append_lock`,
     [JSON.stringify(event)],
   );
+  tx.notify("test_events");
 }
-
-export const testLog = {
-  name: "test_events",
-  async read(sql: Sql, afterPosition: number, limit: number): Promise<LoggedEvent[]> {
-    const result = await sql.query<{ position: string | number; event: CloudEvent }>(
-      "SELECT position, event FROM test_events WHERE position > $1 ORDER BY position LIMIT $2",
-      [afterPosition, limit],
-    );
-    return result.rows.map((row) => ({ position: Number(row.position), event: row.event }));
-  },
-};
 
 export interface FixtureProjectionOptions {
   /** Called before each apply, inside its transaction: throw to fail the batch. */
@@ -66,7 +56,7 @@ export interface FixtureProjectionOptions {
 export function fixtureProjection(options: FixtureProjectionOptions = {}): Projection {
   return {
     name: options.name ?? "folded",
-    log: testLog,
+    log: "test_events",
     types: [counted],
     async apply(tx, event) {
       options.beforeApply?.(event);

@@ -71,13 +71,24 @@ describe("the projection runner", () => {
     expect(await readCheckpoint(db, "folded")).toEqual({ position: 4, rebuilding: false });
   });
 
-  it("follows the log on its poll interval", async () => {
+  it("is woken by each commit that appends to its log", async () => {
+    await runner().start();
+    await appendAll("a", "b");
+    await vi.waitFor(async () => expect(await folded(db)).toBe("a,b,"));
+    await appendAll("c");
+    await vi.waitFor(async () => expect(await folded(db)).toBe("a,b,c,"));
+  });
+
+  it("finds what no wake-up announced on its poll interval", async () => {
     const clock = createFakeClock(0);
     await runner({ clock, pollIntervalMs: 1_000 }).start();
-    await appendAll("a", "b");
+    // A writer that forgot to notify (or a wake-up lost with a connection).
+    await db.query(`INSERT INTO test_events (event) VALUES ($1::jsonb)`, [
+      JSON.stringify(testEvent("quiet")),
+    ]);
     expect(await folded(db)).toBe("");
     clock.advance(1_000);
-    await vi.waitFor(async () => expect(await folded(db)).toBe("a,b,"));
+    await vi.waitFor(async () => expect(await folded(db)).toBe("quiet,"));
   });
 
   it("stops at an event whose apply fails (nothing of its batch applied) and goes on once it succeeds", async () => {
@@ -95,7 +106,7 @@ describe("the projection runner", () => {
     await appendAll("b", "c", "d");
     await r.catchUp();
     expect(await folded(db)).toBe("a,");
-    expect(error).toHaveBeenCalledOnce();
+    expect(error).toHaveBeenCalled();
     broken = false;
     await r.catchUp();
     expect(await folded(db)).toBe("a,b,c,d,");

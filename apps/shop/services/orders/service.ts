@@ -6,10 +6,7 @@ import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
 import { createCatalogPriceLookup } from "./adapters/catalog-price-lookup.ts";
 import { createOrdersHandlers } from "./adapters/rpc-handlers.ts";
 import { createSqlOrderEventLog } from "./adapters/sql-order-event-log.ts";
-import {
-  createSqlOrderHistory,
-  orderHistoryProjection,
-} from "./adapters/sql-order-history.ts";
+import { createSqlOrderHistory, orderHistoryProjection } from "./adapters/sql-order-history.ts";
 import { createSqlOrderRepository } from "./adapters/sql-order-repository.ts";
 import { createIdempotencyKeySweeper } from "./app/idempotency-key-sweeper.ts";
 import { createPlaceOrderSaga } from "./app/place-order-saga.ts";

@@ -58,12 +58,8 @@ export interface TestShopOptions {
   readonly openStorage?: HostOptions["openStorage"];
 }
 
-/**
- * Fast defaults: tok_slow takes 600 ms, longer than the orders' 300 ms charge timeout; the order
- * history follows its log every 50 ms.
- */
+/** Fast defaults: tok_slow takes 600 ms, longer than the orders' 300 ms charge timeout. */
 export const testShopConfig: Record<string, string> = {
-  PLEXUS_PROJECTION_POLL_MS: "50",
   PLEXUS_PAYMENT_SLOW_MS: "600",
   PLEXUS_ORDER_CHARGE_TIMEOUT_MS: "300",
   PLEXUS_ORDER_RETRY_DELAY_MS: "50",

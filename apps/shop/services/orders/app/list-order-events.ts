@@ -1,5 +1,4 @@
-import type { LoggedEvent } from "@plexus/core";
-import type { OrderEventLog } from "./order-event-log.ts";
+import type { LoggedEvent, OrderEventLog } from "./order-event-log.ts";
 
 /** Events of one page when the caller asks for none in particular. */
 export const defaultEventPageSize = 100;

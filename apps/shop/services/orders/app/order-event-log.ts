@@ -1,4 +1,11 @@
-import type { CloudEvent, LoggedEvent, Sql } from "@plexus/core";
+import type { CloudEvent, Sql } from "@plexus/core";
+
+/** One recorded order event and where it stands in the log. */
+export interface LoggedEvent {
+  /** 1-based commit order (ADR 19). */
+  readonly position: number;
+  readonly event: CloudEvent;
+}
 
 /**
  * Where the orders service writes its events: the outbox (published after commit) and, in the
