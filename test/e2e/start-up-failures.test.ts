@@ -125,6 +125,15 @@ describe.concurrent("plexus up that cannot start", { timeout: exitTimeoutMs + 10
     );
   });
 
+  it("KAFKA_BROKERS pointing at a closed port", async () => {
+    const port = await closedPort();
+    expectOneLine(
+      await plexusUp({ KAFKA_BROKERS: `127.0.0.1:${port}` }),
+      `plexus: Kafka is not reachable at 127.0.0.1:${port}: ` +
+        "start a local broker with scripts/kafka.sh, or set KAFKA_BROKERS to a reachable cluster",
+    );
+  });
+
   it("a port in use", async () => {
     const { port } = new URL(running.url);
     expectOneLine(

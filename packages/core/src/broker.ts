@@ -106,10 +106,12 @@ export interface SubscriptionHandle extends AsyncDisposable {
 
 /**
  * Publish/subscribe of CloudEvents (DESIGN.md "Broker"). Adapters: `memory` (in-process, durable
- * through the outbox, `@plexus/messaging`), `nats` (JetStream), `rabbitmq` (quorum queues).
+ * through the outbox, `@plexus/messaging`), `kafka` (`@plexus/messaging-kafka`), `nats`
+ * (JetStream), `rabbitmq` (quorum queues). Every adapter passes `describeBrokerConformance`
+ * (`@plexus/testing`).
  */
 export interface Broker extends AsyncDisposable {
-  /** The adapter's name (`memory`, `nats`, `rabbitmq`), for logs and health. */
+  /** The adapter's name (`memory`, `kafka`, `nats`, `rabbitmq`), for logs and health. */
   readonly kind: string;
   /**
    * Publishes one event. Resolves once the broker has taken responsibility for delivering it to

@@ -26,6 +26,7 @@ export {
   retryAfterMsOf,
 } from "./retry-pushback.ts";
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
+export { Semaphore } from "./semaphore.ts";
 export {
   assertDeadline,
   currentContext,
@@ -62,17 +63,10 @@ export {
 export {
   defineService,
   type ClientFactory,
-  type SagaAdmin,
   type ServiceDefinition,
   type ServiceEnv,
   type ServiceInstance,
 } from "./service.ts";
-export type {
-  SagaStepOutcome,
-  SagaStepSpan,
-  SagaStepTracer,
-  SagaStepTry,
-} from "./saga-step-tracer.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
 export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {

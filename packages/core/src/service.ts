@@ -3,7 +3,6 @@ import type { Clock } from "./clock.ts";
 import type { HttpClientFactory } from "./http-upstream.ts";
 import type { Logger } from "./logger.ts";
 import type { Client, ServiceHandlers } from "./rpc.ts";
-import type { SagaStepTracer } from "./saga-step-tracer.ts";
 import type { Projection } from "./projection.ts";
 import type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
 import type { Db, Migration } from "./store.ts";
@@ -13,7 +12,11 @@ export interface ClientFactory {
   client<S extends DescService>(contract: S): Client<S>;
 }
 
-/** What a host gives a service when it starts it. The service never learns where it runs. */
+/**
+ * What a host gives a service when it starts it. The service never learns where it runs.
+ * Packages a service builds on add fields of their own by declaration merging, so core names
+ * none of them (`@plexus/saga`'s `traceSagaStep`).
+ */
 export interface ServiceEnv {
   readonly name: string;
   /** The service's own database, bound to its own schema. */
@@ -30,29 +33,12 @@ export interface ServiceEnv {
   readonly clock: Clock;
   /** Process environment (or a topology's overrides), read-only. */
   readonly config: Readonly<Record<string, string | undefined>>;
-  /**
-   * Records a span per try of the service's saga steps: pass it to the orchestrator
-   * (`createSagaOrchestrator({ traceStep })`). Set by a host that traces; `undefined` otherwise.
-   */
-  readonly traceSagaStep?: SagaStepTracer;
 }
 
-/** What an operator may do with a service's sagas (the admin API serves it as JSON). */
-export interface SagaAdmin {
-  /** Sagas newest first; `cursor` continues a previous page. */
-  list(query: {
-    status?: string;
-    type?: string;
-    limit?: number;
-    cursor?: string;
-  }): Promise<unknown>;
-  /** One saga with its step timeline, or undefined. */
-  get(sagaId: string): Promise<unknown>;
-  /** Resumes a saga parked as NEEDS_ATTENTION. */
-  retry(sagaId: string): Promise<void>;
-}
-
-/** A running service: its handlers and its optional lifecycle hooks. */
+/**
+ * A running service: its handlers and its optional lifecycle hooks (packages add fields by
+ * declaration merging, as on `ServiceEnv`: `@plexus/saga`'s `sagas`).
+ */
 export interface ServiceInstance<S extends DescService> {
   readonly handlers: ServiceHandlers<S>;
   /** Readiness check of the service's own dependencies; throws or resolves false when not ready. */
@@ -64,8 +50,6 @@ export interface ServiceInstance<S extends DescService> {
    * every co-hosted service has its clients, consumers and outbox relay running.
    */
   readonly start?: () => Promise<void>;
-  /** The sagas this service orchestrates, for the admin API. */
-  readonly sagas?: SagaAdmin;
   /** Graceful stop of the service's background work (sagas, timers). */
   readonly close?: () => Promise<void>;
 }

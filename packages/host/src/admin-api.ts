@@ -1,7 +1,8 @@
-import { Code, PlexusError, type HealthRegistry, type Logger, type SagaAdmin } from "@plexus/core";
+import { Code, PlexusError, type HealthRegistry, type Logger } from "@plexus/core";
 import { createGateway, type Gateway, type GatewayRequest } from "@plexus/gateway";
 import type { DeadLetterAdmin } from "@plexus/messaging";
 import type { Metrics } from "@plexus/observability";
+import type { SagaAdmin } from "@plexus/saga";
 import { createAdminTokenAuthenticator } from "./admin-token-authenticator.ts";
 
 export interface AdminApiOptions {

@@ -12,15 +12,9 @@ import {
   type HealthRegistry,
   type Lifecycle,
   type Logger,
-  type SagaAdmin,
   type ServiceInstance,
 } from "@plexus/core";
-import {
-  createConsumerRuntime,
-  createMemoryBroker,
-  createOutbox,
-  type DeadLetterAdmin,
-} from "@plexus/messaging";
+import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
 import {
   consumerSpans,
   createMetrics,
@@ -36,12 +30,14 @@ import {
   createServiceAuthenticator,
   type ServiceBinding,
 } from "@plexus/rpc";
+import type { SagaAdmin } from "@plexus/saga";
 import { openStorage, type Storage, type StorageOptions } from "@plexus/storage";
 import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
 import { serverInterceptors } from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
+import { openBroker } from "./open-broker.ts";
 import { loadServiceKey } from "./service-key.ts";
 import { startOrUndo } from "./start-or-undo.ts";
 import type { HostSpec } from "./topology.ts";
@@ -97,7 +93,8 @@ export interface Host extends AsyncDisposable {
 }
 
 /**
- * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker, migrates
+ * Starts one host: opens storage (one PGlite per process, or Postgres) and the broker (in-process,
+ * or Kafka when `KAFKA_BROKERS` names a cluster: `openBroker`), migrates
  * and starts each service with its outbox and consumers, wires typed clients (in-process for
  * co-hosted services), serves the services over Connect (`PLEXUS_RPC_PORT`) and the edge on `PORT`.
  *
@@ -163,7 +160,7 @@ async function assembleHost(
   });
   lifecycle.onStop("storage", () => storage.close());
   health.addReadiness("storage", () => storage.ping());
-  const broker = createMemoryBroker({ clock, logger });
+  const broker = await openBroker({ config, hostName: spec.name, clock, logger });
   lifecycle.onStop("broker", () => broker.close());
 
   // One pipeline state for every outgoing call of the host, RPC and HTTP.

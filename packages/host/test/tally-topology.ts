@@ -4,7 +4,6 @@ import {
   defineService,
   PlexusError,
   type HealthRegistry,
-  type SagaAdmin,
   type ServiceDefinition,
 } from "@plexus/core";
 import { createEvent, decodeEventData } from "@plexus/messaging";
@@ -14,6 +13,7 @@ import {
   sagaMigrations,
   sagaTraceMigration,
   type ListSagasQuery,
+  type SagaAdmin,
   type SagaOrchestrator,
 } from "@plexus/saga";
 import type { EdgeFactory, HostSpec } from "@plexus/host";

@@ -1,14 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { BrokerSubscription } from "@plexus/core";
-import { cappedAttempts } from "@plexus/resilience";
-import { resolveBackoff, type ResolvedBackoff } from "./backoff.ts";
-import { compileTypeFilter, type EventTypeFilter } from "./event-type-filter.ts";
+import type { ResolvedBackoff } from "./backoff.ts";
+import type { EventTypeFilter } from "./event-type-filter.ts";
 import type { QueuedEvent } from "./publication.ts";
-
-/** Defaults of a subscription's settings. */
-const defaultMaxDeliveries = 5;
-const defaultConcurrency = 4;
-const groupPattern = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+import { resolveSubscription } from "./subscription-settings.ts";
 
 /** One subscription: a member of its group, with its own settings and deliveries in flight. */
 export interface Member {
@@ -56,18 +51,7 @@ export class ConsumerGroups {
    * Call in the subscriber's async context: its deliveries run in it.
    */
   join(subscription: BrokerSubscription): Member {
-    if (!groupPattern.test(subscription.group)) {
-      throw new TypeError(`invalid consumer group name ${JSON.stringify(subscription.group)}`);
-    }
-    const filter = compileTypeFilter(subscription.types);
-    const maxDeliveries = subscription.maxDeliveries ?? defaultMaxDeliveries;
-    const concurrency = subscription.concurrency ?? defaultConcurrency;
-    if (!Number.isInteger(maxDeliveries) || maxDeliveries < 1) {
-      throw new RangeError(`maxDeliveries must be an integer >= 1 (got ${maxDeliveries})`);
-    }
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new RangeError(`concurrency must be an integer >= 1 (got ${concurrency})`);
-    }
+    const settings = resolveSubscription(subscription);
     let group = this.groups.get(subscription.group);
     if (!group) {
       group = {
@@ -79,15 +63,13 @@ export class ConsumerGroups {
       };
       this.groups.set(group.name, group);
     }
-    group.filters.set(JSON.stringify([...subscription.types].sort()), filter);
-    const backoff = resolveBackoff(subscription.backoff);
+    group.filters.set(JSON.stringify([...subscription.types].sort()), settings.filter);
     const member: Member = {
       group,
       subscription,
-      // gRFC A6's backoff brings its cap of 5 attempts; handlers see the number in force.
-      maxDeliveries: cappedAttempts(maxDeliveries, backoff.delay),
-      concurrency,
-      backoff,
+      maxDeliveries: settings.maxDeliveries,
+      concurrency: settings.concurrency,
+      backoff: settings.backoff,
       inFlight: new Set(),
       abort: new AbortController(),
       scope: AsyncLocalStorage.snapshot(),

@@ -18,6 +18,7 @@ export {
   resolveBackoff,
   type ResolvedBackoff,
 } from "./backoff.ts";
+export { resolveSubscription, type SubscriptionSettings } from "./subscription-settings.ts";
 export { ensureMessagingTables } from "./messaging-tables.ts";
 export {
   handleOnce,

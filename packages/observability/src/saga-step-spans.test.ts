@@ -1,11 +1,6 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import {
-  Code,
-  PlexusError,
-  childTraceparent,
-  parseTraceparent,
-  type SagaStepTry,
-} from "@plexus/core";
+import { Code, PlexusError, childTraceparent, parseTraceparent } from "@plexus/core";
+import type { SagaStepTry } from "@plexus/saga";
 import { describe, expect, it } from "vitest";
 import { useTestTracing } from "./test-tracing.ts";
 import { createTracing } from "./tracing.ts";

@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT, SpanKind, trace, type Span } from "@opentelemetry/api";
-import type { SagaStepOutcome, SagaStepSpan, SagaStepTracer } from "@plexus/core";
+import type { SagaStepOutcome, SagaStepSpan, SagaStepTracer } from "@plexus/saga";
 import { startAdoptedSpan } from "./adopted-span.ts";
 import { markFailed } from "./span-failure.ts";
 import type { Tracing } from "./tracing.ts";

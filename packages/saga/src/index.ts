@@ -8,14 +8,19 @@ export {
 } from "./saga-definition.ts";
 export {
   createSagaOrchestrator,
-  type ListSagasQuery,
   type SagaOrchestrator,
   type SagaOrchestratorOptions,
-  type SagaPage,
-  type StartSagaOptions,
-  type StartedSaga,
 } from "./saga-orchestrator.ts";
-export type { SagaHooks } from "./saga-execution.ts";
+export type { ListSagasQuery, SagaPage } from "./saga-admin.ts";
+export type { StartSagaOptions, StartedSaga } from "./saga-starter.ts";
+export type { SagaHooks } from "./execution-env.ts";
+export type {
+  SagaStepOutcome,
+  SagaStepSpan,
+  SagaStepTracer,
+  SagaStepTry,
+} from "./saga-step-tracer.ts";
+export type { SagaAdmin } from "./service-sagas.ts";
 export {
   SagaStatus,
   allSagaStatuses,

@@ -1,4 +1,11 @@
-import { isRetryableCode, type BackoffJitter, type PlexusError } from "@plexus/core";
+import {
+  isRetryableCode,
+  sleep,
+  type BackoffJitter,
+  type Clock,
+  type Logger,
+  type PlexusError,
+} from "@plexus/core";
 import {
   createRetrySchedule,
   exponentialBackoff,
@@ -144,4 +151,32 @@ export function scheduleRetries(
     longPushback: policy.capLongPushback ? "cap" : "give-up",
     random,
   });
+}
+
+/**
+ * Whether `policy` retries `error`. A throwing classifier (the service's code) counts as "do not
+ * retry", logged: a bug there must not break the loop that writes the saga's state.
+ */
+export function isRetryableBy(policy: RetryPolicy, error: PlexusError, logger: Logger): boolean {
+  try {
+    return policy.isRetryable(error);
+  } catch (classifyError) {
+    logger.error({ err: classifyError }, "isRetryable threw; treating as false");
+    return false;
+  }
+}
+
+/** Waits the delay a retry decision chose; false when `stopping` (closing) cut it short. */
+export async function waitToRetry(
+  delayMs: number,
+  stopping: AbortSignal,
+  clock: Clock,
+): Promise<boolean> {
+  if (delayMs <= 0) return true;
+  try {
+    await sleep(delayMs, stopping, clock);
+    return true;
+  } catch {
+    return false;
+  }
 }

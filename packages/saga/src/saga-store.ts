@@ -1,165 +1,19 @@
+import { formatTraceparent, type Sql, type TraceParent } from "@plexus/core";
+import { conflictError } from "./saga-errors.ts";
+import { sagaInstancesTable as instances } from "./saga-migrations.ts";
 import {
-  Code,
-  PlexusError,
-  formatTraceparent,
-  parseTraceparent,
-  type Sql,
-  type TraceParent,
-} from "@plexus/core";
-import { sagaInstancesTable as instances, sagaStepsTable as steps } from "./saga-migrations.ts";
-import { isSagaStatus, type ActiveSagaStatus, type SagaStatus } from "./saga-status.ts";
-import type {
-  AttemptOutcome,
-  ErrorRecord,
-  SagaFailure,
-  SagaSummary,
-  SagaView,
-  StepAttemptView,
-  StepPhase,
-} from "./saga-view.ts";
+  instanceColumns as columns,
+  toRecord,
+  toView,
+  type InstanceRow,
+  type SagaRecord,
+} from "./saga-record.ts";
+import type { SagaStatus } from "./saga-status.ts";
+import { sagaTimeline } from "./saga-timeline.ts";
+import type { SagaView } from "./saga-view.ts";
 
-/** A saga instance row, as the orchestrator holds it in memory. */
-export interface SagaRecord {
-  readonly id: string;
-  readonly type: string;
-  status: SagaStatus;
-  readonly input: unknown;
-  outputs: Record<string, unknown>;
-  stepIndex: number;
-  resumeStatus: ActiveSagaStatus | null;
-  failure: SagaFailure | null;
-  failureReason: string | null;
-  attention: SagaFailure | null;
-  readonly correlationId: string;
-  /** The span that started the saga; its steps' spans are its children. */
-  readonly trace: TraceParent | undefined;
-  version: number;
-  leaseOwner: string | null;
-  leaseUntil: number | null;
-  readonly createdAt: Date;
-  updatedAt: Date;
-  finishedAt: Date | null;
-}
-
-interface InstanceRow {
-  id: string;
-  type: string;
-  status: string;
-  input: unknown;
-  outputs: Record<string, unknown> | null;
-  step_index: number;
-  resume_status: string | null;
-  failure: SagaFailure | null;
-  failure_reason: string | null;
-  attention: SagaFailure | null;
-  correlation_id: string;
-  traceparent: string | null;
-  version: number;
-  lease_owner: string | null;
-  lease_until: number | null;
-  created_at: Date;
-  updated_at: Date;
-  finished_at: Date | null;
-}
-
-interface StepRow {
-  id: number;
-  step: string;
-  step_index: number;
-  phase: StepPhase;
-  attempt: number;
-  idempotency_key: string;
-  started_at: Date;
-  finished_at: Date | null;
-  outcome: AttemptOutcome | null;
-  error: ErrorRecord | null;
-}
-
-const columns =
-  "id, type, status, input, outputs, step_index, resume_status, failure, failure_reason, " +
-  "attention, correlation_id, traceparent, version, lease_owner, lease_until, created_at, " +
-  "updated_at, finished_at";
-
-/** The error a write gets when the saga was changed by someone else (lease lost, operator). */
-export function conflictError(id: string): PlexusError {
-  return new PlexusError(Code.Aborted, `saga ${id} was changed by another executor`, {
-    reason: "SAGA_CONFLICT",
-  });
-}
-
-export function isConflict(error: unknown): boolean {
-  return error instanceof PlexusError && error.reason === "SAGA_CONFLICT";
-}
-
-function toRecord(row: InstanceRow): SagaRecord {
-  if (!isSagaStatus(row.status)) throw new Error(`saga ${row.id}: unknown status ${row.status}`);
-  return {
-    id: row.id,
-    type: row.type,
-    status: row.status,
-    input: row.input,
-    outputs: row.outputs ?? {},
-    stepIndex: row.step_index,
-    resumeStatus:
-      row.resume_status === "RUNNING" || row.resume_status === "COMPENSATING"
-        ? row.resume_status
-        : null,
-    failure: row.failure,
-    failureReason: row.failure_reason,
-    attention: row.attention,
-    correlationId: row.correlation_id,
-    trace: parseTraceparent(row.traceparent ?? undefined),
-    version: row.version,
-    leaseOwner: row.lease_owner,
-    leaseUntil: row.lease_until,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    finishedAt: row.finished_at,
-  };
-}
-
-const iso = (date: Date): string => date.toISOString();
-
-export function toSummary(record: SagaRecord): SagaSummary {
-  return {
-    id: record.id,
-    type: record.type,
-    status: record.status,
-    stepIndex: record.stepIndex,
-    failureReason: record.failureReason,
-    createdAt: iso(record.createdAt),
-    updatedAt: iso(record.updatedAt),
-    finishedAt: record.finishedAt ? iso(record.finishedAt) : null,
-  };
-}
-
-function toAttemptView(row: StepRow): StepAttemptView {
-  return {
-    step: row.step,
-    stepIndex: row.step_index,
-    phase: row.phase,
-    attempt: row.attempt,
-    idempotencyKey: row.idempotency_key,
-    startedAt: iso(row.started_at),
-    finishedAt: row.finished_at ? iso(row.finished_at) : null,
-    outcome: row.outcome,
-    error: row.error,
-  };
-}
-
-export function toView(record: SagaRecord, attempts: readonly StepAttemptView[]): SagaView {
-  return {
-    ...toSummary(record),
-    input: record.input,
-    outputs: { ...record.outputs },
-    failure: record.failure,
-    attention: record.attention,
-    resumeStatus: record.resumeStatus,
-    version: record.version,
-    correlationId: record.correlationId,
-    steps: attempts,
-  };
-}
+/** Advisory-lock class of saga ids (`SAGA` in ASCII), paired with `hashtext(id)`. */
+const lockClass = 0x53414741;
 
 /** A new saga row. */
 export interface NewSaga {
@@ -190,10 +44,20 @@ export interface ListFilter {
 }
 
 /**
- * Every statement the orchestrator runs. Each function takes the `Sql` to run on, so it works
- * on the service's `Db` and inside a transaction alike.
+ * Every statement on saga instances (`plexus_saga_instances`; the tries are `sagaTimeline`'s).
+ * Each function takes the `Sql` to run on, so it works on the service's `Db` and inside a
+ * transaction alike.
  */
 export const sagaStore = {
+  /**
+   * Takes the saga's transaction-scoped advisory lock: `start` holds it until the caller's
+   * transaction ends, and the execution's claim waits for it, so a saga never runs before (or
+   * without) the commit that wrote it.
+   */
+  async lock(tx: Sql, id: string): Promise<void> {
+    await tx.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [lockClass, id]);
+  },
+
   /** Inserts the saga unless the id exists; returns the row that is there afterwards. */
   async insert(sql: Sql, saga: NewSaga): Promise<{ record: SagaRecord; created: boolean }> {
     const now = new Date(saga.now);
@@ -362,84 +226,10 @@ export const sagaStore = {
     return result.rowCount > 0;
   },
 
-  /** How many tries were logged per half-step (`${stepIndex}:${phase}`), in every execution. */
-  async attemptCounts(sql: Sql, id: string): Promise<Map<string, number>> {
-    const result = await sql.query<{ step_index: number; phase: StepPhase; n: number }>(
-      `SELECT step_index, phase, count(*)::int AS n FROM ${steps}
-       WHERE saga_id = $1 GROUP BY step_index, phase`,
-      [id],
-    );
-    return new Map(result.rows.map((r) => [`${r.step_index}:${r.phase}`, r.n]));
-  },
-
-  /** Logs the start of a try; returns its row id. */
-  async startAttempt(
-    sql: Sql,
-    attempt: {
-      sagaId: string;
-      step: string;
-      stepIndex: number;
-      phase: StepPhase;
-      attempt: number;
-      idempotencyKey: string;
-      now: number;
-    },
-  ): Promise<number> {
-    const result = await sql.query<{ id: number }>(
-      `INSERT INTO ${steps} (saga_id, step, step_index, phase, attempt, idempotency_key, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [
-        attempt.sagaId,
-        attempt.step,
-        attempt.stepIndex,
-        attempt.phase,
-        attempt.attempt,
-        attempt.idempotencyKey,
-        new Date(attempt.now),
-      ],
-    );
-    return result.rows[0]!.id;
-  },
-
-  /** Logs how a try ended. */
-  async finishAttempt(
-    sql: Sql,
-    attemptId: number,
-    outcome: AttemptOutcome,
-    error: ErrorRecord | null,
-    now: number,
-  ): Promise<void> {
-    await sql.query(
-      `UPDATE ${steps} SET outcome = $2, error = $3::jsonb, finished_at = $4
-       WHERE id = $1 AND outcome IS NULL`,
-      [attemptId, outcome, error === null ? null : JSON.stringify(error), new Date(now)],
-    );
-  },
-
-  /** Marks tries left open by an execution that died (or was abandoned) as INTERRUPTED. */
-  async interruptOpenAttempts(sql: Sql, id: string, now: number): Promise<number> {
-    const result = await sql.query(
-      `UPDATE ${steps} SET outcome = 'INTERRUPTED', finished_at = $2
-       WHERE saga_id = $1 AND outcome IS NULL`,
-      [id, new Date(now)],
-    );
-    return result.rowCount;
-  },
-
-  async attempts(sql: Sql, id: string): Promise<StepAttemptView[]> {
-    const result = await sql.query<StepRow>(
-      `SELECT id, step, step_index, phase, attempt, idempotency_key, started_at, finished_at,
-         outcome, error
-       FROM ${steps} WHERE saga_id = $1 ORDER BY id`,
-      [id],
-    );
-    return result.rows.map(toAttemptView);
-  },
-
   async view(sql: Sql, id: string): Promise<SagaView | undefined> {
     const record = await sagaStore.find(sql, id);
     if (!record) return undefined;
-    return toView(record, await sagaStore.attempts(sql, id));
+    return toView(record, await sagaTimeline.attempts(sql, id));
   },
 
   /** Newest first, keyset-paginated on (created_at, id). Returns up to `limit + 1` rows. */

@@ -5,12 +5,10 @@ import {
   parseTraceparent,
   runInContext,
   type CallContext,
-  type SagaStepOutcome,
-  type SagaStepTracer,
-  type SagaStepTry,
 } from "@plexus/core";
 import { describe, expect, it } from "vitest";
 import { defineSaga, type StepContext } from "./saga-definition.ts";
+import type { SagaStepOutcome, SagaStepTracer, SagaStepTry } from "./saga-step-tracer.ts";
 import { deferred, eventually, useSagaTestEnv } from "./saga-test-kit.ts";
 
 const env = useSagaTestEnv({ closeTimeoutMs: 1_000 });

@@ -38,3 +38,8 @@ export {
   type StatementCount,
   type StatementCounter,
 } from "./statement-counter.ts";
+export {
+  describeBrokerConformance,
+  type ConformanceAdapter,
+  type ConformanceConnection,
+} from "./broker-conformance.ts";

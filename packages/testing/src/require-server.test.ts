@@ -83,4 +83,17 @@ describe("serverAvailable / requireServer", () => {
       else process.env["PLEXUS_TEST_REDIS_URL"] = saved;
     }
   });
+
+  it("finds Kafka through KAFKA_BROKERS, as Plexus does", () => {
+    const saved = process.env["KAFKA_BROKERS"];
+    try {
+      delete process.env["KAFKA_BROKERS"];
+      expect(serverUrl("kafka")).toBe("kafka://127.0.0.1:9092");
+      process.env["KAFKA_BROKERS"] = "10.0.0.7:9093, 10.0.0.8:9093";
+      expect(serverUrl("kafka")).toBe("kafka://10.0.0.7:9093");
+    } finally {
+      if (saved === undefined) delete process.env["KAFKA_BROKERS"];
+      else process.env["KAFKA_BROKERS"] = saved;
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 
 /** The servers integration suites may need. */
-export type ServerName = "postgres" | "nats" | "rabbitmq" | "redis";
+export type ServerName = "postgres" | "nats" | "rabbitmq" | "redis" | "kafka";
 
 const defaults: Record<ServerName, { url: string; port: number; start: string }> = {
   postgres: {
@@ -25,14 +25,23 @@ const defaults: Record<ServerName, { url: string; port: number; start: string }>
     port: 6379,
     start: 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
   },
+  kafka: {
+    url: "kafka://127.0.0.1:9092",
+    port: 9092,
+    start: "bash scripts/kafka.sh (from the repository's root; it needs java 17 and mvn)",
+  },
 };
 
 /**
  * The URL of a test server: `PLEXUS_TEST_<NAME>_URL` when set (e.g. `PLEXUS_TEST_POSTGRES_URL`),
- * else the local default (127.0.0.1 on the server's standard port).
+ * else, for Kafka, the first of `KAFKA_BROKERS` (the cluster Plexus itself is pointed at, as
+ * `kafka://host:port`), else the local default (127.0.0.1 on the server's standard port).
  */
 export function serverUrl(name: ServerName): string {
-  return process.env[`PLEXUS_TEST_${name.toUpperCase()}_URL`] ?? defaults[name].url;
+  const url = process.env[`PLEXUS_TEST_${name.toUpperCase()}_URL`];
+  if (url !== undefined) return url;
+  const broker = name === "kafka" ? process.env["KAFKA_BROKERS"]?.split(",")[0]?.trim() : "";
+  return broker ? `kafka://${broker}` : defaults[name].url;
 }
 
 export interface ServerProbeOptions {

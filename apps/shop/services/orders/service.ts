@@ -1,5 +1,5 @@
-import { defineService, type SagaAdmin } from "@plexus/core";
-import { createSagaOrchestrator, type ListSagasQuery } from "@plexus/saga";
+import { defineService } from "@plexus/core";
+import { createSagaOrchestrator, type ListSagasQuery, type SagaAdmin } from "@plexus/saga";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { OrdersService } from "../../gen/shop/orders/v1/orders_pb.js";
 import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";

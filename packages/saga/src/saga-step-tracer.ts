@@ -1,11 +1,12 @@
-import type { TraceParent } from "./ids.ts";
+import type { TraceParent } from "@plexus/core";
+import type { AttemptOutcome, StepPhase } from "./saga-view.ts";
 
 /**
  * How one try of a saga step ended, as the saga's timeline persists it: `RETRYING` failed and
  * is tried again, `FAILED` failed for good (the saga compensates or parks), `INTERRUPTED` was
  * abandoned (shutdown) and re-runs with the same idempotency key on resume.
  */
-export type SagaStepOutcome = "SUCCEEDED" | "RETRYING" | "FAILED" | "INTERRUPTED";
+export type SagaStepOutcome = AttemptOutcome;
 
 /** One try of one half (action or compensation) of a saga step, as a tracer sees it. */
 export interface SagaStepTry {
@@ -13,7 +14,7 @@ export interface SagaStepTry {
   /** The saga definition's name (`place-order`). */
   readonly sagaType: string;
   readonly step: string;
-  readonly phase: "action" | "compensation";
+  readonly phase: StepPhase;
   /** 1 for the first try of this half-step, counted across executions (a resume goes on counting). */
   readonly attempt: number;
   /**
@@ -40,6 +41,6 @@ export interface SagaStepSpan {
  * Records a span around each try of a saga step (`createSagaOrchestrator({ traceStep })`). A
  * port, so the saga engine and the services creating orchestrators need no telemetry SDK: the
  * host hands its implementation (`@plexus/observability`'s `sagaStepSpans`) to services as
- * `ServiceEnv.traceSagaStep`, `undefined` when tracing is off.
+ * `ServiceEnv.traceSagaStep` (see `service-sagas.ts`), `undefined` when tracing is off.
  */
 export type SagaStepTracer = (step: SagaStepTry) => SagaStepSpan;

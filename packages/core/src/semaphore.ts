@@ -1,4 +1,7 @@
-/** Bounds how many sagas execute at once; waiters are served first come, first served. */
+/**
+ * Bounds how many tasks run at once (sagas executing, a consumer's handlers); waiters are served
+ * first come, first served. No timers: a waiter waits as long as it takes.
+ */
 export class Semaphore {
   readonly #limit: number;
   #active = 0;

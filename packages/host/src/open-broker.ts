@@ -1,0 +1,44 @@
+import {
+  invalidSetting,
+  stringSetting,
+  type Broker,
+  type Clock,
+  type Logger,
+  type Settings,
+} from "@plexus/core";
+import { createMemoryBroker } from "@plexus/messaging";
+import { createKafkaBroker } from "@plexus/messaging-kafka";
+
+export interface OpenBrokerOptions {
+  /** The host's settings: `KAFKA_BROKERS`, `PLEXUS_KAFKA_TOPIC_PREFIX`. */
+  readonly config: Settings;
+  /** Names the host's connections in the cluster (`plexus-<host>`). */
+  readonly hostName: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+const hostPort = /^[^\s:,]+:\d{1,5}$/;
+
+/**
+ * The host's broker, chosen by configuration, never by code: Kafka when `KAFKA_BROKERS` lists a
+ * cluster (`host:port[,host:port…]`), else the in-process memory broker (the monolith's
+ * default). A configured cluster that cannot be reached fails the start at once with how to start
+ * one (a `StartupError`). `PLEXUS_KAFKA_TOPIC_PREFIX` keeps environments sharing a cluster apart.
+ */
+export async function openBroker(options: OpenBrokerOptions): Promise<Broker> {
+  const { config, clock, logger } = options;
+  const raw = stringSetting(config, "KAFKA_BROKERS", "");
+  if (raw === "") return createMemoryBroker({ clock, logger });
+  const brokers = raw.split(",").map((entry) => entry.trim());
+  if (!brokers.every((entry) => hostPort.test(entry))) {
+    throw invalidSetting("KAFKA_BROKERS", raw, "a comma-separated list of host:port");
+  }
+  return createKafkaBroker({
+    brokers,
+    clientId: `plexus-${options.hostName}`,
+    topicPrefix: stringSetting(config, "PLEXUS_KAFKA_TOPIC_PREFIX", ""),
+    clock,
+    logger,
+  });
+}

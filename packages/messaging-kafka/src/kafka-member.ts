@@ -1,0 +1,248 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  Code,
+  PlexusError,
+  Semaphore,
+  type BrokerSubscription,
+  type Clock,
+  type Logger,
+} from "@plexus/core";
+import type { SubscriptionSettings } from "@plexus/messaging";
+import {
+  Consumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  stringDeserializer,
+  type Message,
+  type MessagesStream,
+} from "@platformatic/kafka";
+import { deliverRecord, type RecordDeliveryOptions } from "./record-delivery.ts";
+
+type KafkaMessage = Message<Buffer, Buffer, string, string>;
+
+/** How a member reaches the cluster and keeps its place in the group. */
+export interface MemberOptions {
+  readonly subscription: BrokerSubscription;
+  readonly settings: SubscriptionSettings;
+  readonly topics: readonly string[];
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger | undefined;
+}
+
+/** One group member: a Kafka consumer of the subscription's topics. */
+export interface Member {
+  /** Stops fetching, lets the handlers in flight finish and commit, then leaves the group. */
+  close(): Promise<void>;
+  /** As a crash: handlers are abandoned (their signal aborted), nothing more is committed. */
+  destroy(): void;
+}
+
+/** A partition's records waiting for their turn, and the highest offset taken so far. */
+interface PartitionQueue {
+  readonly records: KafkaMessage[];
+  seen: bigint;
+  worker: Promise<void> | undefined;
+}
+
+/**
+ * Records a member may hold read but not yet handled, per unit of concurrency: enough to keep
+ * the handlers busy across partitions, few enough to redeliver little after a crash.
+ */
+const bufferPerSlot = 32;
+/** Wait before a failed fetch stream is opened again (the client has retried by then). */
+const restartDelayMs = 1000;
+
+/**
+ * Joins the subscription's group: records are handled in order within a partition, partitions
+ * concurrently (up to `concurrency` handlers), and each record's offset is committed only once
+ * its handler (and so its inbox row) committed, or it was dead-lettered. A rebalance drops what
+ * was read from a partition this member lost; the partition's next owner reads it again from the
+ * committed offset, and the consumer's inbox absorbs what was handled twice.
+ */
+export async function joinGroup(options: MemberOptions): Promise<Member> {
+  const { subscription, settings, logger } = options;
+  const consumer = new Consumer<Buffer, Buffer, string, string>({
+    clientId: options.clientId,
+    bootstrapBrokers: [...options.brokers],
+    groupId: subscription.group,
+    sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: options.heartbeatIntervalMs,
+    rebalanceTimeout: options.sessionTimeoutMs,
+    autocommit: false,
+    deserializers: { headerKey: stringDeserializer, headerValue: stringDeserializer },
+  });
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const delivery: RecordDeliveryOptions = {
+    subscription,
+    settings,
+    clock: options.clock,
+    random: options.random,
+    logger,
+    stop: stop.signal,
+    abort: abort.signal,
+    slots: new Semaphore(settings.concurrency),
+  };
+  const scope = AsyncLocalStorage.snapshot();
+  const partitions = new Map<string, PartitionQueue>();
+  const maxBuffered = settings.concurrency * bufferPerSlot;
+  let buffered = 0;
+  let stream: MessagesStream<Buffer, Buffer, string, string> | undefined;
+  let destroyed = false;
+  /** Whether this member paused the stream (its buffer is full). */
+  let paused = false;
+
+  function take(message: KafkaMessage): void {
+    const key = `${message.topic}:${message.partition}`;
+    let queue = partitions.get(key);
+    if (!queue) {
+      queue = { records: [], seen: -1n, worker: undefined };
+      partitions.set(key, queue);
+    }
+    // After a rebalance the stream reads a kept partition again from its committed offset.
+    if (message.offset <= queue.seen) return;
+    queue.seen = message.offset;
+    queue.records.push(message);
+    buffered += 1;
+    if (buffered >= maxBuffered && !paused) {
+      paused = true;
+      stream?.pause();
+    }
+    queue.worker ??= scope(() => work(queue));
+  }
+
+  async function work(queue: PartitionQueue): Promise<void> {
+    try {
+      for (let message = queue.records[0]; message; message = queue.records[0]) {
+        if (!(await deliverRecord(delivery, message)) || destroyed) return;
+        if (queue.records[0] === message) {
+          queue.records.shift();
+          release(1);
+        }
+        await commit(message);
+      }
+    } finally {
+      queue.worker = undefined;
+    }
+  }
+
+  function release(count: number): void {
+    buffered -= count;
+    if (paused && buffered < maxBuffered / 2 && !stop.signal.aborted) {
+      paused = false;
+      stream?.resume();
+    }
+  }
+
+  async function commit(message: KafkaMessage): Promise<void> {
+    try {
+      await message.commit();
+    } catch (error) {
+      // The partition moved in a rebalance: its next owner handles the record again, and the
+      // inbox absorbs the duplicate.
+      logger?.warn(
+        {
+          group: subscription.group,
+          topic: message.topic,
+          partition: message.partition,
+          err: error,
+        },
+        "could not commit a handled record; it will be redelivered",
+      );
+    }
+  }
+
+  /** Forgets what was read from partitions this member no longer owns. */
+  function onJoin(payload: { assignments?: { topic: string; partitions: number[] }[] }): void {
+    const owned = new Set(
+      (payload.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)),
+    );
+    for (const [key, queue] of partitions) {
+      if (owned.has(key)) continue;
+      // The record in a worker's hands finishes; the rest belongs to the new owner.
+      const kept = queue.worker ? queue.records.slice(0, 1) : [];
+      release(queue.records.length - kept.length);
+      queue.records.splice(0, queue.records.length, ...kept);
+      queue.seen = -1n;
+    }
+  }
+  consumer.on("consumer:group:join", onJoin);
+
+  async function open(): Promise<void> {
+    const opened = await consumer.consume({
+      topics: [...options.topics],
+      mode: MessagesStreamModes.COMMITTED,
+      // A new group reads its streams from their start: nothing published before its first
+      // member joined is missed, and the inbox makes reading again harmless.
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      rebalanceTimeout: options.sessionTimeoutMs,
+    });
+    stream = opened;
+    opened.on("data", take);
+    let failed = false;
+    // `on`, not `once`: a destroyed stream may emit more than one error, and an unheard one
+    // would crash the process.
+    opened.on("error", (error: unknown) => {
+      if (failed || stop.signal.aborted) return;
+      failed = true;
+      logger?.error(
+        { group: subscription.group, err: error },
+        "kafka fetch stream failed; opening it again",
+      );
+      options.clock.setTimeout(() => void reopen(), restartDelayMs);
+    });
+  }
+
+  async function reopen(): Promise<void> {
+    if (stop.signal.aborted) return;
+    try {
+      await open();
+    } catch (error) {
+      logger?.error({ group: subscription.group, err: error }, "could not reopen the kafka stream");
+      options.clock.setTimeout(() => void reopen(), restartDelayMs);
+    }
+  }
+
+  try {
+    await open();
+  } catch (error) {
+    await consumer.close(true).catch(() => undefined);
+    throw new PlexusError(
+      Code.Unavailable,
+      `could not join consumer group ${subscription.group}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    close() {
+      closed ??= (async () => {
+        stop.abort();
+        stream?.pause();
+        await Promise.all([...partitions.values()].flatMap((q) => (q.worker ? [q.worker] : [])));
+        consumer.off("consumer:group:join", onJoin);
+        await consumer.close(true).catch((error: unknown) => {
+          logger?.warn({ group: subscription.group, err: error }, "kafka consumer close failed");
+        });
+      })();
+      return closed;
+    },
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      stop.abort();
+      abort.abort(new PlexusError(Code.Unavailable, "broker destroyed"));
+      consumer.off("consumer:group:join", onJoin);
+      closed ??= consumer.close(true).catch(() => undefined);
+    },
+  };
+}

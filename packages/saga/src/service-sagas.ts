@@ -1,0 +1,38 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { SagaStepTracer } from "./saga-step-tracer.ts";
+
+/** What an operator may do with a service's sagas (the host's admin API serves it as JSON). */
+export interface SagaAdmin {
+  /** Sagas newest first; `cursor` continues a previous page. */
+  list(query: {
+    status?: string;
+    type?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<unknown>;
+  /** One saga with its step timeline, or undefined. */
+  get(sagaId: string): Promise<unknown>;
+  /** Resumes a saga parked as NEEDS_ATTENTION. */
+  retry(sagaId: string): Promise<void>;
+}
+
+/*
+ * What sagas add to core's service port: the port itself knows no sagas (core is below this
+ * package), so the fields are declared here, merged into core's interfaces wherever
+ * `@plexus/saga` is imported (the host and the services that orchestrate).
+ */
+declare module "@plexus/core" {
+  interface ServiceEnv {
+    /**
+     * Records a span per try of the service's saga steps: pass it to the orchestrator
+     * (`createSagaOrchestrator({ traceStep })`). Set by a host that traces; `undefined` otherwise.
+     */
+    readonly traceSagaStep?: SagaStepTracer;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a merged declaration repeats core's type parameters, names included
+  interface ServiceInstance<S extends DescService> {
+    /** The sagas this service orchestrates, for the admin API. */
+    readonly sagas?: SagaAdmin;
+  }
+}
