@@ -70,7 +70,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const logger = options.logger?.child({ projection: projection.name });
   const stop = new AbortController();
   let position: number | undefined;
-  let timer: TimerHandle | undefined;
+  let timer: TimerHandle = undefined;
   let pass: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
   let requested = false;
@@ -95,6 +95,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   }
 
   async function drain(): Promise<void> {
+    // A wake-up during start() looks after start's own look, not beside it.
+    await starting?.catch(() => undefined);
     while (requested && !stop.signal.aborted) {
       requested = false;
       try {
