@@ -106,6 +106,7 @@ export type {
   SubscriptionHandle,
 } from "./broker.ts";
 export type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
+export type { Projection } from "./projection.ts";
 export {
   integerSetting,
   invalidSetting,

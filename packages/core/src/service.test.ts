@@ -1,8 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import type { Projection } from "./projection.ts";
 import { defineService, type ServiceDefinition } from "./service.ts";
 
-// defineService validates only name and migrations; a contract stand-in suffices here.
+// defineService validates only names, migration ids and projection names; a contract stand-in suffices here.
 const contract = { typeName: "test.v1.TestService", method: {} } as unknown as DescService;
 
 function definition(overrides: Partial<ServiceDefinition> = {}): ServiceDefinition {
@@ -60,5 +61,26 @@ describe("defineService", () => {
 
   it("accepts no migrations", () => {
     expect(() => defineService(definition({ migrations: [] }))).not.toThrow();
+  });
+
+  it("rejects invalid and duplicate projection names", () => {
+    const projection = (name: string): Projection => ({
+      name,
+      log: "events",
+      types: ["*"],
+      apply: async () => {},
+      reset: async () => {},
+    });
+    expect(() =>
+      defineService(definition({ projections: [projection("order-history"), projection("b_2")] })),
+    ).not.toThrow();
+    for (const name of ["", "History", "a b", "x'"]) {
+      expect(() => defineService(definition({ projections: [projection(name)] })), name).toThrow(
+        /invalid projection name/,
+      );
+    }
+    expect(() =>
+      defineService(definition({ projections: [projection("h"), projection("h")] })),
+    ).toThrow(/duplicate projection names/);
   });
 });

@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import type { HttpClientFactory } from "./http-upstream.ts";
 import type { Logger } from "./logger.ts";
 import type { Client, ServiceHandlers } from "./rpc.ts";
+import type { Projection } from "./projection.ts";
 import type { EventConsumer, TransactionalOutbox } from "./service-events.ts";
 import type { Db, Migration } from "./store.ts";
 
@@ -59,10 +60,17 @@ export interface ServiceDefinition<S extends DescService = DescService> {
   readonly name: string;
   readonly contract: S;
   readonly migrations: readonly Migration[];
+  /**
+   * Read models kept from the service's own event log: the host runs each (catch-up at start, then
+   * on every new event), and `@plexus/projections` rebuilds them. Declared here, not by `create`,
+   * so a tool can rebuild one from the database alone.
+   */
+  readonly projections?: readonly Projection[];
   readonly create: (env: ServiceEnv) => ServiceInstance<S> | Promise<ServiceInstance<S>>;
 }
 
 const serviceNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
+const projectionNamePattern = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /**
  * Defines a service. Hosting is someone else's concern: the same definition runs in the monolith
@@ -87,6 +95,17 @@ export function defineService<S extends DescService>(
   const ids = definition.migrations.map((m) => m.id);
   if (new Set(ids).size !== ids.length) {
     throw new TypeError(`service "${definition.name}" has duplicate migration ids`);
+  }
+  const projections = (definition.projections ?? []).map((p) => p.name);
+  for (const name of projections) {
+    if (!projectionNamePattern.test(name)) {
+      throw new TypeError(
+        `service "${definition.name}": invalid projection name "${name}": use lowercase letters, digits, _ and -`,
+      );
+    }
+  }
+  if (new Set(projections).size !== projections.length) {
+    throw new TypeError(`service "${definition.name}" has duplicate projection names`);
   }
   return definition;
 }

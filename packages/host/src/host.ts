@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import {
   createHealthRegistry,
   createLogger,
+  integerSetting,
   portSetting,
   systemClock,
   type ClientFactory,
@@ -22,6 +23,7 @@ import {
   producerSpans,
   sagaStepSpans,
 } from "@plexus/observability";
+import { createProjectionRunner } from "@plexus/projections";
 import {
   createHttpClients,
   createRpcServer,
@@ -107,8 +109,14 @@ export interface Host extends AsyncDisposable {
  * per event the outbox relays publish, a CONSUMER span per delivery the consumers handle, and an
  * INTERNAL span per saga step try (`ServiceEnv.traceSagaStep`).
  *
+ * Projections a service declares (`defineService({ projections })`) each get a runner that
+ * catches up with the service's event log before the services start, then follows it (every
+ * `PLEXUS_PROJECTION_POLL_MS`, default 1000, as the safety net of the wake-up each commit to the
+ * log sends).
+ *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
- * stop the services' own background work (sagas), drain the outboxes, stop the consumers, close
+ * stop the services' own background work (sagas), drain the outboxes, stop the projections and
+ * the consumers, close
  * the services' HTTP upstreams, close the broker, close storage, and last flush the spans.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
@@ -131,6 +139,7 @@ async function assembleHost(
   // Settings are read before anything opens: a typo fails at once, not after the migrations.
   const port = options.port ?? portSetting(config, "PORT") ?? 8080;
   const rpcPort = portSetting(config, "PLEXUS_RPC_PORT");
+  const projectionPollMs = integerSetting(config, "PLEXUS_PROJECTION_POLL_MS", 1);
   const metrics = createMetrics();
   const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
@@ -238,6 +247,21 @@ async function assembleHost(
     await runtime.start();
     deadLetters.set(definition.name, runtime.deadLetters);
     lifecycle.onStop(`consumers ${definition.name}`, () => runtime.close());
+  }
+  // Each projection caught up with its service's event log before the services start: a read
+  // model is current when the host is ready.
+  for (const { definition, db, logger: serviceLogger } of started) {
+    for (const projection of definition.projections ?? []) {
+      const runner = createProjectionRunner({
+        db,
+        projection,
+        clock,
+        logger: serviceLogger,
+        ...(projectionPollMs !== undefined ? { pollIntervalMs: projectionPollMs } : {}),
+      });
+      lifecycle.onStop(`projection ${definition.name}.${projection.name}`, () => runner.close());
+      await runner.start();
+    }
   }
   for (const { definition, outbox } of started) {
     await outbox.start();

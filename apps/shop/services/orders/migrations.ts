@@ -59,7 +59,8 @@ CREATE TABLE order_idempotency_keys (
     name: "create order events log",
     sql: `
 -- Every order event, written in the same transaction as its outbox row and never pruned (the
--- outbox may drop sent rows): the history read models are rebuilt from. position = write order.
+-- outbox may drop sent rows): the history read models are rebuilt from. position = commit order
+-- (appends take the log's lock, ADR 19).
 CREATE TABLE order_events (
   position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   event_id text NOT NULL UNIQUE,
@@ -108,6 +109,15 @@ CREATE TABLE read_model_checkpoints (
     sql: `
 -- Keys expire a TTL after their first use (API.md: 24 h); the sweep deletes them oldest first.
 CREATE INDEX order_idempotency_keys_created_idx ON order_idempotency_keys (created_at);
+`,
+  },
+  {
+    id: 7,
+    name: "drop the rebuild checkpoints",
+    sql: `
+-- The order history is a projection now (ADR 19): its checkpoint is in plexus_projections, kept
+-- by @plexus/projections, which builds it from the log at the first start without one.
+DROP TABLE read_model_checkpoints;
 `,
   },
 ];

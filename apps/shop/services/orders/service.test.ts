@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Code } from "@plexus/core";
+import { rebuildProjection } from "@plexus/projections";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rebuildOrderHistory } from "./service.ts";
+import { orderHistoryProjection } from "./service.ts";
 import {
   errorOf,
   eventually,
@@ -364,7 +365,7 @@ describe("events and the order history read model", () => {
     expect(paged.orders.map((o) => o.id)).toEqual([first.orderId]);
     expect(paged.total).toBe(2);
 
-    const report = await rebuildOrderHistory(shop.ordersEnv.db);
+    const report = await rebuildProjection(shop.ordersEnv.db, orderHistoryProjection);
     expect(report.events).toBeGreaterThanOrEqual(4);
     expect(report.resumed).toBe(false);
     const rebuilt = await shop.orders.listOrderHistory({ userId, page: 1, limit: 10 });

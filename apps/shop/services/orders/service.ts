@@ -6,7 +6,7 @@ import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
 import { createCatalogPriceLookup } from "./adapters/catalog-price-lookup.ts";
 import { createOrdersHandlers } from "./adapters/rpc-handlers.ts";
 import { createSqlOrderEventLog } from "./adapters/sql-order-event-log.ts";
-import { createOrderHistoryConsumer, createSqlOrderHistory } from "./adapters/sql-order-history.ts";
+import { createSqlOrderHistory, orderHistoryProjection } from "./adapters/sql-order-history.ts";
 import { createSqlOrderRepository } from "./adapters/sql-order-repository.ts";
 import { createIdempotencyKeySweeper } from "./app/idempotency-key-sweeper.ts";
 import { createPlaceOrderSaga } from "./app/place-order-saga.ts";
@@ -18,8 +18,8 @@ import { ordersMigrations } from "./migrations.ts";
  * Idempotency-Key) and the `place-order` saga settles it in the background — reserve stock
  * (catalog) → charge (payments) → confirm, compensated in reverse — to CONFIRMED or CANCELLED.
  * Publishes OrderPlaced / OrderConfirmed / OrderCancelled through its outbox, keeps every event in
- * its own log, and keeps a user's order history as a read model fed by those events. See
- * README.md for the design.
+ * its own log, and keeps a user's order history as a projection of that log (run by the host,
+ * rebuilt by `npm run shop:rebuild-history`). See README.md for the design.
  *
  * Config: `PLEXUS_ORDER_CHARGE_TIMEOUT_MS` (default 2000), `PLEXUS_ORDER_CHARGE_MAX_ATTEMPTS`
  * (5), `PLEXUS_ORDER_RESERVE_MAX_ATTEMPTS` (5), `PLEXUS_ORDER_RETRY_DELAY_MS` (200),
@@ -36,6 +36,7 @@ export const ordersService = defineService({
   name: "orders",
   contract: OrdersService,
   migrations: ordersMigrations,
+  projections: [orderHistoryProjection],
   create: async (env) => {
     const { db, clock, logger } = env;
     const config = readOrdersConfig(env.config);
@@ -88,9 +89,9 @@ export const ordersService = defineService({
           idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
         },
       }),
-      consumers: [createOrderHistoryConsumer()],
       sagas: admin,
-      // Called by the host once clients, consumers and relays run: resumed sagas find them all.
+      // Called by the host once clients, consumers, projections and relays run: resumed sagas
+      // find them all.
       async start() {
         const count = await sagas.resumeAll();
         if (count > 0) logger.info({ count }, "resumed unfinished order sagas");
@@ -104,8 +105,4 @@ export const ordersService = defineService({
   },
 });
 
-export {
-  rebuildOrderHistory,
-  type RebuildOrderHistoryOptions,
-  type RebuildReport,
-} from "./adapters/sql-order-history.ts";
+export { orderHistoryProjection } from "./adapters/sql-order-history.ts";

@@ -1,5 +1,6 @@
 import type { CloudEvent, Db } from "@plexus/core";
 import { createMemoryBroker, createOutbox, ensureMessagingTables } from "@plexus/messaging";
+import { ensureProjectionTables, readCheckpoint, rebuildProjection } from "@plexus/projections";
 import { openStorage, type Storage } from "@plexus/storage";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -11,7 +12,7 @@ import { createSqlOrderEventLog } from "./sql-order-event-log.ts";
 import {
   applyOrderEvent,
   createSqlOrderHistory,
-  rebuildOrderHistory,
+  orderHistoryProjection,
 } from "./sql-order-history.ts";
 
 let storage: Storage;
@@ -22,6 +23,7 @@ beforeAll(async () => {
   storage = await openStorage({});
   db = await storage.forService("orders", ordersMigrations);
   await ensureMessagingTables(db);
+  await ensureProjectionTables(db);
   log = createSqlOrderEventLog(db, createOutbox({ db, broker: createMemoryBroker() }));
 }, 60_000);
 
@@ -31,7 +33,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await db.query(
-    "TRUNCATE order_history, order_events, read_model_checkpoints, plexus_outbox RESTART IDENTITY",
+    "TRUNCATE order_history, order_events, plexus_projections, plexus_outbox RESTART IDENTITY",
   );
 });
 
@@ -142,7 +144,10 @@ describe("the order history projection", () => {
   });
 });
 
-describe("rebuildOrderHistory", () => {
+describe("the order history rebuilt from the event log", () => {
+  const rebuild = (options?: Parameters<typeof rebuildProjection>[2]) =>
+    rebuildProjection(db, orderHistoryProjection, options);
+
   async function record(...events: CloudEvent[]): Promise<void> {
     for (const event of events) await db.transaction((tx) => log.record(tx, event));
   }
@@ -174,7 +179,7 @@ describe("rebuildOrderHistory", () => {
     await db.query(
       `INSERT INTO order_history (id, user_id, status, updated_at) VALUES ('stray', 'usr_r', 'PENDING', now())`,
     );
-    const report = await rebuildOrderHistory(db, { batchSize: 2 });
+    const report = await rebuild({ batchSize: 2 });
     expect(report).toEqual({ events: 5, position: 5, resumed: false });
     const rows = await snapshot();
     expect(rows.map((r) => [r["user_id"], r["status"]])).toEqual([
@@ -182,36 +187,31 @@ describe("rebuildOrderHistory", () => {
       ["usr_r", "CANCELLED"],
       ["usr_s", "PENDING"],
     ]);
-    const checkpoint = await db.query("SELECT position, rebuilding FROM read_model_checkpoints");
-    expect(checkpoint.rows).toEqual([{ position: 5, rebuilding: false }]);
+    expect(await readCheckpoint(db, "order_history")).toEqual({ position: 5, rebuilding: false });
     // Idempotent: a second rebuild gives the same rows.
-    await rebuildOrderHistory(db);
+    await rebuild();
     expect(await snapshot()).toEqual(rows);
   });
 
   it("continues an interrupted rebuild from its checkpoint", async () => {
     await seed();
-    await rebuildOrderHistory(db);
+    await rebuild();
     const complete = await snapshot();
-    // As if a rebuild had stopped after two events.
-    await db.query("TRUNCATE order_history");
-    const firstTwo = await log.list(0, 2);
-    await apply(...firstTwo.map((e) => e.event));
-    await db.query("UPDATE read_model_checkpoints SET position = $1, rebuilding = true", [
-      firstTwo[1]!.position,
-    ]);
-    const report = await rebuildOrderHistory(db, { batchSize: 1 });
+    // Stopped after its first batch of two events.
+    const stop = new AbortController();
+    const stopping = {
+      ...orderHistoryProjection,
+      apply: async (tx: Parameters<typeof applyOrderEvent>[0], event: CloudEvent) => {
+        await applyOrderEvent(tx, event);
+        stop.abort();
+      },
+    };
+    await expect(
+      rebuildProjection(db, stopping, { batchSize: 2, signal: stop.signal }),
+    ).rejects.toThrow();
+    expect(await readCheckpoint(db, "order_history")).toEqual({ position: 2, rebuilding: true });
+    const report = await rebuild({ batchSize: 1 });
     expect(report).toEqual({ events: 3, position: 5, resumed: true });
     expect(await snapshot()).toEqual(complete);
-  });
-
-  it("stops between batches when aborted, leaving the checkpoint to resume from", async () => {
-    await seed();
-    const controller = new AbortController();
-    controller.abort();
-    await expect(rebuildOrderHistory(db, { signal: controller.signal })).rejects.toThrow();
-    const checkpoint = await db.query("SELECT position, rebuilding FROM read_model_checkpoints");
-    expect(checkpoint.rows).toEqual([{ position: 0, rebuilding: true }]);
-    expect((await rebuildOrderHistory(db)).resumed).toBe(true);
   });
 });

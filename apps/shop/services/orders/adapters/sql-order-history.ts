@@ -1,11 +1,4 @@
-import {
-  systemClock,
-  type Clock,
-  type CloudEvent,
-  type Db,
-  type EventConsumer,
-  type Sql,
-} from "@plexus/core";
+import type { CloudEvent, Projection, Sql } from "@plexus/core";
 import { decodeEventData } from "@plexus/messaging";
 import {
   OrderCancelledSchema,
@@ -15,9 +8,8 @@ import {
 import type { OrderHistory, OrderHistoryEntry } from "../app/order-history.ts";
 import { orderEventTypes } from "../app/order-events.ts";
 import { itemCountOf, type OrderStatus } from "../domain/order.ts";
-import { readOrderEvents } from "./sql-order-event-log.ts";
+import { orderEventLog } from "./sql-order-event-log.ts";
 import { sqlRfc3339 } from "../../sql-rfc3339.ts";
-import { nowIso } from "../../now-iso.ts";
 
 interface HistoryRow {
   id: string;
@@ -48,10 +40,11 @@ async function settle(
 }
 
 /**
- * Applies one order event to the history. Every statement is an idempotent, monotonic upsert:
- * OrderPlaced fills the summary's fields where they are missing and never touches the status;
- * OrderConfirmed / OrderCancelled move a PENDING (or missing) row to their status and leave a
- * settled one alone. So any number of redeliveries, in any order, converge to the same row.
+ * Applies one order event to the history. The projection applies each event once, in log order;
+ * every statement is an idempotent, monotonic upsert all the same (OrderPlaced fills the summary's
+ * fields where they are missing and never touches the status; OrderConfirmed / OrderCancelled
+ * move a PENDING (or missing) row to their status and leave a settled one alone), so the same
+ * function could feed a copy of the history from the broker, redelivered and out of order.
  */
 export async function applyOrderEvent(tx: Sql, event: CloudEvent): Promise<void> {
   switch (event.type) {
@@ -107,7 +100,6 @@ export async function applyOrderEvent(tx: Sql, event: CloudEvent): Promise<void>
 /** The order-history read model in the orders service's schema (`order_history`). */
 export function createSqlOrderHistory(db: Sql): OrderHistory {
   return {
-    apply: applyOrderEvent,
     async list(userId, limit, offset) {
       const [page, count] = await Promise.all([
         db.query<HistoryRow>(
@@ -134,115 +126,18 @@ export function createSqlOrderHistory(db: Sql): OrderHistory {
   };
 }
 
-/** Name of the history's consumer (its group is `orders.order-history`). */
-export const orderHistoryConsumerName = "order-history";
-
 /**
- * The consumer that keeps the history: its effect runs in the transaction that records the
- * event in the service's inbox, so a redelivery has no second effect (and would have none anyway:
- * the upserts are idempotent).
+ * The order history as a projection of the order event log (ADR 19): the host keeps it, a batch
+ * of events per transaction with its checkpoint, and `rebuildProjection` (`npm run
+ * shop:rebuild-history`) rebuilds it.
  */
-export function createOrderHistoryConsumer(): EventConsumer {
-  return {
-    name: orderHistoryConsumerName,
-    types: [orderEventTypes.placed, orderEventTypes.confirmed, orderEventTypes.cancelled],
-    handle: (event, tx) => applyOrderEvent(tx, event),
-  };
-}
-
-/** Checkpoint row of the history in `read_model_checkpoints`. */
-const checkpointName = "order_history";
-
-export interface RebuildOrderHistoryOptions {
-  /** Events applied per transaction. Default 500: short transactions, few round trips. */
-  readonly batchSize?: number;
-  /**
-   * Whether an interrupted rebuild (its checkpoint still says "rebuilding") continues from its
-   * checkpoint instead of starting over. Default true: nothing is replayed twice for nothing.
-   */
-  readonly resume?: boolean;
-  /** Stops between batches; the checkpoint keeps where it stood. */
-  readonly signal?: AbortSignal;
-  /** Timestamps of the checkpoint. Default: the system clock. */
-  readonly clock?: Clock;
-}
-
-/** What a rebuild did. */
-export interface RebuildReport {
-  /** Events applied by this call. */
-  readonly events: number;
-  /** The last log position applied (the checkpoint). */
-  readonly position: number;
-  /** True when it continued an interrupted rebuild. */
-  readonly resumed: boolean;
-}
-
-interface CheckpointRow {
-  position: number | bigint;
-  rebuilding: boolean;
-}
-
-/**
- * Rebuilds the order-history read model from the order event log: empties it, then replays every
- * event in write order, in batches, each batch in one transaction with the checkpoint (the last
- * position applied). An interrupted rebuild continues from its checkpoint. Events consumed live
- * meanwhile are harmless: every event is in the log, and applying one twice changes nothing.
- * Readers see a partial history while it runs.
- *
- * @example
- * // a CLI command, with the orders service's database
- * const report = await rebuildOrderHistory(db);
- */
-export async function rebuildOrderHistory(
-  db: Db,
-  options: RebuildOrderHistoryOptions = {},
-): Promise<RebuildReport> {
-  const batchSize = options.batchSize ?? 500;
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
-  }
-  const clock = options.clock ?? systemClock;
-  const now = (): string => nowIso(clock);
-  const existing = await db.query<CheckpointRow>(
-    "SELECT position, rebuilding FROM read_model_checkpoints WHERE name = $1",
-    [checkpointName],
-  );
-  const current = existing.rows[0];
-  const resumed = options.resume !== false && current?.rebuilding === true;
-  let position = resumed ? Number(current.position) : 0;
-  if (!resumed) {
-    await db.transaction(async (tx) => {
-      await tx.query("TRUNCATE order_history");
-      await tx.query(
-        `INSERT INTO read_model_checkpoints (name, position, rebuilding, updated_at)
-         VALUES ($1, 0, true, $2::timestamptz)
-         ON CONFLICT (name) DO UPDATE SET position = 0, rebuilding = true,
-           updated_at = EXCLUDED.updated_at`,
-        [checkpointName, now()],
-      );
-    });
-  }
-  let events = 0;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const batch = await readOrderEvents(db, position, batchSize);
-    const last = batch.at(-1);
-    if (!last) break;
-    await db.transaction(async (tx) => {
-      for (const { event } of batch) await applyOrderEvent(tx, event);
-      await tx.query(
-        `UPDATE read_model_checkpoints SET position = $2, updated_at = $3::timestamptz
-         WHERE name = $1`,
-        [checkpointName, last.position, now()],
-      );
-    });
-    position = last.position;
-    events += batch.length;
-  }
-  await db.query(
-    `UPDATE read_model_checkpoints SET rebuilding = false, updated_at = $2::timestamptz
-     WHERE name = $1`,
-    [checkpointName, now()],
-  );
-  return { events, position, resumed };
-}
+export const orderHistoryProjection: Projection = {
+  name: "order_history",
+  log: orderEventLog,
+  types: [orderEventTypes.placed, orderEventTypes.confirmed, orderEventTypes.cancelled],
+  apply: applyOrderEvent,
+  // DELETE, not TRUNCATE: readers keep the old rows (MVCC) until the first batch commits with it.
+  async reset(tx) {
+    await tx.query("DELETE FROM order_history");
+  },
+};

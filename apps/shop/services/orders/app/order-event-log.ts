@@ -2,7 +2,7 @@ import type { CloudEvent, Sql } from "@plexus/core";
 
 /** One recorded order event and where it stands in the log. */
 export interface LoggedEvent {
-  /** 1-based write order. */
+  /** 1-based commit order (ADR 19). */
   readonly position: number;
   readonly event: CloudEvent;
 }
@@ -15,6 +15,6 @@ export interface LoggedEvent {
 export interface OrderEventLog {
   /** Writes `event` in `tx` to the outbox and the log. A second write of an event id is a no-op. */
   record(tx: Sql, event: CloudEvent): Promise<void>;
-  /** Events after `afterPosition` in write order, at most `limit`. */
+  /** Events after `afterPosition` in commit order, at most `limit`. */
   list(afterPosition: number, limit: number): Promise<LoggedEvent[]>;
 }

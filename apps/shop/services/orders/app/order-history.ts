@@ -1,4 +1,3 @@
-import type { CloudEvent, Sql } from "@plexus/core";
 import type { OrderStatus } from "../domain/order.ts";
 
 /** One order as the history read model shows it. */
@@ -18,13 +17,10 @@ export interface OrderHistoryPage {
 }
 
 /**
- * The order-history read model (CQRS): summaries kept from the order events. Every change is
- * idempotent and monotonic (fields only fill in, status only moves PENDING → settled), so events
- * applied twice or out of order converge to the same rows.
+ * The order-history read model (CQRS): summaries kept from the order event log by a projection
+ * (`orderHistoryProjection`), eventually consistent with the orders.
  */
 export interface OrderHistory {
-  /** Applies one order event in `tx`; events of other types are ignored. */
-  apply(tx: Sql, event: CloudEvent): Promise<void>;
   /** A user's entries, newest first. */
   list(userId: string, limit: number, offset: number): Promise<OrderHistoryPage>;
 }

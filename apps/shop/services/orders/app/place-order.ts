@@ -133,8 +133,9 @@ export async function placeOrder(
         orderId: order.id,
         createdAt: now,
       });
-      await deps.events.record(tx, orderPlacedEvent(order));
       await deps.sagas.start(placeOrderSagaName, sagaInput, { id: order.id, tx });
+      // Last: the append holds the event log's lock until the commit.
+      await deps.events.record(tx, orderPlacedEvent(order));
     });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
