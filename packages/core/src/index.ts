@@ -68,6 +68,7 @@ export {
   type ServiceInstance,
 } from "./service.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
+export { toolkitTables } from "./toolkit-tables.ts";
 export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {
   HttpClientFactory,

@@ -1,4 +1,4 @@
-import type { Db } from "@plexus/core";
+import { toolkitTables, type Db } from "@plexus/core";
 
 /**
  * The messaging tables, created in the owning service's schema (unqualified names resolve to it
@@ -50,34 +50,13 @@ const statements: readonly string[] = [
    )`,
 ];
 
-const ensured = new WeakMap<Db, Promise<void>>();
-
 /**
  * Creates the messaging tables (`plexus_outbox`, `plexus_outbox_lease`, `plexus_inbox`,
- * `plexus_dead_letters`) in the service's schema if they are missing. Idempotent and safe to
- * race: it runs under a transaction-scoped advisory lock, so replicas starting together do not
- * trip over each other's `CREATE`. Cached per `Db`. Call it outside any transaction;
+ * `plexus_dead_letters`) in the service's schema if they are missing (see core's
+ * `toolkitTables`: idempotent, safe to race, cached per `Db`). Call it outside any transaction;
  * `createOutbox().start()`, `createConsumerRuntime().start()` and `handleOnce` call it for you.
- *
- * Why not migrations: a service's migration ids are its own strictly ascending history; toolkit
- * tables slotted into it would either collide with the service's ids or block its future ones.
  */
-export function ensureMessagingTables(db: Db): Promise<void> {
-  let done = ensured.get(db);
-  if (!done) {
-    done = db
-      .transaction(async (tx) => {
-        // 0x504c584d = "PLXM"; the second key is per schema, so services do not wait for each other.
-        await tx.query(
-          "SELECT pg_advisory_xact_lock(1347180621, hashtext(current_schema() || '.plexus_messaging'))",
-        );
-        for (const sql of statements) await tx.query(sql);
-      })
-      .catch((error: unknown) => {
-        ensured.delete(db);
-        throw error;
-      });
-    ensured.set(db, done);
-  }
-  return done;
-}
+export const ensureMessagingTables: (db: Db) => Promise<void> = toolkitTables(
+  "plexus_messaging",
+  statements,
+);

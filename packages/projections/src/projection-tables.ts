@@ -1,4 +1,4 @@
-import type { Db } from "@plexus/core";
+import { toolkitTables, type Db } from "@plexus/core";
 
 /**
  * One checkpoint per projection of the service, in its own schema: the position of the last log
@@ -13,30 +13,11 @@ const statements: readonly string[] = [
    )`,
 ];
 
-const ensured = new WeakMap<Db, Promise<void>>();
-
 /**
- * Creates `plexus_projections` in the service's schema if it is missing: idempotent, safe to race
- * (under a transaction-scoped advisory lock per schema), cached per `Db`. The runner and the
- * rebuild call it. Not a migration, for the reason `ensureMessagingTables` gives: the service's
- * migration ids are its own.
+ * Creates `plexus_projections` in the service's schema if it is missing (see core's
+ * `toolkitTables`: idempotent, safe to race, cached per `Db`). The runner and the rebuild call it.
  */
-export function ensureProjectionTables(db: Db): Promise<void> {
-  let done = ensured.get(db);
-  if (!done) {
-    done = db
-      .transaction(async (tx) => {
-        // 0x504c5850 = "PLXP"; the second key is per schema, so services do not wait for each other.
-        await tx.query(
-          "SELECT pg_advisory_xact_lock(1347180624, hashtext(current_schema() || '.plexus_projections'))",
-        );
-        for (const sql of statements) await tx.query(sql);
-      })
-      .catch((error: unknown) => {
-        ensured.delete(db);
-        throw error;
-      });
-    ensured.set(db, done);
-  }
-  return done;
-}
+export const ensureProjectionTables: (db: Db) => Promise<void> = toolkitTables(
+  "plexus_projections",
+  statements,
+);
