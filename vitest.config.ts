@@ -13,6 +13,7 @@ const pgliteOnly = [
   "test/e2e/crash.test.ts",
   "test/e2e/conventions.test.ts",
   "test/e2e/credential-limit.test.ts",
+  "test/e2e/start-up-failures.test.ts",
   "test/e2e/tracing.test.ts",
 ];
 const postgresOnly = ["test/e2e/replicas.test.ts"];
