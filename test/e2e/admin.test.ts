@@ -1,6 +1,8 @@
 /**
  * The admin API's access rules, black-box. PGlite only (vitest.config.ts): who may call it does
  * not depend on the storage; reading sagas through it on Postgres is done by replicas.test.ts.
+ * That it is off without PLEXUS_ADMIN_TOKEN is conventions.test.ts's, whose shop has none (one
+ * here would cost a whole start).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
@@ -48,18 +50,5 @@ describe("the admin API under /_plexus/api/", () => {
     expect(
       (await request(shop.url, "/_plexus/api/dead-letters/nope", { headers: auth })).status,
     ).toBe(404);
-  });
-});
-
-describe("without PLEXUS_ADMIN_TOKEN", () => {
-  it("is off (404), never open", async () => {
-    const plain = await startShop();
-    try {
-      const reply = await request(plain.url, "/_plexus/api/health");
-      expect(reply.status).toBe(404);
-    } finally {
-      await plain.stop();
-      await removeDataDir(plain.dataDir);
-    }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * API.md's conventions of every endpoint (headers, errors, rate limits, health, metrics),
- * black-box. PGlite only (vitest.config.ts): the gateway applies them the same whatever the
+ * API.md's conventions of every endpoint (headers, errors, rate limits, health, metrics, the
+ * admin API off without its token), black-box. PGlite only (vitest.config.ts): the gateway applies them the same whatever the
  * storage; readiness on Postgres is checked by replicas.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +45,12 @@ describe("every response", () => {
     const reply = await request(shop.url, "/api/v1/nope");
     expect(reply.status).toBe(404);
     expect(reply.body.error).toMatchObject({ code: "NOT_FOUND", path: "/api/v1/nope" });
+  });
+
+  it("keeps the admin API off (404), never open, without PLEXUS_ADMIN_TOKEN", async () => {
+    // This shop has no admin token; admin.test.ts covers the API with one.
+    const reply = await request(shop.url, "/_plexus/api/health");
+    expect(reply.status).toBe(404);
   });
 
   it("strips internal identity headers sent from outside", async () => {

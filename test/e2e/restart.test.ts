@@ -20,7 +20,7 @@ afterAll(async () => {
 
 describe("npm start on the same data directory", () => {
   it("stops with exit code 0 on SIGTERM, keeps users, keys, products and orders across a restart, and rebuilds the order history by command", async () => {
-    // A fresh PGlite data directory runs initdb: slow on a busy machine.
+    // A fresh PGlite data directory may run initdb (no template cached yet): slow when busy.
     const first = await startShop({ startTimeoutMs: 110_000 });
     dirs.push(first.dataDir);
     const user = await signUp(first.url, "Persistent Pat");

@@ -2,6 +2,9 @@
  * `plexus up` that cannot start says why and what to do, in one line on stderr, and exits 1:
  * the real command on the real shop topology, one process per case. (A port in use by the RPC
  * server is packages/host's test: each start that fails late costs a whole start.)
+ *
+ * PGlite only (vitest.config.ts): every process here chooses its storage itself (`DATABASE_URL`,
+ * embedded unless a case points it at a server), so a Postgres run would repeat this one.
  */
 import { spawn } from "node:child_process";
 import { access, mkdtemp } from "node:fs/promises";

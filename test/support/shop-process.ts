@@ -41,8 +41,9 @@ export interface StartShopOptions {
   env?: Record<string, string>;
   /**
    * How long to wait for the "edge listening" line. Default: 100 000 ms, under the e2e projects'
-   * hook timeout (vitest.config.ts) so a start that hangs fails with the shop's logs: a fresh
-   * PGlite data directory runs initdb, which takes far longer on a busy machine.
+   * hook timeout (vitest.config.ts) so a start that hangs fails with the shop's logs: a busy
+   * machine slows a start many times over, most of all one that runs PGlite's initdb (a fresh
+   * data directory while no template cluster is cached, packages/storage's pglite-template.ts).
    */
   startTimeoutMs?: number;
 }

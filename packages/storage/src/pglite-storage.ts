@@ -1,21 +1,20 @@
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { PGlite, Transaction } from "@electric-sql/pglite";
 import type { Db, Logger, Migration, Sql, SqlResult } from "@plexus/core";
 import { mapDataError } from "./data-error.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { InFlight } from "./in-flight.ts";
 import { validateMigrations } from "./migration-plan.ts";
 import { applyMigrations, type MigrationSession } from "./migrator.ts";
-import { discardTemplate, readTemplate, saveTemplate, templatePath } from "./pglite-template.ts";
+import { createPglite } from "./pglite-template.ts";
 import { SerialQueue } from "./serial-queue.ts";
 import { assertNotTransactionControl } from "./statement-guard.ts";
 import { assertServiceName, quoteIdent, roleOf } from "./sql-names.ts";
 import type { Storage, StorageOptions } from "./storage.ts";
 import { storageClosedError, transactionClosedError } from "./storage-errors.ts";
 import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.ts";
-import { pgliteParsers } from "./type-parsers.ts";
 import { assertChannel, Wakeups } from "./wakeups.ts";
 
 /**
@@ -37,12 +36,9 @@ export async function openPgliteStorage(options: StorageOptions): Promise<Storag
   }
   try {
     const started = performance.now();
-    const pglite =
-      pgData === undefined
-        ? await createInMemory(options.templateDir ?? tmpdir(), logger)
-        : await PGlite.create({ dataDir: pgData, parsers: pgliteParsers });
+    const { pglite, origin } = await createPglite(pgData, options.templateDir ?? tmpdir(), logger);
     logger?.info(
-      { dataDir: pgData ?? "memory", ms: Math.round(performance.now() - started) },
+      { dataDir: pgData ?? "memory", from: origin, ms: Math.round(performance.now() - started) },
       "PGlite open",
     );
     return new PgliteStorage(pglite, lock, logger);
@@ -50,26 +46,6 @@ export async function openPgliteStorage(options: StorageOptions): Promise<Storag
     await lock?.release();
     throw error;
   }
-}
-
-async function createInMemory(
-  templateDir: string | false,
-  logger: Logger | undefined,
-): Promise<PGlite> {
-  if (templateDir === false) return PGlite.create({ parsers: pgliteParsers });
-  const path = await templatePath(templateDir);
-  const template = await readTemplate(path);
-  if (template) {
-    try {
-      return await PGlite.create({ loadDataDir: template, parsers: pgliteParsers });
-    } catch (error) {
-      logger?.warn({ err: error, path }, "cached PGlite template unusable; rebuilding it");
-      await discardTemplate(path);
-    }
-  }
-  const pglite = await PGlite.create({ parsers: pgliteParsers });
-  await saveTemplate(pglite, path, logger);
-  return pglite;
 }
 
 /**

@@ -16,10 +16,11 @@ export interface StorageOptions {
    */
   databaseUrl?: string;
   /**
-   * In-memory PGlite only: a directory where a pristine cluster of the installed PGlite version is
-   * cached (~40 MB), so later in-memory opens load it (~0.5 s) instead of running initdb (~3–7 s).
-   * Default: the OS temp directory, which makes test files that open a storage several seconds
-   * faster. `false` always runs initdb.
+   * PGlite only: a directory where a pristine cluster of the installed PGlite version is cached
+   * (~40 MB), so a later new cluster (in memory, or a data directory's first open) loads it
+   * instead of running initdb, several times slower. Default: the OS temp directory, which makes
+   * test files that open a storage, and a first `plexus up`, several seconds faster. A data
+   * directory that already holds a cluster never uses it. `false` always runs initdb.
    */
   templateDir?: string | false;
   /** Where open, migration and pool events are logged. Default: nothing is logged. */

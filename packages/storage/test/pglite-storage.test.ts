@@ -1,7 +1,10 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Db } from "@plexus/core";
+import { Writable } from "node:stream";
+import { promisify } from "node:util";
+import { createLogger, type Db } from "@plexus/core";
 import { openStorage, type Storage } from "@plexus/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -158,13 +161,18 @@ describe("PGlite data directory lock", () => {
   });
 });
 
+/** The template's file name for the installed PGlite. */
+async function templateFile(): Promise<string> {
+  const pkg = new URL("../package.json", import.meta.resolve("@electric-sql/pglite"));
+  const { version } = JSON.parse(await readFile(pkg, "utf8")) as { version: string };
+  return `plexus-pglite-${version}-template.tar`;
+}
+
 describe("PGlite in-memory template", () => {
   it("rebuilds a cached template that cannot be loaded, then loads the new one", async () => {
     const templateDir = await mkdtemp(join(tmpdir(), "plexus-template-"));
     try {
-      const pkg = new URL("../package.json", import.meta.resolve("@electric-sql/pglite"));
-      const { version } = JSON.parse(await readFile(pkg, "utf8")) as { version: string };
-      const file = `plexus-pglite-${version}-template.tar`;
+      const file = await templateFile();
       await writeFile(join(templateDir, file), "not a tarball");
 
       const first = await openStorage({ templateDir });
@@ -181,4 +189,57 @@ describe("PGlite in-memory template", () => {
       await rm(templateDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("PGlite data directory template", () => {
+  it("gives a new data directory the template's pristine cluster, and a used one its own", async () => {
+    const root = await mkdtemp(join(tmpdir(), "plexus-dir-template-"));
+    const templateDir = join(root, "templates");
+    const origins: unknown[] = [];
+    const logger = createLogger({
+      name: "template-test",
+      level: "info",
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString().split("\n").filter(Boolean)) {
+            const entry = JSON.parse(line) as { msg: string; from?: string };
+            if (entry.msg === "PGlite open") origins.push(entry.from);
+          }
+          done();
+        },
+      }),
+    });
+    const open = (dir: string) => openStorage({ dataDir: join(root, dir), templateDir, logger });
+    try {
+      // A tarball that loads but is no cluster: the load fails after writing into the directory.
+      const bad = join(root, "bad");
+      await mkdir(bad);
+      await writeFile(join(bad, "PG_VERSION"), "18\n");
+      await mkdir(templateDir);
+      const file = join(templateDir, await templateFile());
+      await promisify(execFile)("tar", ["-cf", file, "-C", bad, "PG_VERSION"]);
+
+      const first = await open("first");
+      await (await first.forService("only_first", [])).query("SELECT 1");
+      await first.close();
+      expect((await stat(file)).size).toBeGreaterThan(1_000_000);
+
+      const second = await open("second");
+      const db = await second.forService("second", counterMigrations);
+      const namespaces = await db.query(
+        "SELECT nspname FROM pg_namespace WHERE nspname = 'only_first'",
+      );
+      expect(namespaces.rows).toEqual([]);
+      await db.query("UPDATE counter SET n = 7");
+      await second.close();
+
+      const again = await open("second");
+      const kept = await again.forService("second", counterMigrations);
+      expect((await kept.query("SELECT n FROM counter")).rows).toEqual([{ n: 7 }]);
+      await again.close();
+      expect(origins).toEqual(["initdb", "template", "data directory"]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
