@@ -57,7 +57,7 @@ beforeAll(async () => {
     (products.body.data as { id: string; priceCents: number }[]).map((p) => [p.id, p.priceCents]),
   );
   [alice, bob] = await Promise.all([signUp(shop.url, "Alice"), signUp(shop.url, "Bob")]);
-  // A fresh data directory runs initdb and every migration: slow on a busy machine.
+  // A fresh data directory (from the cached template) runs every migration: slow on a busy machine.
 }, 120_000);
 
 afterAll(async () => {

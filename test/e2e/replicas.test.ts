@@ -9,8 +9,8 @@
  *   (`PLEXUS_ORDER_SAGA_LEASE_MS`, shortened here), re-run with the same idempotency keys, and
  *   settled once: API.md's invariant holds;
  * - the order history stays whole when it is rebuilt while every process writes to the event log
- *   (whose positions are allocated at insert, not at commit: the rebuild may page past an event
- *   not committed yet, which the live consumer then applies — see the orders README).
+ *   (appends take the log's lock, so positions commit in order and the rebuild, paging by
+ *   position, cannot pass an event not committed yet — ADR 19).
  *
  * Postgres only (vitest.config.ts): on PGlite a data directory admits one process (its lock).
  */
@@ -147,8 +147,8 @@ describe(`${processes} shop processes on one Postgres database`, () => {
         );
       }
     }
-    // The rebuild empties the read model and replays the event log by position while every
-    // process appends to it (positions allocated at insert, committed in any order).
+    // The rebuild resets the read model and replays the event log by position while every
+    // process appends to it.
     const [, rebuilt] = await Promise.all([
       placeSome(),
       run(process.execPath, ["apps/shop/scripts/rebuild-order-history.ts"], {

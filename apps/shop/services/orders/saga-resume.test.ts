@@ -29,7 +29,7 @@ const config = {
 const shops: TestShop[] = [];
 let first: TestShop;
 
-// A new data directory runs initdb: seconds, many more on a loaded machine.
+// A new data directory loads a cluster and runs every migration: seconds, more on a loaded machine.
 beforeAll(async () => {
   first = await startTestShop({ config });
   shops.push(first);
