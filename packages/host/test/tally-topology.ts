@@ -12,8 +12,6 @@ import {
   defineSaga,
   sagaMigrations,
   sagaTraceMigration,
-  type ListSagasQuery,
-  type SagaAdmin,
   type SagaOrchestrator,
 } from "@plexus/saga";
 import type { EdgeFactory, HostSpec } from "@plexus/host";
@@ -90,11 +88,6 @@ const tallyService = defineService({
       pollIntervalMs: 0,
     });
     probes.sagas = sagas;
-    const admin: SagaAdmin = {
-      list: (query) => sagas.list(query as ListSagasQuery),
-      get: (sagaId) => sagas.get(sagaId),
-      retry: (sagaId) => sagas.retry(sagaId),
-    };
     return {
       handlers: {
         add: (entry) =>
@@ -108,7 +101,7 @@ const tallyService = defineService({
             return { key: entry.key, total: rows[0]!.total };
           }),
       },
-      sagas: admin,
+      sagas,
       start: async () => {
         await sagas.resumeAll();
       },

@@ -3,13 +3,14 @@ import { decodeCursor, encodeCursor } from "./list-cursor.ts";
 import { checkSagaId, sagaNotFound } from "./saga-errors.ts";
 import type { SagaExecutor } from "./saga-executor.ts";
 import { toSummary } from "./saga-record.ts";
-import { isSagaStatus, type SagaStatus } from "./saga-status.ts";
+import { isSagaStatus } from "./saga-status.ts";
 import { sagaChannel, sagaStore } from "./saga-store.ts";
 import type { SagaSummary, SagaView } from "./saga-view.ts";
 
 /** Filters of `list`. */
 export interface ListSagasQuery {
-  status?: SagaStatus;
+  /** A `SagaStatus`; checked here (it comes from outside), anything else is a validation error. */
+  status?: string;
   type?: string;
   /** Page size, 1..100 (larger is clamped). Default: 20. */
   limit?: number;
@@ -36,7 +37,7 @@ export interface SagaAdminOptions {
  * send a parked one back to where it stopped. Ids and filters come from outside: a malformed one
  * is a validation error, never a storage error.
  */
-export class SagaAdmin {
+export class SagaOperator {
   readonly #options: SagaAdminOptions;
 
   constructor(options: SagaAdminOptions) {

@@ -18,7 +18,7 @@ import {
   resolveRetryPolicy,
   type RetryPolicyOptions,
 } from "./retry-policy.ts";
-import { SagaAdmin, type ListSagasQuery, type SagaPage } from "./saga-admin.ts";
+import { SagaOperator, type ListSagasQuery, type SagaPage } from "./saga-admin.ts";
 import type { SagaDefinition } from "./saga-definition.ts";
 import type { SagaStepTracer } from "./saga-step-tracer.ts";
 import { SagaExecutor } from "./saga-executor.ts";
@@ -216,7 +216,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     executor,
   });
   const starter = { db, clock, logger, owner, leaseMs, sagas, executor };
-  const admin = new SagaAdmin({ db, clock, logger, executor });
+  const admin = new SagaOperator({ db, clock, logger, executor });
   const waiters = new SettleWaiters((id) => admin.get(id), root);
 
   function assertOpen(): void {

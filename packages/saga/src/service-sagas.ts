@@ -1,17 +1,17 @@
 import type { DescService } from "@bufbuild/protobuf";
+import type { ListSagasQuery, SagaPage } from "./saga-admin.ts";
 import type { SagaStepTracer } from "./saga-step-tracer.ts";
+import type { SagaView } from "./saga-view.ts";
 
-/** What an operator may do with a service's sagas (the host's admin API serves it as JSON). */
+/**
+ * What an operator may do with a service's sagas (the host's admin API serves it as JSON). A
+ * `SagaOrchestrator` is one: a service hands its orchestrator over as `sagas`.
+ */
 export interface SagaAdmin {
   /** Sagas newest first; `cursor` continues a previous page. */
-  list(query: {
-    status?: string;
-    type?: string;
-    limit?: number;
-    cursor?: string;
-  }): Promise<unknown>;
+  list(query: ListSagasQuery): Promise<SagaPage>;
   /** One saga with its step timeline, or undefined. */
-  get(sagaId: string): Promise<unknown>;
+  get(sagaId: string): Promise<SagaView | undefined>;
   /** Resumes a saga parked as NEEDS_ATTENTION. */
   retry(sagaId: string): Promise<void>;
 }

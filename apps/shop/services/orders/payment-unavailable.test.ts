@@ -89,7 +89,7 @@ describe("payment provider unavailable", () => {
     const { orderId } = await placeSlow(userId, "prd_french-press");
     const admin = shop.ordersInstance.sagas!;
     const parked = await eventually(
-      async () => (await admin.list({ status: "NEEDS_ATTENTION" })) as { items: { id: string }[] },
+      () => admin.list({ status: "NEEDS_ATTENTION" }),
       (page) => page.items.some((s) => s.id === orderId),
     );
     expect(parked.items.map((s) => s.id)).toContain(orderId);

@@ -9,16 +9,6 @@ import {
   type TestShop,
 } from "./test-shop.ts";
 
-interface SagaSteps {
-  status: string;
-  steps: {
-    step: string;
-    phase: string;
-    outcome: string | null;
-    idempotencyKey: string;
-  }[];
-}
-
 // tok_slow (800 ms) outlasts a charge try (500 ms); stopping abandons in-flight steps at once.
 const config = {
   PLEXUS_PAYMENT_SLOW_MS: "800",
@@ -52,8 +42,9 @@ describe("restart", () => {
     });
     // Stop while the charge is in flight at the (slow) provider.
     await eventually(
-      async () => (await first.ordersInstance.sagas!.get(orderId)) as SagaSteps,
-      (saga) => saga.steps.some((s) => s.step === "charge" && s.outcome === null),
+      () => first.ordersInstance.sagas!.get(orderId),
+      (saga) =>
+        saga !== undefined && saga.steps.some((s) => s.step === "charge" && s.outcome === null),
     );
     await first.close();
 
@@ -72,7 +63,7 @@ describe("restart", () => {
     ]);
     expect(await stockOf(second, "prd_tent-2p")).toBe(before - 2);
 
-    const saga = (await second.ordersInstance.sagas!.get(orderId)) as SagaSteps;
+    const saga = (await second.ordersInstance.sagas!.get(orderId))!;
     expect(saga.status).toBe("COMPLETED");
     const charge = saga.steps.filter((s) => s.step === "charge");
     expect(charge.map((s) => s.outcome)).toContain("INTERRUPTED");

@@ -139,9 +139,7 @@ describe("PlaceOrder and the place-order saga", () => {
     expect(charges).toHaveLength(1);
     expect(charges[0]!.status).toBe("SUCCEEDED");
     // The first try timed out and a retry with the same key found the provider's charge.
-    const saga = (await shop.ordersInstance.sagas!.get(orderId)) as {
-      steps: { step: string; phase: string; outcome: string; idempotencyKey: string }[];
-    };
+    const saga = (await shop.ordersInstance.sagas!.get(orderId))!;
     const tries = saga.steps.filter((s) => s.step === "charge" && s.phase === "action");
     expect(tries.length).toBeGreaterThan(1);
     expect(tries[0]!.outcome).toBe("RETRYING");

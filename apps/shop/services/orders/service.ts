@@ -1,5 +1,5 @@
 import { defineService } from "@plexus/core";
-import { createSagaOrchestrator, type ListSagasQuery, type SagaAdmin } from "@plexus/saga";
+import { createSagaOrchestrator } from "@plexus/saga";
 import { CatalogService } from "../../gen/shop/catalog/v1/catalog_pb.js";
 import { OrdersService } from "../../gen/shop/orders/v1/orders_pb.js";
 import { PaymentsService } from "../../gen/shop/payments/v1/payments_pb.js";
@@ -66,12 +66,6 @@ export const ordersService = defineService({
       ttlMs: config.idempotencyKeyTtlMs,
       intervalMs: config.idempotencySweepIntervalMs,
     });
-    const admin: SagaAdmin = {
-      // The orchestrator checks `status` itself (VALIDATION_ERROR for an unknown one).
-      list: (query) => sagas.list(query as ListSagasQuery),
-      get: (sagaId) => sagas.get(sagaId),
-      retry: (sagaId) => sagas.retry(sagaId),
-    };
     return {
       handlers: createOrdersHandlers({
         db,
@@ -89,7 +83,7 @@ export const ordersService = defineService({
           idempotencyKeyTtlMs: config.idempotencyKeyTtlMs,
         },
       }),
-      sagas: admin,
+      sagas,
       // Called by the host once clients, consumers, projections and relays run: resumed sagas
       // find them all.
       async start() {
