@@ -1,28 +1,16 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import {
-  liveLeaseOwners,
-  type BackoffOptions,
-  type Broker,
-  type Clock,
-  type Db,
-  type Logger,
-  type TimerHandle,
-} from "@plexus/core";
+import { liveLeaseOwners, type BackoffOptions, type TimerHandle } from "@plexus/core";
 import { resolveBackoff } from "./backoff.ts";
-import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
 import { createRelayLease } from "./relay-lease.ts";
 import { flushRelay, RelayProgress } from "./relay-progress.ts";
-import { createSubjectPublisher, type OutboxRow } from "./relay-subjects.ts";
+import {
+  createSubjectPublisher,
+  type OutboxRow,
+  type SubjectPublisherSettings,
+} from "./relay-subjects.ts";
 
 /** Relay settings (see `OutboxOptions` for their documentation and defaults). */
-export interface RelaySettings {
-  readonly db: Db;
-  readonly broker: Broker;
-  readonly clock: Clock;
-  readonly random: () => number;
-  readonly logger: Logger | undefined;
-  readonly hooks: OutboxHooks;
-  readonly aroundPublish: PublishWrapper | undefined;
+export interface RelaySettings extends Omit<SubjectPublisherSettings, "backoff" | "signal"> {
   readonly pollIntervalMs: number;
   readonly batchSize: number;
   readonly maxConcurrentSubjects: number;
