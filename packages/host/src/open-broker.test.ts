@@ -32,6 +32,15 @@ describe("openBroker", () => {
     );
   });
 
+  it("refuses a PLEXUS_KAFKA_TOPIC_PREFIX Kafka cannot put in a topic name, at once", async () => {
+    const error = await open({
+      KAFKA_BROKERS: "127.0.0.1:9092",
+      PLEXUS_KAFKA_TOPIC_PREFIX: "team a/",
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as StartupError).message).toMatch(/^PLEXUS_KAFKA_TOPIC_PREFIX must be/);
+  });
+
   it("fails the start, saying how to start a broker, when the cluster is unreachable", async () => {
     const port = await closedPort();
     const error = await open({ KAFKA_BROKERS: `127.0.0.1:${port}` }).catch((e: unknown) => e);

@@ -19,6 +19,8 @@ export interface OpenBrokerOptions {
 }
 
 const hostPort = /^[^\s:,]+:\d{1,5}$/;
+/** What Kafka allows in a topic name, leaving room for the stream name the prefix precedes. */
+const topicPrefixPattern = /^[A-Za-z0-9._-]{0,100}$/;
 
 /**
  * The host's broker, chosen by configuration, never by code: Kafka when `KAFKA_BROKERS` lists a
@@ -34,10 +36,18 @@ export async function openBroker(options: OpenBrokerOptions): Promise<Broker> {
   if (!brokers.every((entry) => hostPort.test(entry))) {
     throw invalidSetting("KAFKA_BROKERS", raw, "a comma-separated list of host:port");
   }
+  const topicPrefix = stringSetting(config, "PLEXUS_KAFKA_TOPIC_PREFIX", "");
+  if (!topicPrefixPattern.test(topicPrefix)) {
+    throw invalidSetting(
+      "PLEXUS_KAFKA_TOPIC_PREFIX",
+      topicPrefix,
+      "at most 100 of the characters a Kafka topic name allows: letters, digits, '.', '_' and '-'",
+    );
+  }
   return createKafkaBroker({
     brokers,
     clientId: `plexus-${options.hostName}`,
-    topicPrefix: stringSetting(config, "PLEXUS_KAFKA_TOPIC_PREFIX", ""),
+    topicPrefix,
     clock,
     logger,
   });
