@@ -69,6 +69,7 @@ export {
 } from "./service.ts";
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
 export { toolkitTables } from "./toolkit-tables.ts";
+export { CoalescedRun } from "./coalesced-run.ts";
 export { liveLeaseOwners } from "./live-lease-owners.ts";
 export type {
   HttpClientFactory,

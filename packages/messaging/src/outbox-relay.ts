@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { liveLeaseOwners, type BackoffOptions, type TimerHandle } from "@plexus/core";
+import { CoalescedRun, liveLeaseOwners, type BackoffOptions, type TimerHandle } from "@plexus/core";
 import { resolveBackoff } from "./backoff.ts";
 import { createRelayLease } from "./relay-lease.ts";
 import { flushRelay, RelayProgress } from "./relay-progress.ts";
@@ -60,8 +60,11 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
   let scope: <R>(fn: () => R) => R = (fn) => fn();
   let started = false;
   let stopped = false;
-  let cycle: Promise<void> | undefined;
-  let cycleAgain = false;
+  const cycles = new CoalescedRun(async () => {
+    if (stopped) return;
+    await runCycle();
+    progress.progressed();
+  });
   /** Cycles that read the table: a subject's worker re-reads only if one ran while it was busy. */
   let reads = 0;
   let pollTimer: TimerHandle = undefined;
@@ -69,19 +72,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
   let closing: Promise<void> | undefined;
 
   function requestCycle(): void {
-    if (!started || stopped) return;
-    if (cycle) {
-      cycleAgain = true;
-      return;
-    }
-    cycle = runCycle().finally(() => {
-      cycle = undefined;
-      progress.progressed();
-      if (cycleAgain) {
-        cycleAgain = false;
-        requestCycle();
-      }
-    });
+    if (started && !stopped) void cycles.request();
   }
 
   function schedulePoll(): void {
@@ -176,7 +167,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
         unlisten?.();
         if (pollTimer !== undefined) clock.clearTimeout(pollTimer);
         abort.abort(new Error("outbox relay closed"));
-        await cycle;
+        await cycles.idle();
         await Promise.allSettled([...workers.values()]);
         await lease.release();
         liveLeaseOwners.delete(lease.owner);

@@ -1,4 +1,5 @@
 import {
+  CoalescedRun,
   systemClock,
   type Clock,
   type Db,
@@ -71,9 +72,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const stop = new AbortController();
   let position: number | undefined;
   let timer: TimerHandle = undefined;
-  let pass: Promise<void> | undefined;
   let starting: Promise<void> | undefined;
-  let requested = false;
   let unlisten: (() => void) | undefined;
 
   /** Where the projection stands, building it from scratch if it never was. */
@@ -94,28 +93,22 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     position = (await catchUp(db, compiled, position, batchSize, stop.signal)).position;
   }
 
-  async function drain(): Promise<void> {
+  const looks = new CoalescedRun(async () => {
     // A wake-up during start() looks after start's own look, not beside it.
     await starting?.catch(() => undefined);
-    while (requested && !stop.signal.aborted) {
-      requested = false;
-      try {
-        await look();
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        // The failed batch rolled back whole; its checkpoint is where the next look starts.
-        logger?.error({ err: error, log: projection.log }, "projection stopped at an event");
-        position = undefined;
-      }
+    if (stop.signal.aborted) return;
+    try {
+      await look();
+    } catch (error) {
+      if (stop.signal.aborted) return;
+      // The failed batch rolled back whole; its checkpoint is where the next look starts.
+      logger?.error({ err: error, log: projection.log }, "projection stopped at an event");
+      position = undefined;
     }
-  }
+  });
 
   function lookNow(): Promise<void> {
-    requested = true;
-    pass ??= drain().finally(() => {
-      pass = undefined;
-    });
-    return pass;
+    return looks.request();
   }
 
   function schedule(): void {
@@ -131,7 +124,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     unlisten?.();
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
-    await Promise.allSettled([pass, starting]);
+    await Promise.allSettled([looks.idle(), starting]);
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { Clock, Db, Logger, TimerHandle } from "@plexus/core";
+import { CoalescedRun, type Clock, type Db, type Logger, type TimerHandle } from "@plexus/core";
 import type { InRoot } from "./execution-env.ts";
 import type { SagaExecutor } from "./saga-executor.ts";
 import type { SagaLeases } from "./saga-leases.ts";
@@ -31,9 +31,8 @@ export class SagaPoller {
   #timer: TimerHandle;
   #started = false;
   #unlisten: (() => void) | undefined;
-  /** A scan asked for by a wake-up runs; `#again`: one more was asked for meanwhile. */
-  #waking = false;
-  #again = false;
+  /** Scans asked for by wake-ups: one at a time, and at most one more for those meanwhile. */
+  readonly #wakeScans = new CoalescedRun(() => this.#scanOnWake());
 
   constructor(options: SagaPollerOptions) {
     this.#options = options;
@@ -79,25 +78,18 @@ export class SagaPoller {
     if (this.#timer !== undefined) this.#options.clock.clearTimeout(this.#timer);
   }
 
-  /** Coalesced: one scan at a time, and at most one more after it for the wake-ups meanwhile. */
   #wake(): void {
-    if (this.#waking) {
-      this.#again = true;
-      return;
-    }
-    this.#waking = true;
+    void this.#wakeScans.request();
+  }
+
+  #scanOnWake(): Promise<void> {
     const { logger, root, stopping } = this.#options;
-    void root(async () => {
+    return root(async () => {
+      if (stopping.aborted) return;
       try {
-        do {
-          this.#again = false;
-          if (stopping.aborted) return;
-          await this.scan();
-        } while (this.#again);
+        await this.scan();
       } catch (error) {
         logger.warn({ err: error }, "saga scan on wake-up failed");
-      } finally {
-        this.#waking = false;
       }
     });
   }
