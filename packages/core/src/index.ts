@@ -46,14 +46,14 @@ export {
   type TraceParent,
 } from "./ids.ts";
 export { createLogger, type Logger, type LoggerOptions } from "./logger.ts";
+export { chainInterceptors, type CallHandler, type Interceptor } from "./interceptor.ts";
 export {
-  chainInterceptors,
   headerIdempotencyKey,
   headerPreviousAttempts,
   type CallOptions,
   type Client,
   type HandlerContext,
-  type Interceptor,
+  type RpcInterceptor,
   type ServiceHandlers,
   type Transport,
   type UnaryFn,

@@ -6,6 +6,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import type { CallContext } from "./context.ts";
+import type { CallHandler, Interceptor } from "./interceptor.ts";
 import type { TraceParent } from "./ids.ts";
 
 /*
@@ -40,24 +41,11 @@ export interface UnaryResponse<O extends DescMessage = DescMessage> {
   readonly header: Headers;
 }
 
-export type UnaryFn = (request: UnaryRequest) => Promise<UnaryResponse>;
+/** An RPC boundary's handler: one unary call, client or server side. */
+export type UnaryFn = CallHandler<UnaryRequest, UnaryResponse>;
 
-/**
- * The one interceptor shape shared by resilience, telemetry, RPC and the gateway
- * (DESIGN.md convention 7). Name the inner function for readable stacks.
- *
- * @example
- * const logCalls: Interceptor = (next) => async function logCalls(req) {
- *   const res = await next(req);
- *   return res;
- * };
- */
-export type Interceptor = (next: UnaryFn) => UnaryFn;
-
-/** Composes interceptors so the first one listed runs outermost. */
-export function chainInterceptors(interceptors: readonly Interceptor[], last: UnaryFn): UnaryFn {
-  return interceptors.reduceRight<UnaryFn>((next, interceptor) => interceptor(next), last);
-}
+/** An interceptor of unary RPC calls (see `interceptor.ts`: the one hook shape). */
+export type RpcInterceptor = Interceptor<UnaryRequest, UnaryResponse>;
 
 /** Carries one call from a client to a service: in-process, or over the network. */
 export interface Transport {

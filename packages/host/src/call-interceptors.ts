@@ -1,4 +1,4 @@
-import type { Interceptor } from "@plexus/core";
+import type { RpcInterceptor } from "@plexus/core";
 import {
   rpcClientTracingInterceptor,
   rpcMetricsInterceptor,
@@ -27,7 +27,7 @@ export function clientInterceptors(options: {
   tracing: Tracing;
   /** The host's one client pipeline state (see `createHostResilience`). */
   resilience: ClientResilience;
-}): Interceptor[] {
+}): RpcInterceptor[] {
   return [
     rpcMetricsInterceptor(options.metrics, options.caller),
     rpcClientTracingInterceptor(options.tracing),
@@ -39,6 +39,6 @@ export function clientInterceptors(options: {
  * The interceptors around every call a host's services handle, in process or over the network,
  * so a call behaves (and traces) the same wherever its caller runs.
  */
-export function serverInterceptors(tracing: Tracing): Interceptor[] {
+export function serverInterceptors(tracing: Tracing): RpcInterceptor[] {
   return [rpcServerTracingInterceptor(tracing)];
 }

@@ -1,4 +1,4 @@
-import { codeToConnectName, PlexusError, type Interceptor } from "@plexus/core";
+import { codeToConnectName, PlexusError, type RpcInterceptor } from "@plexus/core";
 import { withClientSpan } from "./client-span.ts";
 import { rpcMethodSpan } from "./rpc-method-span.ts";
 import type { Tracing } from "./tracing.ts";
@@ -25,7 +25,7 @@ import type { Tracing } from "./tracing.ts";
  *   ],
  * });
  */
-export function rpcClientTracingInterceptor(tracing: Tracing): Interceptor {
+export function rpcClientTracingInterceptor(tracing: Tracing): RpcInterceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     function traceRpcClientCall(request) {

@@ -1,4 +1,4 @@
-import { PlexusError, codeToConnectName, type Interceptor } from "@plexus/core";
+import { PlexusError, codeToConnectName, type RpcInterceptor } from "@plexus/core";
 import type { Metrics } from "./metrics.ts";
 
 /**
@@ -9,7 +9,7 @@ import type { Metrics } from "./metrics.ts";
  * @example
  * createClient(UsersService, transport, { caller: "gateway", interceptors: [rpcMetricsInterceptor(metrics, "gateway")] });
  */
-export function rpcMetricsInterceptor(metrics: Metrics, caller: string): Interceptor {
+export function rpcMetricsInterceptor(metrics: Metrics, caller: string): RpcInterceptor {
   return (next) =>
     async function recordRpcMetrics(request) {
       const started = performance.now();

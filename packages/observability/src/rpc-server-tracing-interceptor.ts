@@ -4,7 +4,7 @@ import {
   codeToConnectName,
   parseTraceparent,
   PlexusError,
-  type Interceptor,
+  type RpcInterceptor,
 } from "@plexus/core";
 import { rpcMethodSpan } from "./rpc-method-span.ts";
 import { startAdoptedSpan } from "./adopted-span.ts";
@@ -43,7 +43,7 @@ const serverFailureCodes: ReadonlySet<Code> = new Set([
  *   interceptors: [rpcServerTracingInterceptor(tracing)],
  * });
  */
-export function rpcServerTracingInterceptor(tracing: Tracing): Interceptor {
+export function rpcServerTracingInterceptor(tracing: Tracing): RpcInterceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     function traceRpcServerCall(request) {

@@ -1,4 +1,4 @@
-import { headerIdempotencyKey, type Interceptor, type UnaryResponse } from "@plexus/core";
+import { headerIdempotencyKey, type RpcInterceptor, type UnaryResponse } from "@plexus/core";
 import type { ClientResilienceOptions, CallTarget } from "./callee-policies.ts";
 import { CalleePipelines } from "./callee-pipelines.ts";
 import type { CircuitBreaker, CircuitMetrics } from "./circuit-breaker.ts";
@@ -27,7 +27,7 @@ export interface CalleeSnapshot {
 
 export interface ClientResilience extends Disposable {
   /** The interceptors for `createClient(..., { interceptors })`, in pipeline order. */
-  readonly interceptors: Interceptor[];
+  readonly interceptors: RpcInterceptor[];
   /**
    * Runs any outgoing call (an HTTP request to an upstream, say) through the callee's
    * pipeline; throw a PlexusError from `fn` for failures (`@plexus/rpc`'s `httpStatusError` for an HTTP status).
@@ -66,7 +66,7 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
     return call.idempotencyKey !== undefined ? pipelines.keyed : pipelines.single;
   }
 
-  const resilienceInterceptor: Interceptor = (next) =>
+  const resilienceInterceptor: RpcInterceptor = (next) =>
     function resilience(request) {
       const { method } = request;
       const pipelines = callees.method(callees.callee(method.parent.typeName), method.name);
@@ -109,6 +109,6 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
 }
 
 /** The client interceptors of {@link createClientResilience}, for hosts that need nothing else. */
-export function createResilienceInterceptors(options: ClientResilienceOptions = {}): Interceptor[] {
+export function createResilienceInterceptors(options: ClientResilienceOptions = {}): RpcInterceptor[] {
   return createClientResilience(options).interceptors;
 }

@@ -18,7 +18,7 @@ import {
   type CallOptions,
   type Client,
   type Clock,
-  type Interceptor,
+  type RpcInterceptor,
   type Transport,
   type UnaryFn,
   type UnaryRequest,
@@ -31,7 +31,7 @@ export interface ClientOptions {
    * Client-side interceptors around every call, first listed runs outermost (retry, circuit
    * breaker, metrics). Default: none.
    */
-  interceptors?: readonly Interceptor[];
+  interceptors?: readonly RpcInterceptor[];
   /**
    * The calling service's name, sent as `x-plexus-caller` for per-(caller, callee) metrics.
    * Default: none (the callee sees an anonymous caller).

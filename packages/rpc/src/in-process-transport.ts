@@ -4,7 +4,7 @@ import {
   PlexusError,
   systemClock,
   type Clock,
-  type Interceptor,
+  type RpcInterceptor,
   type Logger,
   type Transport,
   type UnaryRequest,
@@ -30,7 +30,7 @@ export interface InProcessTransportOptions {
    * Server-side interceptors, exactly as the host's network server would run them (auth,
    * concurrency limits, metrics), so a call behaves the same in and out of process. Default: none.
    */
-  interceptors?: readonly Interceptor[];
+  interceptors?: readonly RpcInterceptor[];
   /** Time source for deadlines. Default: `systemClock`. */
   clock?: Clock;
   /** Where unexpected handler failures are logged. Default: not logged. */

@@ -3,7 +3,7 @@ import {
   chainInterceptors,
   Code,
   PlexusError,
-  type Interceptor,
+  type RpcInterceptor,
   type ServiceHandlers,
   type UnaryFn,
   type UnaryRequest,
@@ -73,7 +73,7 @@ function terminal(method: DescMethod, handler: AnyHandler): UnaryFn {
  */
 export function createMethodTable(
   services: readonly ServiceBinding[],
-  interceptors: readonly Interceptor[],
+  interceptors: readonly RpcInterceptor[],
 ): MethodTable {
   const paths = new Map<string, MethodEntry>();
   const methods = new Map<DescMethod, MethodEntry>();

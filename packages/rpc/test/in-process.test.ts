@@ -5,7 +5,7 @@ import {
   runInContext,
   type CallContext,
   type Client,
-  type Interceptor,
+  type RpcInterceptor,
 } from "@plexus/core";
 import {
   createClient,
@@ -28,7 +28,7 @@ import {
 
 const cleanups = useCleanups();
 
-function inProcessClient(probe = createProbe(), interceptors: Interceptor[] = []) {
+function inProcessClient(probe = createProbe(), interceptors: RpcInterceptor[] = []) {
   const transport = createInProcessTransport({ services: [catalogBinding(probe)], interceptors });
   return createClient(CatalogService, transport, { caller: "orders" });
 }
@@ -89,7 +89,7 @@ describe("in-process transport", () => {
 
   it("runs the server-side interceptors around the handler, in the handler's context", async () => {
     const seenBy: string[] = [];
-    const tag: Interceptor = (next) =>
+    const tag: RpcInterceptor = (next) =>
       async function tag(request) {
         seenBy.push(`${request.method.name}:${request.context.correlationId}`);
         const response = await next(request);

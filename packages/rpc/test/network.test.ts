@@ -5,7 +5,7 @@ import {
   Code,
   PlexusError,
   runInContext,
-  type Interceptor,
+  type RpcInterceptor,
   type ServiceHandlers,
 } from "@plexus/core";
 import {
@@ -261,12 +261,12 @@ describe("network transport options", () => {
 
   it("runs client interceptors, whose metadata reaches the server and back", async () => {
     const probe = createProbe();
-    const stamp: Interceptor = (next) =>
+    const stamp: RpcInterceptor = (next) =>
       async function stamp(request) {
         request.header.set("x-tenant", "acme");
         return next(request);
       };
-    const serverTag: Interceptor = (next) =>
+    const serverTag: RpcInterceptor = (next) =>
       async function serverTag(request) {
         const response = await next(request);
         response.header.set("x-served-by", request.header.get("x-tenant") ?? "nobody");
@@ -278,7 +278,7 @@ describe("network transport options", () => {
     });
     resources.push(server);
     const seenBack: (string | null)[] = [];
-    const readBack: Interceptor = (next) =>
+    const readBack: RpcInterceptor = (next) =>
       async function readBack(request) {
         const response = await next(request);
         seenBack.push(response.header.get("x-served-by"));

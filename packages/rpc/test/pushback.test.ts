@@ -4,7 +4,7 @@ import {
   Code,
   PlexusError,
   type Clock,
-  type Interceptor,
+  type RpcInterceptor,
   type ServiceHandlers,
 } from "@plexus/core";
 import { constantBackoff, createClientResilience } from "@plexus/resilience";
@@ -62,7 +62,7 @@ async function startServer(handlers: ServiceHandlers<typeof CatalogService>): Pr
 function networkClient(
   baseUrl: string,
   options: Omit<NetworkTransportOptions, "baseUrl"> = {},
-  interceptors: Interceptor[] = [],
+  interceptors: RpcInterceptor[] = [],
   clock?: Clock,
 ) {
   // One clock for the policies and the transport: per-try deadlines are on the fake clock.
@@ -235,7 +235,7 @@ describe("pushback in process", () => {
 
 /** A callee that fails once with a 250 ms pushback, then answers; and how often it was called. */
 type Callee = (
-  interceptors: Interceptor[],
+  interceptors: RpcInterceptor[],
   clock: Clock,
 ) => Promise<{ catalog: ReturnType<typeof networkClient>; calls: () => number }>;
 

@@ -15,7 +15,7 @@ import {
   PlexusError,
   systemClock,
   type Clock,
-  type Interceptor,
+  type RpcInterceptor,
   type Logger,
   type UnaryResponse,
 } from "@plexus/core";
@@ -65,7 +65,7 @@ export interface ConnectHandlerOptions {
    * Server-side interceptors around every handler, first listed runs outermost (auth, concurrency
    * limits, metrics). Default: none.
    */
-  interceptors?: readonly Interceptor[];
+  interceptors?: readonly RpcInterceptor[];
   /** Time source for deadlines. Default: `systemClock`; tests inject a fake one. */
   clock?: Clock;
   /**

@@ -1,11 +1,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import {
-  chainInterceptors,
-  type Interceptor,
-  type UnaryRequest,
-  type UnaryResponse,
-} from "./rpc.ts";
+import { chainInterceptors } from "./interceptor.ts";
+import type { RpcInterceptor, UnaryRequest, UnaryResponse } from "./rpc.ts";
 
 const request = {
   method: {} as DescMethod,
@@ -19,7 +15,7 @@ describe("chainInterceptors", () => {
   it("runs the first interceptor outermost and the last function innermost", async () => {
     const order: string[] = [];
     const tag =
-      (name: string): Interceptor =>
+      (name: string): RpcInterceptor =>
       (next) =>
         async function tagged(req) {
           order.push(`${name}:in`);
@@ -38,12 +34,12 @@ describe("chainInterceptors", () => {
 
   it("lets an interceptor short-circuit and rewrite requests", async () => {
     const seen: string[] = [];
-    const addHeader: Interceptor = (next) =>
+    const addHeader: RpcInterceptor = (next) =>
       async function addHeader(req) {
         req.header.set("x-added", "1");
         return next(req);
       };
-    const deny: Interceptor = () =>
+    const deny: RpcInterceptor = () =>
       async function deny(req) {
         seen.push(req.header.get("x-added") ?? "missing");
         throw new Error("denied");
