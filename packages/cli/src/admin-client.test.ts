@@ -63,7 +63,9 @@ describe("createAdminClient", () => {
       problem: "boom boom (500 INTERNAL)",
       fix: "see the host's log for request r-1, then try again",
     });
-    expect(await failureOf(401, '{"error":{"code":"UNAUTHENTICATED","message":"no"}}')).toMatchObject({
+    expect(
+      await failureOf(401, '{"error":{"code":"UNAUTHENTICATED","message":"no"}}'),
+    ).toMatchObject({
       fix: "set PLEXUS_ADMIN_TOKEN to the admin token the host runs with",
     });
   });

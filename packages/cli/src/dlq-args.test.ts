@@ -22,10 +22,13 @@ function optionArgs(f: { json: boolean; url: string | undefined }, extra: string
 describe("parseDlqArgs", () => {
   it("never throws: any command line is a command or a problem on one line", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom("--limit", "list", "-h"))), (argv) => {
-        const parsed = parseDlqArgs(argv);
-        if (!parsed.ok) expect(parsed.problem).toMatch(/^[^\n]+$/);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.string(), fc.constantFrom("--limit", "list", "-h"))),
+        (argv) => {
+          const parsed = parseDlqArgs(argv);
+          if (!parsed.ok) expect(parsed.problem).toMatch(/^[^\n]+$/);
+        },
+      ),
     );
   });
 
@@ -61,19 +64,26 @@ describe("parseDlqArgs", () => {
 
   it("reads show, replay and discard with a service and an id", () => {
     fc.assert(
-      fc.property(oneKinds, service, id, flags, fc.array(fc.nat(), { minLength: 2, maxLength: 2 }), (kind, name, n, f, at) => {
-        const argv = interleave([kind, name, n], optionArgs(f), at);
-        expect(parseDlqArgs(argv)).toEqual({
-          ok: true,
-          command: {
-            kind,
-            service: name,
-            id: n,
-            json: f.json,
-            url: f.url === undefined ? undefined : new URL(f.url),
-          },
-        });
-      }),
+      fc.property(
+        oneKinds,
+        service,
+        id,
+        flags,
+        fc.array(fc.nat(), { minLength: 2, maxLength: 2 }),
+        (kind, name, n, f, at) => {
+          const argv = interleave([kind, name, n], optionArgs(f), at);
+          expect(parseDlqArgs(argv)).toEqual({
+            ok: true,
+            command: {
+              kind,
+              service: name,
+              id: n,
+              json: f.json,
+              url: f.url === undefined ? undefined : new URL(f.url),
+            },
+          });
+        },
+      ),
     );
   });
 

@@ -5,8 +5,6 @@ import { deadLettersPath, jsonText, type DlqContext } from "./dead-letter-view.t
 export async function dlqDiscard({ client, stdout }: DlqContext, command: DlqOne): Promise<void> {
   const result = await client.call("DELETE", deadLettersPath(command.service, command.id));
   stdout.write(
-    command.json
-      ? jsonText(result)
-      : `discarded dead letter ${command.id} of ${command.service}\n`,
+    command.json ? jsonText(result) : `discarded dead letter ${command.id} of ${command.service}\n`,
   );
 }

@@ -1,5 +1,10 @@
 import { defaultLimit, type DlqList } from "./dlq-args.ts";
-import { deadLettersPath, jsonText, type DeadLetterView, type DlqContext } from "./dead-letter-view.ts";
+import {
+  deadLettersPath,
+  jsonText,
+  type DeadLetterView,
+  type DlqContext,
+} from "./dead-letter-view.ts";
 import { table } from "./terminal-text.ts";
 
 const errorWidth = 60;
@@ -14,7 +19,7 @@ const shortened = (text: string): string =>
 export async function dlqList({ client, stdout }: DlqContext, command: DlqList): Promise<void> {
   const query = new URLSearchParams({ limit: String(command.limit) });
   if (command.cursor !== undefined) query.set("after", command.cursor);
-  const path = `${deadLettersPath(command.service)}?${query}`;
+  const path = `${deadLettersPath(command.service)}?${query.toString()}`;
   const letters = (await client.call("GET", path)) as DeadLetterView[];
   if (command.json) {
     stdout.write(jsonText(letters));

@@ -1,5 +1,10 @@
 import type { DlqOne } from "./dlq-args.ts";
-import { deadLettersPath, jsonText, type DeadLetterView, type DlqContext } from "./dead-letter-view.ts";
+import {
+  deadLettersPath,
+  jsonText,
+  type DeadLetterView,
+  type DlqContext,
+} from "./dead-letter-view.ts";
 import { printable, table } from "./terminal-text.ts";
 
 /**

@@ -90,9 +90,13 @@ describe("plexus dlq against a running host", { timeout: 90_000 }, () => {
     expect(header).toMatch(/^ID +GROUP +EVENT TYPE +EVENT ID +ATTEMPTS +LAST FAILED +ERROR$/);
     expect(rows).toEqual([
       expect.stringMatching(
-        new RegExp(`^${letter.id} +audit\\.entries +test\\.tally\\.v1\\.Entry .* refusing poison-replayed$`),
+        new RegExp(
+          `^${letter.id} +audit\\.entries +test\\.tally\\.v1\\.Entry .* refusing poison-replayed$`,
+        ),
       ),
-      expect.stringMatching(new RegExp(`^${other.id} +audit\\.entries .* refusing poison-waiting$`)),
+      expect.stringMatching(
+        new RegExp(`^${other.id} +audit\\.entries .* refusing poison-waiting$`),
+      ),
     ]);
     expect((await listed()).map((l) => l.id)).toEqual([letter.id, other.id]);
 
@@ -174,6 +178,6 @@ describe("plexus dlq against a running host", { timeout: 90_000 }, () => {
     const help = await runPlexus(["dlq", "--help"]);
     expect(help).toMatchObject({ code: 0, stderr: "" });
     expect(help.stdout).toMatch(/^usage: plexus dlq[^]*replay <service> <id>/);
-    expect((await runPlexus(["--help"])).stdout).toMatch(/\n  dlq <subcommand> /);
+    expect((await runPlexus(["--help"])).stdout).toMatch(/\n {2}dlq <subcommand> /);
   });
 });
