@@ -35,7 +35,7 @@ export function reportFailure(
       : `${failed}: ${oneLine(error)} (PLEXUS_LOG_LEVEL=debug logs the stack)`;
   stderr.write(`plexus: ${line}\n`);
   try {
-    createLogger({ name: "plexus" }).debug({ err: error }, `${failed}`);
+    createLogger({ name: "plexus" }).debug({ err: error }, failed);
   } catch {
     // No logger (e.g. PLEXUS_LOG_LEVEL itself is invalid): the line above said what to fix.
   }
