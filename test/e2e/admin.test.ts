@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeDataDir, startShop, type ShopProcess } from "../support/shop-process.ts";
 import { request } from "../support/http.ts";
+import { runPlexus } from "../support/plexus-cli.ts";
 
 const token = "admin-token-for-the-e2e-suite";
 let shop: ShopProcess;
@@ -50,5 +51,17 @@ describe("the admin API under /_plexus/api/", () => {
     expect(
       (await request(shop.url, "/_plexus/api/dead-letters/nope", { headers: auth })).status,
     ).toBe(404);
+  });
+
+  it("is what plexus dlq reads: the shop's dead letters, an unknown one in one line", async () => {
+    const env = { PLEXUS_ADMIN_TOKEN: token };
+    expect(await runPlexus(["dlq", "list", "notifications", "--url", shop.url], env)).toEqual({
+      code: 0,
+      stdout: "no dead letters in notifications\n",
+      stderr: "",
+    });
+    const show = await runPlexus(["dlq", "show", "notifications", "1", "--url", shop.url], env);
+    expect(show).toMatchObject({ code: 1, stdout: "" });
+    expect(show.stderr).toMatch(/^plexus: no dead letter 1 \(404 NOT_FOUND\): [^\n]+\n$/);
   });
 });

@@ -95,6 +95,7 @@ const routes: Route[] = [
   { method: "GET", path: "/_plexus/api/sagas/:service/:id" },
   { method: "POST", path: "/_plexus/api/sagas/:service/:id/retry" },
   { method: "GET", path: "/_plexus/api/dead-letters/:service" },
+  { method: "GET", path: "/_plexus/api/dead-letters/:service/:id" },
   { method: "POST", path: "/_plexus/api/dead-letters/:service/:id/replay" },
   { method: "DELETE", path: "/_plexus/api/dead-letters/:service/:id" },
 ];

@@ -1,10 +1,12 @@
-import { up } from "./up.ts";
+import { dlq } from "./dlq.ts";
 
 const usage = `usage: plexus <command>
 
 commands:
   up <topology.ts>   start every host of a topology (one process per host; a single-host
                      topology runs in this process) and stop them gracefully on SIGTERM/SIGINT
+  dlq <subcommand>   list, show, replay or discard the dead letters of a running host's
+                     services (plexus dlq --help)
 `;
 
 /** Runs the `plexus` command; resolves to the process exit code. */
@@ -17,8 +19,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         process.stderr.write(usage);
         return 2;
       }
+      // Loaded on demand: the host (storage, brokers, telemetry) is no part of the other commands.
+      const { up } = await import("./up.ts");
       return up(file);
     }
+    case "dlq":
+      return dlq(rest);
     case undefined:
     case "help":
     case "--help":

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StartupError } from "@plexus/core";
 import { startHost, type Topology } from "@plexus/host";
-import { reportStartupFailure } from "./start-up-failure.ts";
+import { reportFailure } from "./report-failure.ts";
 
 async function loadTopology(file: string): Promise<Topology> {
   const path = resolve(file);
@@ -45,6 +45,6 @@ export async function up(file: string): Promise<number> {
     started.lifecycle.installSignalHandlers();
     return 0;
   } catch (error) {
-    return reportStartupFailure(error);
+    return reportFailure(error, "cannot start");
   }
 }

@@ -39,8 +39,8 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 
 /**
  * The admin JSON API under `/_plexus/api/`, behind `PLEXUS_ADMIN_TOKEN`: health, sagas (list,
- * inspect with their step timeline, retry a parked one) and dead letters (list, replay, discard)
- * of every service in this host.
+ * inspect with their step timeline, retry a parked one) and dead letters (list, show one, replay,
+ * discard) of every service in this host.
  */
 export function createAdminApi(options: AdminApiOptions): Gateway {
   const admin = createGateway({
@@ -102,6 +102,12 @@ export function createAdminApi(options: AdminApiOptions): Gateway {
       ...(afterId ? { afterId } : {}),
       ...(limit ? { limit } : {}),
     });
+  });
+  route("GET", "/_plexus/api/dead-letters/:service/:id", async (req) => {
+    const id = req.params["id"] ?? "";
+    const letter = await pick(options.deadLetters, req, "dead letters").get(id);
+    if (letter === undefined) throw new PlexusError(Code.NotFound, `no dead letter ${id}`);
+    return letter;
   });
   route("POST", "/_plexus/api/dead-letters/:service/:id/replay", async (req) =>
     pick(options.deadLetters, req, "dead letters").replay(req.params["id"] ?? ""),

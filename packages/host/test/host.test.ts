@@ -252,12 +252,18 @@ describe("admin API: dead letters", () => {
     const letter = await poisoned("poison-replayed");
     expect(letter).toMatchObject({ group: "audit.entries" });
     expect(await audited("poison-replayed")).toBe(0);
+    const shown = await admin(`dead-letters/audit/${letter.id}`);
+    expect(shown).toMatchObject({
+      status: 200,
+      body: { data: { ...letter, attempts: 1, error: "refusing poison-replayed" } },
+    });
 
     faults.rejectPoison = false;
     const replayed = await admin(`dead-letters/audit/${letter.id}/replay`, "POST");
     expect(replayed).toMatchObject({ status: 200, body: { data: { outcome: "processed" } } });
     expect(await audited("poison-replayed")).toBe(5);
     expect((await deadLetters()).map((l) => l.id)).not.toContain(letter.id);
+    expectError(await admin(`dead-letters/audit/${letter.id}`), 404, "NOT_FOUND");
     // Gone: a second replay finds nothing, and the effect stays single.
     expectError(await admin(`dead-letters/audit/${letter.id}/replay`, "POST"), 404, "NOT_FOUND");
     expect(await audited("poison-replayed")).toBe(5);
@@ -291,13 +297,16 @@ describe("admin API: dead letters", () => {
   it("answers 404 for an unknown dead letter or a service without consumers", async () => {
     expectError(await admin("dead-letters/audit/987654321/replay", "POST"), 404, "NOT_FOUND");
     expectError(await admin("dead-letters/audit/987654321", "DELETE"), 404, "NOT_FOUND");
+    expectError(await admin("dead-letters/audit/987654321"), 404, "NOT_FOUND");
     expectError(await admin("dead-letters/tally"), 404, "NOT_FOUND");
+    expectError(await admin("dead-letters/tally/1"), 404, "NOT_FOUND");
   });
 
   it("answers 422 for a malformed id or bad query parameters", async () => {
     for (const id of ["abc", "-1", "1.5", "%00", "99999999999999999999", "9223372036854775808"]) {
       expectError(await admin(`dead-letters/audit/${id}/replay`, "POST"), 422, "VALIDATION_ERROR");
       expectError(await admin(`dead-letters/audit/${id}`, "DELETE"), 422, "VALIDATION_ERROR");
+      expectError(await admin(`dead-letters/audit/${id}`), 422, "VALIDATION_ERROR");
     }
     for (const query of ["limit=0", "limit=x", "after=abc", "after=-1"]) {
       expectError(await admin(`dead-letters/audit?${query}`), 422, "VALIDATION_ERROR");

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Message } from "@bufbuild/protobuf";
 import type {
   Broker,
   BrokerSubscription,
@@ -6,7 +7,9 @@ import type {
   DeadLetterInput,
   Delivery,
 } from "@plexus/core";
+import { createEvent, decodeEventData } from "@plexus/messaging";
 import { afterEach, describe, expect, it } from "vitest";
+import { orderPlacedRevision } from "./conformance-contract.ts";
 
 /** One connection to the broker under test, as one process of a service would hold it. */
 export interface ConformanceConnection {
@@ -49,8 +52,9 @@ const quickBackoff = { initialMs: 10, maxMs: 40 };
 /**
  * The behaviour every broker adapter keeps (core's `Broker` contract), run unchanged against
  * each: publish and consume, competing members and fan-out across groups, per-key order,
- * redelivery with backoff then dead letters, poison messages, context in the envelope, graceful
- * drain, and (for durable brokers) redelivery after a consumer died without acking.
+ * redelivery with backoff then dead letters, poison messages, context in the envelope, schema
+ * evolution (an added field, read by consumers on the old and the new contract), graceful drain,
+ * and (for durable brokers) redelivery after a consumer died without acking.
  *
  * Every test uses streams and groups of its own, so reruns against a shared cluster do not meet
  * earlier runs' messages. Waits are bounded and nothing asserts a duration.
@@ -196,6 +200,56 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
       const handled = (): Set<string> => new Set([...first.ids(), ...second.ids()]);
       await until("every event, across the rebalance", () => handled().size === sent.length);
       await published;
+    });
+
+    it("gives a consumer on the old contract an event of a newer one: known fields intact, the added one ignored", async () => {
+      const { stream, group } = fresh();
+      const { broker } = await connect();
+      const [older, newer] = [orderPlacedRevision(stream, 1), orderPlacedRevision(stream, 2)];
+      const decoded: Message[] = [];
+      const r = recorder(group("billing"), [`${stream}.*`], async (e) => {
+        // What a consumer built on revision 1 does with each delivery (protobuf JSON data).
+        decoded.push(decodeEventData(older, e));
+      });
+      await broker.subscribe(r.subscription);
+      const sent = createEvent(
+        newer,
+        { orderId: "o-1", totalCents: 1250n, giftMessage: "happy birthday" },
+        { source: "/conformance", subject: "o-1" },
+      );
+      await broker.publish(sent);
+      await until("the delivery", () => decoded.length === 1 || r.dead.length > 0);
+      expect(r.dead).toEqual([]);
+      expect(r.seen.map((s) => s.attempt)).toEqual([1]);
+      expect(decoded[0]).toMatchObject({ orderId: "o-1", totalCents: 1250n });
+      expect(decoded[0]).not.toHaveProperty("giftMessage");
+      // Ignored, not lost: the envelope carried it, and a consumer on revision 2 reads it.
+      expect(r.seen[0]?.event).toEqual(sent);
+      expect(decodeEventData(newer, r.seen[0]!.event)).toMatchObject({
+        giftMessage: "happy birthday",
+      });
+    });
+
+    it("gives a consumer on a newer contract an event of the old one: the added field takes its default", async () => {
+      const { stream, group } = fresh();
+      const { broker } = await connect();
+      const [older, newer] = [orderPlacedRevision(stream, 1), orderPlacedRevision(stream, 2)];
+      const decoded: Message[] = [];
+      const r = recorder(group("billing"), [`${stream}.*`], async (e) => {
+        decoded.push(decodeEventData(newer, e));
+      });
+      await broker.subscribe(r.subscription);
+      const sent = createEvent(
+        older,
+        { orderId: "o-2", totalCents: 990n },
+        { source: "/conformance", subject: "o-2" },
+      );
+      await broker.publish(sent);
+      await until("the delivery", () => decoded.length === 1 || r.dead.length > 0);
+      expect(r.dead).toEqual([]);
+      // The old producer's data has no such field at all (protobuf JSON, int64 as a string).
+      expect(r.seen[0]?.event.data).toEqual({ orderId: "o-2", totalCents: "990" });
+      expect(decoded[0]).toMatchObject({ orderId: "o-2", totalCents: 990n, giftMessage: "" });
     });
 
     it("hands a twice-published event to the handler twice, same id, for the inbox to absorb", async () => {

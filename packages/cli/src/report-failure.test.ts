@@ -1,10 +1,10 @@
 import { StartupError } from "@plexus/core";
 import { describe, expect, it } from "vitest";
-import { reportStartupFailure } from "./start-up-failure.ts";
+import { CommandFailure, reportFailure } from "./report-failure.ts";
 
 function report(error: unknown): { code: number; written: string } {
   let written = "";
-  const code = reportStartupFailure(error, {
+  const code = reportFailure(error, "cannot start", {
     write: (chunk: string) => {
       written += chunk;
       return true;
@@ -13,11 +13,18 @@ function report(error: unknown): { code: number; written: string } {
   return { code, written };
 }
 
-describe("reportStartupFailure", () => {
+describe("reportFailure", () => {
   it("prints a StartupError as one line, problem then fix, and returns 1", () => {
     expect(report(new StartupError("port 8080 is in use", "set PORT to a free port"))).toEqual({
       code: 1,
       written: "plexus: port 8080 is in use: set PORT to a free port\n",
+    });
+  });
+
+  it("prints a CommandFailure the same way, on one line even if the host's text had several", () => {
+    expect(report(new CommandFailure("no dead letter 7\n(gone)", "list them"))).toEqual({
+      code: 1,
+      written: "plexus: no dead letter 7 (gone): list them\n",
     });
   });
 
