@@ -109,6 +109,8 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
 }
 
 /** The client interceptors of {@link createClientResilience}, for hosts that need nothing else. */
-export function createResilienceInterceptors(options: ClientResilienceOptions = {}): RpcInterceptor[] {
+export function createResilienceInterceptors(
+  options: ClientResilienceOptions = {},
+): RpcInterceptor[] {
   return createClientResilience(options).interceptors;
 }
