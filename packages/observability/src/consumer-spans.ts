@@ -60,27 +60,34 @@ export function consumerSpans(tracing: Tracing): EventDeliveryInterceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     function traceDelivery(call) {
-    const { name, attributes } = messagingSpan("process", call.event, call.broker);
-    attributes["messaging.consumer.group.name"] = call.delivery.group;
-    attributes["plexus.delivery.attempt"] = call.delivery.attempt;
-    const parent = parseTraceparent(call.event.traceparent);
-    const span = startAdoptedSpan(tracing, SpanKind.CONSUMER, name, attributes, call.trace, parent);
-    return context.with(trace.setSpan(ROOT_CONTEXT, span), async function handleInSpan() {
-      try {
-        const outcome = await next(call);
-        span.setAttribute("plexus.delivery.outcome", outcome);
-        return outcome;
-      } catch (error) {
-        markFailed(span, error);
-        if (call.deadLetters(error)) {
-          span.addEvent("plexus.dead_letter", {
-            "plexus.dead_letter.reason": PlexusError.from(error).message,
-          });
+      const { name, attributes } = messagingSpan("process", call.event, call.broker);
+      attributes["messaging.consumer.group.name"] = call.delivery.group;
+      attributes["plexus.delivery.attempt"] = call.delivery.attempt;
+      const parent = parseTraceparent(call.event.traceparent);
+      const span = startAdoptedSpan(
+        tracing,
+        SpanKind.CONSUMER,
+        name,
+        attributes,
+        call.trace,
+        parent,
+      );
+      return context.with(trace.setSpan(ROOT_CONTEXT, span), async function handleInSpan() {
+        try {
+          const outcome = await next(call);
+          span.setAttribute("plexus.delivery.outcome", outcome);
+          return outcome;
+        } catch (error) {
+          markFailed(span, error);
+          if (call.deadLetters(error)) {
+            span.addEvent("plexus.dead_letter", {
+              "plexus.dead_letter.reason": PlexusError.from(error).message,
+            });
+          }
+          throw error;
+        } finally {
+          span.end();
         }
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
-  };
+      });
+    };
 }

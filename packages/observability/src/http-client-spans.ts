@@ -26,7 +26,10 @@ export interface HttpClientCall {
  * An HTTP client interceptor (`@plexus/rpc`'s `HttpUpstreamInterceptor`, whose call is an
  * {@link HttpClientCall}): generic in the call and the response, so it fits the client's types.
  */
-export type HttpClientInterceptor = <C extends HttpClientCall, R extends { readonly status: number }>(
+export type HttpClientInterceptor = <
+  C extends HttpClientCall,
+  R extends { readonly status: number },
+>(
   next: CallHandler<C, R>,
 ) => CallHandler<C, R>;
 
@@ -47,31 +50,31 @@ export function httpClientSpans(tracing: Tracing): HttpClientInterceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     function traceHttpRequest(call) {
-    const attributes = {
-      "http.request.method": call.method,
-      "url.full": call.url,
-      "server.address": call.host,
-      "server.port": call.port,
-      "service.peer.name": call.upstream,
+      const attributes = {
+        "http.request.method": call.method,
+        "url.full": call.url,
+        "server.address": call.host,
+        "server.port": call.port,
+        "service.peer.name": call.upstream,
+      };
+      return withClientSpan(
+        tracing,
+        call.method,
+        { attributes, trace: call.trace },
+        async function sendInSpan(span) {
+          try {
+            const response = await next(call);
+            if (response.status >= 400) {
+              span.setAttribute("error.type", String(response.status));
+              span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            return response;
+          } finally {
+            if (call.status !== undefined) {
+              span.setAttribute("http.response.status_code", call.status);
+            }
+          }
+        },
+      );
     };
-    return withClientSpan(
-      tracing,
-      call.method,
-      { attributes, trace: call.trace },
-      async function sendInSpan(span) {
-        try {
-          const response = await next(call);
-          if (response.status >= 400) {
-            span.setAttribute("error.type", String(response.status));
-            span.setStatus({ code: SpanStatusCode.ERROR });
-          }
-          return response;
-        } finally {
-          if (call.status !== undefined) {
-            span.setAttribute("http.response.status_code", call.status);
-          }
-        }
-      },
-    );
-  };
 }

@@ -1,5 +1,10 @@
 import { context, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
-import { parseTraceparent, type CallHandler, type CloudEvent, type TraceParent } from "@plexus/core";
+import {
+  parseTraceparent,
+  type CallHandler,
+  type CloudEvent,
+  type TraceParent,
+} from "@plexus/core";
 import { startAdoptedSpan } from "./adopted-span.ts";
 import { messagingSpan } from "./messaging-span.ts";
 import { markFailed } from "./span-failure.ts";
@@ -46,16 +51,23 @@ export function producerSpans(tracing: Tracing): EventPublishInterceptor {
   if (!tracing.enabled) return (next) => next;
   return (next) =>
     async function tracePublish(call) {
-    const { name, attributes } = messagingSpan("publish", call.event, call.broker);
-    const parent = parseTraceparent(call.event.traceparent);
-    const span = startAdoptedSpan(tracing, SpanKind.PRODUCER, name, attributes, call.trace, parent);
-    try {
-      await context.with(trace.setSpan(ROOT_CONTEXT, span), next, undefined, call);
-    } catch (error) {
-      markFailed(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
-  };
+      const { name, attributes } = messagingSpan("publish", call.event, call.broker);
+      const parent = parseTraceparent(call.event.traceparent);
+      const span = startAdoptedSpan(
+        tracing,
+        SpanKind.PRODUCER,
+        name,
+        attributes,
+        call.trace,
+        parent,
+      );
+      try {
+        await context.with(trace.setSpan(ROOT_CONTEXT, span), next, undefined, call);
+      } catch (error) {
+        markFailed(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    };
 }
