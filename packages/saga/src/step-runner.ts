@@ -13,12 +13,7 @@ import {
 import type { RetrySchedule } from "@plexus/resilience";
 import { toErrorRecord } from "./error-record.ts";
 import type { ExecutionEnv } from "./execution-env.ts";
-import {
-  isRetryableBy,
-  scheduleRetries,
-  waitToRetry,
-  type RetryPolicy,
-} from "./retry-policy.ts";
+import { isRetryableBy, scheduleRetries, waitToRetry, type RetryPolicy } from "./retry-policy.ts";
 import { idempotencyKeyOf, type SagaStep, type StepContext } from "./saga-definition.ts";
 import type { SagaStepCall, SagaStepResult } from "./saga-step-call.ts";
 import { sagaTimeline } from "./saga-timeline.ts";
