@@ -1,9 +1,12 @@
+import { chainInterceptors } from "@plexus/core";
 import type { BodyMode } from "./body.ts";
-import type { RouteDefinition } from "./route.ts";
+import type { RouteDefinition, RouteHandler, RouteInterceptor } from "./route.ts";
 
 /** A route with the gateway's defaults applied, so the hot path reads settled values only. */
 export interface CompiledRoute {
   readonly def: RouteDefinition;
+  /** The route's handler inside the gateway's interceptors (the handler itself without any). */
+  readonly handler: RouteHandler;
   readonly auth: boolean | "optional";
   readonly body: BodyMode;
   readonly maxBodyBytes: number;
@@ -18,6 +21,8 @@ export interface RouteDefaults {
   readonly maxBodyBytes: number;
   readonly timeoutMs: number;
   readonly rateLimitedPrefixes: readonly string[];
+  /** Composed once around the route's handler, the first outermost. */
+  readonly interceptors: readonly RouteInterceptor[];
 }
 
 /**
@@ -31,8 +36,13 @@ export function compileRoute(def: RouteDefinition, defaults: RouteDefaults): Com
   }
   const method = def.method.toUpperCase();
   const takesBody = method === "POST" || method === "PUT" || method === "PATCH";
+  const { handler } = def;
   return {
     def,
+    handler:
+      defaults.interceptors.length === 0
+        ? handler
+        : chainInterceptors(defaults.interceptors, async (request) => handler(request)),
     auth: def.auth ?? defaults.auth,
     body: def.body ?? (takesBody ? "object" : "none"),
     maxBodyBytes: def.maxBodyBytes ?? defaults.maxBodyBytes,

@@ -15,7 +15,7 @@ import type { Authenticator } from "./jwt-verifier.ts";
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from "./rate-limiter.ts";
 import type { ReadinessCheck } from "./readiness.ts";
 import { createRequestListener } from "./request-listener.ts";
-import type { RouteDefinition } from "./route.ts";
+import type { RouteDefinition, RouteInterceptor } from "./route.ts";
 import { createRouter } from "./router.ts";
 import { createServerGroup, type ListenOptions, type Listening } from "./server-group.ts";
 
@@ -85,6 +85,13 @@ export interface GatewayOptions {
    * Default none: no span, and nothing allocated per request for it.
    */
   tracing?: Tracing;
+  /**
+   * Run around the handler of every route added with `route`, the first listed outermost,
+   * composed once per route (see `RouteInterceptor`). The built-in health and metrics routes are
+   * not intercepted: probes and scrapes must not depend on what guards the API. Default none:
+   * handlers are called directly.
+   */
+  interceptors?: readonly RouteInterceptor[];
 }
 
 /** The public REST edge. */
@@ -140,6 +147,7 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     maxBodyBytes,
     timeoutMs: options.defaultTimeoutMs ?? 10_000,
     rateLimitedPrefixes,
+    interceptors: options.interceptors ?? [],
   };
 
   const router = createRouter<CompiledRoute>();
@@ -168,14 +176,15 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
   });
   const handleClientError = createClientErrorHandler(clock);
 
-  function route(def: RouteDefinition): void {
+  function add(def: RouteDefinition, defaults: RouteDefaults): void {
     const policy = def.rateLimitPolicy;
     // With limiting off there is nothing to count against; a typo must not pass silently otherwise.
     if (policy !== undefined && rateLimiter !== undefined && !rateLimiter.hasPolicy(policy)) {
       throw new Error(`route ${def.method} ${def.path}: no rate limit policy named ${policy}`);
     }
-    router.add(def.method, def.path, compileRoute(def, routeDefaults));
+    router.add(def.method, def.path, compileRoute(def, defaults));
   }
+  const route = (def: RouteDefinition): void => add(def, routeDefaults);
 
   const builtins = builtinRoutes({
     health: options.health,
@@ -186,7 +195,8 @@ export function createGateway(options: GatewayOptions = {}): Gateway {
     metricsPath: options.metricsPath ?? "/metrics",
     servers,
   });
-  for (const def of builtins) route(def);
+  const builtinDefaults = { ...routeDefaults, interceptors: [] };
+  for (const def of builtins) add(def, builtinDefaults);
 
   async function close(): Promise<void> {
     await servers.close();

@@ -5,7 +5,13 @@ export {
   type ListenOptions,
   type Listening,
 } from "./gateway.ts";
-export type { GatewayRequest, GatewayResponse, RouteDefinition, RouteHandler } from "./route.ts";
+export type {
+  GatewayRequest,
+  GatewayResponse,
+  RouteDefinition,
+  RouteHandler,
+  RouteInterceptor,
+} from "./route.ts";
 export { isJsonContentType, type BodyMode } from "./body.ts";
 export { formatFieldPath, parseWith, violationsOf } from "./parse-with.ts";
 export {

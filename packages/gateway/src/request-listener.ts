@@ -137,7 +137,7 @@ export function createRequestListener(
       signal: controller.signal,
       raw: req,
     };
-    const result = runInContext(context, () => def.handler(request));
+    const result = runInContext(context, () => compiled.handler(request));
     const response = isPromise(result) ? await raceDeadline(result, controller.signal) : result;
     if (ex.res.destroyed) return;
     writeResponse(ex, response, logger);

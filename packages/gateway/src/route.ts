@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
-import type { CallContext, Principal } from "@plexus/core";
+import type { CallContext, Interceptor, Principal } from "@plexus/core";
 import type { BodyMode } from "./body.ts";
 import type { DeprecationPolicy } from "./deprecation.ts";
 
@@ -50,6 +50,15 @@ export interface GatewayResponse {
 }
 
 export type RouteHandler = (request: GatewayRequest) => GatewayResponse | Promise<GatewayResponse>;
+
+/**
+ * Runs around the handler of every route added with `Gateway.route` (DESIGN.md convention 7;
+ * `GatewayOptions.interceptors`), in the request's context, after the gateway's own checks
+ * (routing, authentication, rate limit, body). It may rewrite the request, answer without
+ * calling `next`, or throw: a thrown error is answered as a handler's would be (API.md's error
+ * shape, with its status).
+ */
+export type RouteInterceptor = Interceptor<GatewayRequest, GatewayResponse>;
 
 /** One REST route. */
 export interface RouteDefinition {

@@ -15,14 +15,7 @@ import {
   type ServiceInstance,
 } from "@plexus/core";
 import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
-import {
-  consumerSpans,
-  createMetrics,
-  createTracing,
-  httpClientSpans,
-  producerSpans,
-  sagaStepSpans,
-} from "@plexus/observability";
+import { createMetrics, createTracing } from "@plexus/observability";
 import { createProjectionRunner } from "@plexus/projections";
 import {
   createHttpClients,
@@ -35,7 +28,13 @@ import { openStorage, type Storage, type StorageOptions } from "@plexus/storage"
 import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
-import { serverInterceptors } from "./call-interceptors.ts";
+import {
+  deliveryInterceptors,
+  httpUpstreamInterceptors,
+  publishInterceptors,
+  sagaStepInterceptors,
+  serverInterceptors,
+} from "./call-interceptors.ts";
 import { createLocalClients } from "./local-clients.ts";
 import { openBroker } from "./open-broker.ts";
 import { loadServiceKey } from "./service-key.ts";
@@ -177,10 +176,10 @@ async function assembleHost(
     resilience,
     tracing,
   });
-  const aroundUpstreams = httpClientSpans(tracing);
-  const aroundPublish = producerSpans(tracing);
-  const aroundDelivery = consumerSpans(tracing);
-  const traceSagaStep = sagaStepSpans(tracing);
+  // Composed once per boundary (DESIGN.md convention 7); the HTTP ones per calling service.
+  const publishing = publishInterceptors(tracing);
+  const delivering = deliveryInterceptors({ metrics, tracing, clock });
+  const sagaSteps = sagaStepInterceptors(tracing);
   // A service created but never started (a later step of the start failed) is closed here: its
   // own step is registered once it starts, where the stop order wants it.
   const unstarted = new Set<ServiceInstance<DescService>>();
@@ -191,13 +190,17 @@ async function assembleHost(
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
     const db = await storage.forService(definition.name, definition.migrations);
-    const outbox = createOutbox({ db, broker, clock, logger: serviceLogger, aroundPublish });
-    const caller = definition.name;
+    const outbox = createOutbox({
+      db,
+      broker,
+      clock,
+      logger: serviceLogger,
+      interceptors: publishing,
+    });
     const http = createHttpClients({
       resilience,
       clock,
-      onCall: (call) => metrics.observeRpcClientCall({ caller, ...call }),
-      ...(aroundUpstreams ? { around: aroundUpstreams } : {}),
+      interceptors: httpUpstreamInterceptors({ caller: definition.name, metrics, tracing }),
     });
     // Registered before the service's own close, so it runs after it (reverse order).
     lifecycle.onStop(`http ${definition.name}`, () => http.close());
@@ -210,7 +213,7 @@ async function assembleHost(
       logger: serviceLogger,
       clock,
       config,
-      traceSagaStep,
+      sagaStepInterceptors: sagaSteps,
     });
     unstarted.add(instance);
     started.push({ definition, db, outbox, instance, logger: serviceLogger });
@@ -238,11 +241,8 @@ async function assembleHost(
       consumers: instance.consumers,
       clock,
       logger: serviceLogger,
-      hooks: {
-        onDelivery: (report) => metrics.observeDelivery(report),
-        onDeadLetter: (report) => metrics.countDeadLetter(report.group),
-      },
-      aroundDelivery,
+      onDeadLetter: (report) => metrics.countDeadLetter(report.group),
+      interceptors: delivering,
     });
     await runtime.start();
     deadLetters.set(definition.name, runtime.deadLetters);

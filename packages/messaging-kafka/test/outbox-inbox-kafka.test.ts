@@ -10,7 +10,7 @@ import {
   createOutbox,
   type Consumer,
   type ConsumerRuntime,
-  type DeliveryReport,
+  type DeliveryOutcome,
 } from "@plexus/messaging";
 import { openStorage, type Storage } from "@plexus/storage";
 import { requireServer, serverUrl } from "@plexus/testing";
@@ -74,7 +74,7 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
   });
 
   /** A fresh service schema with an effects table, a broker and a runtime running `consumer`. */
-  async function service(consumer: Consumer, reports: DeliveryReport[] = []) {
+  async function service(consumer: Consumer, reports: DeliveryOutcome[] = []) {
     schema += 1;
     const db: Db = await storage.forService(`ledger_${schema}`, []);
     await db.query("CREATE TABLE effects (event_id text NOT NULL)");
@@ -91,7 +91,14 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
       db,
       broker,
       consumers: [consumer],
-      hooks: { onDelivery: (report) => void reports.push(report) },
+      interceptors: [
+        (next) =>
+          async function recordOutcome(call) {
+            const outcome = await next(call);
+            reports.push(outcome);
+            return outcome;
+          },
+      ],
     });
     toClose.push(runtime);
     await runtime.start();
@@ -108,7 +115,7 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
 
   it("relays committed outbox rows to Kafka, and the inbox makes a duplicate one effect", async () => {
     const type = freshType();
-    const reports: DeliveryReport[] = [];
+    const reports: DeliveryOutcome[] = [];
     const { db, broker, effects } = await service(
       { name: "posting", types: [type], handle: insertEffect },
       reports,
@@ -121,7 +128,7 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
     await outbox.flush();
     await broker.publish(e); // the same event again, as a relay that crashed before marking it
     await until("both deliveries", () => reports.length === 2);
-    expect(reports.map((r) => r.outcome).sort()).toEqual(["duplicate", "processed"]);
+    expect(reports.toSorted()).toEqual(["duplicate", "processed"]);
     expect(await effects()).toEqual([e.id]);
   });
 

@@ -1,4 +1,5 @@
 import {
+  chainInterceptors,
   Code,
   PlexusError,
   runInContext,
@@ -8,26 +9,13 @@ import {
   type Db,
   type Delivery,
   type EventConsumer,
+  type Interceptor,
   type Logger,
   type TraceParent,
 } from "@plexus/core";
 import type { DeadLetterStore } from "./dead-letter-store.ts";
 import { contextFromEvent } from "./event-context.ts";
 import { handleOnce } from "./inbox.ts";
-import { runHook } from "./run-hook.ts";
-
-/** One finished delivery, for metrics. */
-export interface DeliveryReport {
-  readonly group: string;
-  readonly eventId: string;
-  readonly eventType: string;
-  readonly attempt: number;
-  /** `processed`: effect applied; `duplicate`: already processed (inbox); `failed`: nacked. */
-  readonly outcome: "processed" | "duplicate" | "failed";
-  /** Queue lag: delivery start minus the event's `time`. */
-  readonly lagMs: number;
-  readonly durationMs: number;
-}
 
 /** A message parked in the dead-letter store, for metrics and alerts. */
 export interface DeadLetterReport {
@@ -38,16 +26,19 @@ export interface DeadLetterReport {
   readonly attempts: number;
 }
 
-/** Metrics and log hooks (the observability package turns them into Prometheus series). */
-export interface ConsumerHooks {
-  onDelivery?(report: DeliveryReport): void;
-  onDeadLetter?(report: DeadLetterReport): void;
-}
+/**
+ * Called for each message parked in the dead-letter store (metrics, alerts). Not an interceptor:
+ * parking is no call anyone runs around — the broker decides it after the last delivery, or for
+ * a message no handler ever saw. Must not throw (a throwing one is logged and ignored).
+ */
+export type DeadLetterListener = (report: DeadLetterReport) => void;
 
-/** One delivery as {@link DeliveryWrapper} sees it. */
+/** One delivery or replay: the call of the delivery boundary ({@link DeliveryInterceptor}). */
 export interface DeliveryCall {
   /** The service whose consumer handles it. */
   readonly service: string;
+  /** The consumer that handles it (in its `delivery.group`). */
+  readonly consumer: EventConsumer;
   readonly event: CloudEvent;
   /** Its consumer group, attempt (1 for the first delivery) and the `maxDeliveries` in force. */
   readonly delivery: Delivery;
@@ -71,14 +62,13 @@ export interface DeliveryCall {
 export type DeliveryOutcome = "processed" | "duplicate";
 
 /**
- * Runs around the handling of each delivery and replay (the host's CONSUMER span): `handle`
- * runs the handler in its transaction and resolves with the outcome, or rejects with the
- * handler's failure. Must call `handle` once and settle as it does.
+ * Runs around the handling of each delivery and replay (DESIGN.md convention 7; the host's
+ * delivery metrics and CONSUMER span), in the event's context: the innermost handler runs the
+ * consumer in its transaction through the inbox and resolves with the outcome. A rejection is
+ * the delivery failing: nacked and redelivered after its backoff, dead-lettered when
+ * `call.deadLetters(error)` says so (a failed replay stays in the dead-letter store).
  */
-export type DeliveryWrapper = (
-  call: DeliveryCall,
-  handle: () => Promise<DeliveryOutcome>,
-) => Promise<DeliveryOutcome>;
+export type DeliveryInterceptor = Interceptor<DeliveryCall, DeliveryOutcome>;
 
 /** What a consumer's deliveries are handled with (see `ConsumerRuntimeOptions`). */
 export interface ConsumerDeliveryOptions {
@@ -89,81 +79,63 @@ export interface ConsumerDeliveryOptions {
   readonly broker: string;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
-  readonly hooks: ConsumerHooks;
-  readonly aroundDelivery: DeliveryWrapper | undefined;
+  readonly onDeadLetter: DeadLetterListener | undefined;
+  /** Around each delivery and replay, first outermost; composed once here. */
+  readonly interceptors: readonly DeliveryInterceptor[];
 }
 
 /** How a service's consumers handle deliveries, replays and dead letters. */
 export interface ConsumerDelivery {
-  /** A broker delivery: handled, reported, dead-lettered at once when unusable, else rethrown. */
-  deliver(
-    consumer: EventConsumer,
-    group: string,
-    event: CloudEvent,
-    delivery: Delivery,
-  ): Promise<void>;
+  /** A broker delivery: handled, logged and dead-lettered at once when unusable, else rethrown. */
+  deliver(consumer: EventConsumer, event: CloudEvent, delivery: Delivery): Promise<void>;
   /**
-   * The effect of one delivery or replay, in the event's context and through `aroundDelivery`:
+   * The effect of one delivery or replay, in the event's context and through the interceptors:
    * inbox + handler + clearing the group's dead letter of the event, in one transaction.
    */
-  handle(
-    consumer: EventConsumer,
-    group: string,
-    event: CloudEvent,
-    delivery: Delivery,
-  ): Promise<DeliveryOutcome>;
+  handle(consumer: EventConsumer, event: CloudEvent, delivery: Delivery): Promise<DeliveryOutcome>;
   /** Parks a message in the dead-letter store, and reports it. */
   deadLetter(letter: DeadLetterInput): Promise<void>;
 }
 
 /** Creates the delivery handling of one service's consumers. */
 export function createConsumerDelivery(options: ConsumerDeliveryOptions): ConsumerDelivery {
-  const { service, db, store, clock, logger, hooks, aroundDelivery } = options;
+  const { service, db, store, clock, logger, onDeadLetter } = options;
 
+  /** Inbox + handler + clearing the group's stale dead letter of the event (`processOnce`). */
   async function process(
     consumer: EventConsumer,
-    group: string,
     event: CloudEvent,
     delivery: Delivery,
   ): Promise<DeliveryOutcome> {
-    // The inbox record also clears the group's stale dead letter of the event (`processOnce`).
-    const result = await handleOnce(db, group, event, (tx) => consumer.handle(event, tx, delivery));
+    const result = await handleOnce(db, delivery.group, event, (tx) =>
+      consumer.handle(event, tx, delivery),
+    );
     return result.processed ? "processed" : "duplicate";
   }
+  const processCall = (call: DeliveryCall): Promise<DeliveryOutcome> =>
+    process(call.consumer, call.event, call.delivery);
+  const chain = chainInterceptors(options.interceptors, processCall);
 
-  /** What `aroundDelivery` is told of a delivery handled in the context `trace` names. */
-  function deliveryCall(event: CloudEvent, delivery: Delivery, trace: TraceParent): DeliveryCall {
-    return {
+  /**
+   * Runs a delivery through the chain; call inside the event's context (`trace`). Without
+   * interceptors (or only pass-through ones) nothing is allocated for them per delivery.
+   */
+  function run(
+    consumer: EventConsumer,
+    event: CloudEvent,
+    delivery: Delivery,
+    trace: TraceParent,
+  ): Promise<DeliveryOutcome> {
+    if (chain === processCall) return process(consumer, event, delivery);
+    return chain({
       service,
+      consumer,
       event,
       delivery,
       trace,
       broker: options.broker,
       deadLetters: (error) => isUnusable(error) || delivery.attempt >= delivery.maxDeliveries,
-    };
-  }
-
-  /** Runs `process` through `aroundDelivery`; call inside the event's context (`trace`). */
-  function wrapped(
-    consumer: EventConsumer,
-    group: string,
-    event: CloudEvent,
-    delivery: Delivery,
-    trace: TraceParent,
-  ): Promise<DeliveryOutcome> {
-    const run = (): Promise<DeliveryOutcome> => process(consumer, group, event, delivery);
-    return aroundDelivery === undefined
-      ? run()
-      : aroundDelivery(deliveryCall(event, delivery, trace), run);
-  }
-
-  function hook<K extends keyof ConsumerHooks>(
-    name: K,
-    report: Parameters<NonNullable<ConsumerHooks[K]>>[0],
-  ): void {
-    runHook(logger, "consumer", name, () =>
-      (hooks[name] as ((r: typeof report) => void) | undefined)?.(report),
-    );
+    });
   }
 
   async function deadLetter(letter: DeadLetterInput): Promise<void> {
@@ -177,36 +149,31 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
       report.eventId = letter.event.id;
       report.eventType = letter.event.type;
     }
-    hook("onDeadLetter", report);
+    try {
+      onDeadLetter?.(report);
+    } catch (error) {
+      // A broken alert must not fail the parking it reports on.
+      logger?.warn({ err: error }, "onDeadLetter threw");
+    }
     logger?.error(report, "event dead-lettered");
   }
 
   return {
     deadLetter,
-    handle(consumer, group, event, delivery) {
+    handle(consumer, event, delivery) {
       const context = contextFromEvent(event);
-      return runInContext(context, () => wrapped(consumer, group, event, delivery, context.trace));
+      return runInContext(context, () => run(consumer, event, delivery, context.trace));
     },
-    async deliver(consumer, group, event, delivery) {
-      const startedAt = clock.now();
-      const report = {
-        group,
-        eventId: event.id,
-        eventType: event.type,
-        attempt: delivery.attempt,
-        lagMs: Math.max(0, startedAt - Date.parse(event.time)),
-      };
+    async deliver(consumer, event, delivery) {
       const context = contextFromEvent(event);
       await runInContext(context, async () => {
         try {
-          const outcome = await wrapped(consumer, group, event, delivery, context.trace);
-          hook("onDelivery", { ...report, outcome, durationMs: clock.now() - startedAt });
+          await run(consumer, event, delivery, context.trace);
         } catch (error) {
-          hook("onDelivery", { ...report, outcome: "failed", durationMs: clock.now() - startedAt });
           logger?.warn(
             {
               err: error,
-              group,
+              group: delivery.group,
               eventId: event.id,
               eventType: event.type,
               attempt: delivery.attempt,
@@ -218,7 +185,7 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
             // whole backoff.
             const now = clock.now();
             await deadLetter({
-              group,
+              group: delivery.group,
               event,
               reason: error.message,
               attempts: delivery.attempt,

@@ -11,8 +11,8 @@ import {
 } from "@plexus/core";
 import {
   createConsumerDelivery,
-  type ConsumerHooks,
-  type DeliveryWrapper,
+  type DeadLetterListener,
+  type DeliveryInterceptor,
 } from "./consumer-delivery.ts";
 import { createDeadLetterAdmin, type DeadLetterAdmin } from "./dead-letter-admin.ts";
 import { createDeadLetterStore } from "./dead-letter-store.ts";
@@ -39,13 +39,14 @@ export interface ConsumerRuntimeOptions {
   clock?: Clock;
   /** Failures and dead letters are logged here. Default: nothing is logged. */
   logger?: Logger;
-  /** Default: none. Hooks must not throw (a throwing hook is logged and ignored). */
-  hooks?: ConsumerHooks;
+  /** Called for each message parked in the dead-letter store (metrics, alerts). Default: none. */
+  onDeadLetter?: DeadLetterListener;
   /**
-   * Runs around each delivery's handling (`consumerSpans` of `@plexus/observability`). Default:
-   * none — nothing is allocated for it per delivery.
+   * Run around the handling of each delivery and replay, the first listed outermost, composed
+   * once (the host's: `deliveryMetrics`, then `consumerSpans` of `@plexus/observability`).
+   * Default: none — nothing is allocated for them per delivery.
    */
-  aroundDelivery?: DeliveryWrapper;
+  interceptors?: readonly DeliveryInterceptor[];
 }
 
 /** Runs a service's consumers. */
@@ -94,8 +95,8 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
     broker: broker.kind,
     clock,
     logger,
-    hooks: options.hooks ?? {},
-    aroundDelivery: options.aroundDelivery,
+    onDeadLetter: options.onDeadLetter,
+    interceptors: options.interceptors ?? [],
   });
   const deadLetters = createDeadLetterAdmin({
     service,
@@ -123,7 +124,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
           const handle = await broker.subscribe({
             group,
             types: consumer.types,
-            handler: (event, d) => delivery.deliver(consumer, group, event, d),
+            handler: (event, d) => delivery.deliver(consumer, event, d),
             deadLetter: (letter) => delivery.deadLetter(letter),
             ...(consumer.maxDeliveries === undefined
               ? {}

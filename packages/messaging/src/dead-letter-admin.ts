@@ -63,7 +63,7 @@ export function createDeadLetterAdmin(options: DeadLetterAdminOptions): DeadLett
       const event = letter.event;
       try {
         // Handled as a delivery: its transaction also removes this entry (one per group and event).
-        const outcome = await options.delivery.handle(consumer, letter.group, event, {
+        const outcome = await options.delivery.handle(consumer, event, {
           group: letter.group,
           attempt: letter.attempts + 1,
           maxDeliveries: letter.attempts + 1,

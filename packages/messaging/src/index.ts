@@ -28,7 +28,7 @@ export {
   type HandleOnceResult,
 } from "./inbox.ts";
 export { createOutbox, type Outbox, type OutboxOptions } from "./outbox.ts";
-export type { OutboxHooks, PublishCall, PublishWrapper, RelayReport } from "./relay-hooks.ts";
+export type { PublishCall, PublishInterceptor } from "./publish-call.ts";
 export {
   createDeadLetterStore,
   type DeadLetter,
@@ -42,12 +42,11 @@ export {
   type ConsumerRuntimeOptions,
 } from "./consumer-runtime.ts";
 export type {
-  ConsumerHooks,
+  DeadLetterListener,
   DeadLetterReport,
   DeliveryCall,
+  DeliveryInterceptor,
   DeliveryOutcome,
-  DeliveryReport,
-  DeliveryWrapper,
 } from "./consumer-delivery.ts";
 export type { DeadLetterAdmin, ReplayResult } from "./dead-letter-admin.ts";
 export {

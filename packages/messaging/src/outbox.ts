@@ -12,7 +12,7 @@ import {
 } from "@plexus/core";
 import { ensureMessagingTables } from "./messaging-tables.ts";
 import { createOutboxRelay, outboxChannel } from "./outbox-relay.ts";
-import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
+import type { PublishInterceptor } from "./publish-call.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 export interface OutboxOptions {
@@ -26,15 +26,14 @@ export interface OutboxOptions {
   random?: () => number;
   /** Publish failures and lease changes are logged here. Default: nothing is logged. */
   logger?: Logger;
-  /** Default: none. */
-  hooks?: OutboxHooks;
   /**
-   * Runs around each publish (the host's PRODUCER span, `producerSpans` of
-   * `@plexus/observability`): the event then goes out with a `traceparent` naming the publish's
-   * own span, a child of the span that wrote it. Default: none — the stored event is published
-   * as it is, nothing is allocated per publish.
+   * Run around each publish, the first listed outermost, composed once (the host's: publish
+   * metrics, then `producerSpans` of `@plexus/observability`). Through them the event goes out
+   * with a `traceparent` naming the publish's own span, a child of the span that wrote it; a
+   * rejection is a failed publish, retried after the subject's backoff. Default: none — the
+   * stored event is published as it is, nothing is allocated per publish.
    */
-  aroundPublish?: PublishWrapper;
+  interceptors?: readonly PublishInterceptor[];
   /**
    * How often the relay looks for unsent rows without being woken. Default 1000 ms: the safety
    * net for rows whose wake-up was lost (a crash between commit and publish, a Postgres LISTEN
@@ -123,8 +122,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     logger: options.logger,
-    hooks: options.hooks ?? {},
-    aroundPublish: options.aroundPublish,
+    interceptors: options.interceptors ?? [],
     pollIntervalMs: positive("pollIntervalMs", options.pollIntervalMs ?? 1000),
     batchSize: positive("batchSize", options.batchSize ?? 100),
     maxConcurrentSubjects: positive("maxConcurrentSubjects", options.maxConcurrentSubjects ?? 32),

@@ -1,4 +1,5 @@
 import {
+  chainInterceptors,
   childTraceparent,
   formatTraceparent,
   parseTraceparent,
@@ -9,7 +10,7 @@ import {
   type Logger,
 } from "@plexus/core";
 import type { ResolvedBackoff } from "./backoff.ts";
-import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
+import type { PublishCall, PublishInterceptor } from "./publish-call.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 /** One unsent outbox row, as the relay reads it. */
@@ -34,8 +35,8 @@ export interface SubjectPublisherSettings {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger | undefined;
-  readonly hooks: OutboxHooks;
-  readonly aroundPublish: PublishWrapper | undefined;
+  /** Around each publish, first outermost; composed once here. */
+  readonly interceptors: readonly PublishInterceptor[];
   readonly backoff: ResolvedBackoff;
   /** Aborted when the relay closes or is destroyed: publishes in flight give up. */
   readonly signal: AbortSignal;
@@ -55,26 +56,21 @@ export interface SubjectPublisher {
 }
 
 export function createSubjectPublisher(settings: SubjectPublisherSettings): SubjectPublisher {
-  const { db, broker, clock, random, logger, hooks, aroundPublish, backoff, signal } = settings;
+  const { db, broker, clock, random, logger, backoff, signal } = settings;
   const failing = new Map<string, SubjectBackoff>();
+  const options = { signal };
+  const publishStamped = (call: PublishCall): Promise<void> =>
+    broker.publish({ ...call.event, traceparent: formatTraceparent(call.trace) }, options);
+  const chain = chainInterceptors(settings.interceptors, publishStamped);
 
-  function hook(run: () => void): void {
-    try {
-      run();
-    } catch (error) {
-      logger?.warn({ err: error }, "outbox hook threw");
-    }
-  }
-
-  /** Publishes one event, through `aroundPublish` when set (only then is it re-stamped). */
+  /**
+   * Publishes one event through the interceptors. Without any (or only pass-through ones) the
+   * stored event goes out as it is: no call, no re-stamp, nothing allocated per publish.
+   */
   function publish(event: CloudEvent): Promise<void> {
-    const options = { signal };
-    if (aroundPublish === undefined) return broker.publish(event, options);
+    if (chain === publishStamped) return broker.publish(event, options);
     const trace = childTraceparent(parseTraceparent(event.traceparent));
-    const sent: CloudEvent = { ...event, traceparent: formatTraceparent(trace) };
-    return aroundPublish({ event, trace, broker: broker.kind }, () =>
-      broker.publish(sent, options),
-    );
+    return chain({ event, trace, broker: broker.kind });
   }
 
   async function publishInOrder(key: string, rows: readonly OutboxRow[]): Promise<boolean> {
@@ -83,13 +79,7 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
       const parsed = parseCloudEvent(row.event);
       if (!parsed.ok) {
         // Cannot happen through add(), which validates; a hand-edited row stays visible, unsent.
-        await recordFailure(
-          key,
-          row,
-          "?",
-          "?",
-          new Error(`stored event is invalid: ${parsed.reason}`),
-        );
+        await recordFailure(key, row, "?", new Error(`stored event is invalid: ${parsed.reason}`));
         return false;
       }
       const event = parsed.event;
@@ -97,17 +87,10 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
         await publish(event);
       } catch (error) {
         if (signal.aborted) return false;
-        await recordFailure(key, row, event.id, event.type, error);
+        await recordFailure(key, row, event.id, error);
         return false;
       }
       failing.delete(key);
-      // Reported before the row is marked, so whoever sees it marked knows it was reported.
-      const report = {
-        eventId: event.id,
-        eventType: event.type,
-        lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
-      };
-      hook(() => hooks.onPublished?.(report));
       try {
         await db.query("UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = $1", [
           row.position,
@@ -126,7 +109,6 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
     key: string,
     row: OutboxRow,
     eventId: string,
-    eventType: string,
     error: unknown,
   ): Promise<void> {
     const failures = (failing.get(key)?.failures ?? 0) + 1;
@@ -138,7 +120,6 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
       { err: error, eventId, failures, retryInMs: delay },
       "outbox publish failed; backing off",
     );
-    hook(() => hooks.onPublishFailed?.({ eventId, eventType, lagMs: 0, error, failures }));
     try {
       await db.query(
         "UPDATE plexus_outbox SET attempts = attempts + 1, last_error = $2 WHERE position = $1",

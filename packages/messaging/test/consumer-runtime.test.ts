@@ -8,13 +8,19 @@ import {
   type Consumer,
   type ConsumerRuntime,
   type DeadLetterReport,
-  type DeliveryReport,
   type MemoryBroker,
 } from "@plexus/messaging";
 import { createFakeClock } from "@plexus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, type OpenedStorage } from "./backends.ts";
-import { deferred, driveUntilSettled, eventually, tick } from "./helpers.ts";
+import {
+  deferred,
+  driveUntilSettled,
+  eventually,
+  recordDeliveries,
+  tick,
+  type RecordedDelivery,
+} from "./helpers.ts";
 import { OrderPlacedSchema, OrderShippedSchema } from "./test-events.ts";
 
 function orderEvent(orderId: string): CloudEvent {
@@ -100,14 +106,15 @@ describe.each(all)("consumer runtime on $kind", (backend) => {
       const clock = createFakeClock(Date.parse("2026-05-01T00:00:00Z"));
       const broker = createMemoryBroker({ clock, random: () => 0.5 });
       let failing = true;
-      const deliveries: DeliveryReport[] = [];
+      const deliveries: RecordedDelivery[] = [];
       const parked: DeadLetterReport[] = [];
       const runtime = createConsumerRuntime({
         service: "billing",
         db,
         broker,
         clock,
-        hooks: { onDelivery: (r) => deliveries.push(r), onDeadLetter: (r) => parked.push(r) },
+        interceptors: [recordDeliveries(deliveries)],
+        onDeadLetter: (r) => parked.push(r),
         consumers: [
           {
             name: "charge",

@@ -1,4 +1,36 @@
+import type { DeliveryInterceptor, PublishInterceptor } from "@plexus/messaging";
 import type { FakeClock } from "@plexus/testing";
+
+/** A publish interceptor calling `published` after each publish the broker took. */
+export function afterPublish(published: () => void): PublishInterceptor {
+  return (next) =>
+    async function notifyPublished(call) {
+      await next(call);
+      published();
+    };
+}
+
+/** One delivery as {@link recordDeliveries} saw it end. */
+export interface RecordedDelivery {
+  readonly attempt: number;
+  readonly outcome: "processed" | "duplicate" | "failed";
+}
+
+/** A delivery interceptor appending each delivery's attempt and outcome to `into`. */
+export function recordDeliveries(into: RecordedDelivery[]): DeliveryInterceptor {
+  return (next) =>
+    async function recordDelivery(call) {
+      const { attempt } = call.delivery;
+      try {
+        const outcome = await next(call);
+        into.push({ attempt, outcome });
+        return outcome;
+      } catch (error) {
+        into.push({ attempt, outcome: "failed" });
+        throw error;
+      }
+    };
+}
 
 /** Lets queued callbacks and promise reactions run. */
 export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

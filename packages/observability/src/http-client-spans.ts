@@ -1,5 +1,5 @@
 import { SpanStatusCode } from "@opentelemetry/api";
-import type { TraceParent } from "@plexus/core";
+import type { CallHandler, TraceParent } from "@plexus/core";
 import { withClientSpan } from "./client-span.ts";
 import type { Tracing } from "./tracing.ts";
 
@@ -22,54 +22,59 @@ export interface HttpClientCall {
   readonly status: number | undefined;
 }
 
-/** Wraps one request (`send`, retries included) in its span. */
-export type HttpClientSpanWrapper = <R extends { readonly status: number }>(
-  call: HttpClientCall,
-  send: () => Promise<R>,
-) => Promise<R>;
+/**
+ * An HTTP client interceptor (`@plexus/rpc`'s `HttpUpstreamInterceptor`, whose call is an
+ * {@link HttpClientCall}): generic in the call and the response, so it fits the client's types.
+ */
+export type HttpClientInterceptor = <
+  C extends HttpClientCall,
+  R extends { readonly status: number },
+>(
+  next: CallHandler<C, R>,
+) => CallHandler<C, R>;
 
 /**
- * The wrapper an HTTP client runs each request in (`HttpUpstreamOptions.around`; the host
- * passes it to every service's upstreams): one CLIENT span per request, retries included (so
+ * The interceptor an HTTP client runs each request through (`HttpUpstreamOptions.interceptors`;
+ * the host passes it to every service's upstreams): one CLIENT span per request, retries included (so
  * `resilienceSpanEvents` adds its retries and rejections as events), recorded under the ids the
  * upstream receives as `traceparent` and active while the request runs. Named and attributed
  * after OpenTelemetry's HTTP client conventions: `<METHOD>`, `http.request.method`, `url.full`
  * (no query), `server.address`, `server.port`, `service.peer.name`, and the latest response's
  * `http.response.status_code`; an answer of 400 or more is ERROR (`error.type`, the status), as
- * is a failure (`error.type`, the Plexus code). `undefined` with tracing off, so a client runs
- * nothing around its requests.
+ * is a failure (`error.type`, the Plexus code). A pass-through with tracing off.
  *
  * @example
- * const http = createHttpClients({ resilience, around: httpClientSpans(tracing) });
+ * const http = createHttpClients({ resilience, interceptors: [httpClientSpans(tracing)] });
  */
-export function httpClientSpans(tracing: Tracing): HttpClientSpanWrapper | undefined {
-  if (!tracing.enabled) return undefined;
-  return function traceHttpRequest(call, send) {
-    const attributes = {
-      "http.request.method": call.method,
-      "url.full": call.url,
-      "server.address": call.host,
-      "server.port": call.port,
-      "service.peer.name": call.upstream,
+export function httpClientSpans(tracing: Tracing): HttpClientInterceptor {
+  if (!tracing.enabled) return (next) => next;
+  return (next) =>
+    function traceHttpRequest(call) {
+      const attributes = {
+        "http.request.method": call.method,
+        "url.full": call.url,
+        "server.address": call.host,
+        "server.port": call.port,
+        "service.peer.name": call.upstream,
+      };
+      return withClientSpan(
+        tracing,
+        call.method,
+        { attributes, trace: call.trace },
+        async function sendInSpan(span) {
+          try {
+            const response = await next(call);
+            if (response.status >= 400) {
+              span.setAttribute("error.type", String(response.status));
+              span.setStatus({ code: SpanStatusCode.ERROR });
+            }
+            return response;
+          } finally {
+            if (call.status !== undefined) {
+              span.setAttribute("http.response.status_code", call.status);
+            }
+          }
+        },
+      );
     };
-    return withClientSpan(
-      tracing,
-      call.method,
-      { attributes, trace: call.trace },
-      async function sendInSpan(span) {
-        try {
-          const response = await send();
-          if (response.status >= 400) {
-            span.setAttribute("error.type", String(response.status));
-            span.setStatus({ code: SpanStatusCode.ERROR });
-          }
-          return response;
-        } finally {
-          if (call.status !== undefined) {
-            span.setAttribute("http.response.status_code", call.status);
-          }
-        }
-      },
-    );
-  };
 }

@@ -1,11 +1,17 @@
 export { OVERFLOW_LABEL, createBoundedLabel, methodLabel } from "./bounded-label.ts";
 export { withClientSpan, type ClientSpanOptions } from "./client-span.ts";
-export { consumerSpans, type DeliverySpanWrapper, type EventDelivery } from "./consumer-spans.ts";
+export {
+  consumerSpans,
+  type EventDelivery,
+  type EventDeliveryInterceptor,
+} from "./consumer-spans.ts";
+export { deliveryMetrics } from "./delivery-metrics.ts";
 export {
   httpClientSpans,
   type HttpClientCall,
-  type HttpClientSpanWrapper,
+  type HttpClientInterceptor,
 } from "./http-client-spans.ts";
+export { httpUpstreamMetrics, type HttpUpstreamMetricsCall } from "./http-upstream-metrics.ts";
 export {
   startHttpServerSpan,
   type HttpServerRequest,
@@ -21,7 +27,11 @@ export {
   type MetricsOptions,
   type RpcClientCallObservation,
 } from "./metrics.ts";
-export { producerSpans, type EventPublish, type PublishSpanWrapper } from "./producer-spans.ts";
+export {
+  producerSpans,
+  type EventPublish,
+  type EventPublishInterceptor,
+} from "./producer-spans.ts";
 export { resilienceSpanEvents, type ResilienceSpanEventHooks } from "./resilience-span-events.ts";
 export { rpcClientTracingInterceptor } from "./rpc-client-tracing-interceptor.ts";
 export { rpcMetricsInterceptor } from "./rpc-metrics-interceptor.ts";

@@ -44,9 +44,9 @@ async function publish(stored: CloudEvent): Promise<CloudEvent> {
     broker: "memory",
   };
   let sent: CloudEvent | undefined;
-  await producerSpans(traced.tracing)!(call, async () => {
-    sent = { ...stored, traceparent: formatTraceparent(call.trace) };
-  });
+  await producerSpans(traced.tracing)(async (published: typeof call) => {
+    sent = { ...stored, traceparent: formatTraceparent(published.trace) };
+  })(call);
   return sent!;
 }
 
@@ -66,7 +66,7 @@ describe("producerSpans and consumerSpans", () => {
   it("chain writer → PRODUCER publish → CONSUMER process → the handler's calls", async () => {
     const received = await publish(orderConfirmed());
     const call = delivery(received);
-    const outcome = await consumerSpans(traced.tracing)!(call, async () => {
+    const outcome = await consumerSpans(traced.tracing)(async () => {
       // A call the handler makes, placed under the active span as the RPC client does.
       await withClientSpan(
         traced.tracing,
@@ -75,7 +75,7 @@ describe("producerSpans and consumerSpans", () => {
         async () => {},
       );
       return "processed" as const;
-    });
+    })(call);
     expect(outcome).toBe("processed");
 
     const spans = await traced.finished();
@@ -121,12 +121,9 @@ describe("producerSpans and consumerSpans", () => {
 
   it("names the broker's own system for the network brokers", async () => {
     const stored = orderConfirmed();
-    const wrap = producerSpans(traced.tracing)!;
-    await wrap({ event: stored, trace: childTraceparent(writer), broker: "nats" }, async () => {});
-    await wrap(
-      { event: stored, trace: childTraceparent(writer), broker: "rabbitmq" },
-      async () => {},
-    );
+    const publish = producerSpans(traced.tracing)(async () => {});
+    await publish({ event: stored, trace: childTraceparent(writer), broker: "nats" });
+    await publish({ event: stored, trace: childTraceparent(writer), broker: "rabbitmq" });
     expect((await traced.finished()).map((s) => s.attributes["messaging.system.name"])).toEqual([
       "nats",
       "rabbitmq",
@@ -137,7 +134,7 @@ describe("producerSpans and consumerSpans", () => {
     const refused = new PlexusError(Code.Unavailable, "broker down");
     const call = { event: orderConfirmed(), trace: childTraceparent(writer), broker: "memory" };
     await expect(
-      producerSpans(traced.tracing)!(call, async () => Promise.reject(refused)),
+      producerSpans(traced.tracing)(async () => Promise.reject(refused))(call),
     ).rejects.toBe(refused);
     const [span] = await traced.finished();
     expect(span?.status).toEqual({ code: SpanStatusCode.ERROR, message: "broker down" });
@@ -146,12 +143,13 @@ describe("producerSpans and consumerSpans", () => {
 
   it("marks a failing handler ERROR, with a dead-letter event when the failure parks it", async () => {
     const event = orderConfirmed();
-    const wrap = consumerSpans(traced.tracing)!;
+    const failing = (error: PlexusError) =>
+      consumerSpans(traced.tracing)(() => Promise.reject<string>(error));
     const down = new PlexusError(Code.Unavailable, "mail server down");
-    await expect(wrap(delivery(event, 1), () => Promise.reject(down))).rejects.toBe(down);
-    await expect(wrap(delivery(event, 2), () => Promise.reject(down))).rejects.toBe(down);
+    await expect(failing(down)(delivery(event, 1))).rejects.toBe(down);
+    await expect(failing(down)(delivery(event, 2))).rejects.toBe(down);
     const unusable = new PlexusError(Code.InvalidArgument, "data does not decode");
-    await expect(wrap(delivery(event, 1), () => Promise.reject(unusable))).rejects.toBe(unusable);
+    await expect(failing(unusable)(delivery(event, 1))).rejects.toBe(unusable);
 
     const [retried, last, poison] = await traced.finished();
     for (const span of [retried, last, poison]) {
@@ -168,9 +166,8 @@ describe("producerSpans and consumerSpans", () => {
   });
 
   it("records a duplicate delivery as such", async () => {
-    await consumerSpans(traced.tracing)!(
+    await consumerSpans(traced.tracing)(async () => "duplicate" as const)(
       delivery(orderConfirmed()),
-      async () => "duplicate" as const,
     );
     const [span] = await traced.finished();
     expect(span?.attributes["plexus.delivery.outcome"]).toBe("duplicate");
@@ -180,13 +177,15 @@ describe("producerSpans and consumerSpans", () => {
     const unsampled = { ...writer, flags: "00" };
     const received = await publish(orderConfirmed(unsampled));
     expect(parseTraceparent(received.traceparent)?.flags).toBe("00");
-    await consumerSpans(traced.tracing)!(delivery(received), async () => "processed" as const);
+    await consumerSpans(traced.tracing)(async () => "processed" as const)(delivery(received));
     expect(await traced.finished()).toEqual([]);
   });
 
-  it("steps aside with tracing off", async () => {
+  it("passes through with tracing off: the chain is the inner handler itself", async () => {
     const off = await createTracing({ serviceName: "shop", env: {} });
-    expect(producerSpans(off)).toBeUndefined();
-    expect(consumerSpans(off)).toBeUndefined();
+    const publish = async (): Promise<void> => {};
+    const handle = async (): Promise<string> => "processed";
+    expect(producerSpans(off)(publish)).toBe(publish);
+    expect(consumerSpans(off)(handle)).toBe(handle);
   });
 });

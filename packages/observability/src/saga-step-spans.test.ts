@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { Code, PlexusError, childTraceparent, parseTraceparent } from "@plexus/core";
-import type { SagaStepTry } from "@plexus/saga";
+import type { SagaStepCall, SagaStepResult } from "@plexus/saga";
 import { describe, expect, it } from "vitest";
 import { useTestTracing } from "./test-tracing.ts";
 import { createTracing } from "./tracing.ts";
@@ -10,7 +10,7 @@ import { sagaStepSpans } from "./saga-step-spans.ts";
 /** The span that started the saga (PlaceOrder's SERVER span). */
 const starter = parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")!;
 
-function chargeTry(attempt: number, parent = starter): SagaStepTry {
+function chargeTry(attempt: number, parent = starter): SagaStepCall {
   return {
     sagaId: "o-1",
     sagaType: "place-order",
@@ -24,14 +24,23 @@ function chargeTry(attempt: number, parent = starter): SagaStepTry {
 
 const traced = useTestTracing("shop");
 
+/** Runs one try through the interceptor: `inner` stands for the step and its classification. */
+function runTry(call: SagaStepCall, inner: () => Promise<SagaStepResult>): Promise<SagaStepResult> {
+  return sagaStepSpans(traced.tracing)(inner)(call);
+}
+
 describe("sagaStepSpans", () => {
   it("records each try under its own ids, below the saga's starter, above the step's calls", async () => {
     const step = chargeTry(1);
-    const span = sagaStepSpans(traced.tracing)!(step);
-    await span.run(() =>
-      withClientSpan(traced.tracing, "shop.payments.v1.PaymentsService/Charge", {}, async () => {}),
-    );
-    span.end("SUCCEEDED");
+    await runTry(step, async () => {
+      await withClientSpan(
+        traced.tracing,
+        "shop.payments.v1.PaymentsService/Charge",
+        {},
+        async () => {},
+      );
+      return { outcome: "SUCCEEDED", output: "charged" };
+    });
 
     await traced.tracing.forceFlush();
     const [call, recorded] = traced.exporter.getFinishedSpans();
@@ -55,9 +64,21 @@ describe("sagaStepSpans", () => {
   });
 
   it("marks a failed try ERROR with its outcome and code", async () => {
-    const spans = sagaStepSpans(traced.tracing)!;
-    spans(chargeTry(1)).end("RETRYING", new PlexusError(Code.Unavailable, "payments down"));
-    spans(chargeTry(2)).end("FAILED", new PlexusError(Code.FailedPrecondition, "declined"));
+    const down = new PlexusError(Code.Unavailable, "payments down");
+    await runTry(chargeTry(1), async () => ({
+      outcome: "RETRYING",
+      error: down,
+      delayMs: 100,
+      delaySource: "backoff",
+    }));
+    const declined = new PlexusError(Code.FailedPrecondition, "declined");
+    await runTry(chargeTry(2), async () => ({
+      outcome: "FAILED",
+      error: declined,
+      failure: "business",
+    }));
+    const broken = new PlexusError(Code.Internal, "interceptor broke");
+    await expect(runTry(chargeTry(3), () => Promise.reject(broken))).rejects.toBe(broken);
     await traced.tracing.forceFlush();
     expect(
       traced.exporter
@@ -66,19 +87,22 @@ describe("sagaStepSpans", () => {
     ).toEqual([
       ["RETRYING", "unavailable", { code: SpanStatusCode.ERROR, message: "payments down" }],
       ["FAILED", "failed_precondition", { code: SpanStatusCode.ERROR, message: "declined" }],
+      [undefined, "internal", { code: SpanStatusCode.ERROR, message: "interceptor broke" }],
     ]);
   });
 
   it("makes a try of a saga started outside any trace the root of its own", async () => {
     const step = { ...chargeTry(1), trace: childTraceparent(undefined), parent: undefined };
-    sagaStepSpans(traced.tracing)!(step).end("SUCCEEDED");
+    await runTry(step, async () => ({ outcome: "SUCCEEDED", output: null }));
     await traced.tracing.forceFlush();
     const [span] = traced.exporter.getFinishedSpans();
     expect(span?.spanContext().traceId).toBe(step.trace.traceId);
     expect(span?.parentSpanContext).toBeUndefined();
   });
 
-  it("steps aside with tracing off", async () => {
-    expect(sagaStepSpans(await createTracing({ serviceName: "shop", env: {} }))).toBeUndefined();
+  it("passes through with tracing off", async () => {
+    const off = await createTracing({ serviceName: "shop", env: {} });
+    const inner = async (): Promise<SagaStepResult> => ({ outcome: "SUCCEEDED", output: null });
+    expect(sagaStepSpans(off)(inner)).toBe(inner);
   });
 });

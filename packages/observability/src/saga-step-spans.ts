@@ -1,30 +1,12 @@
-import { context, ROOT_CONTEXT, SpanKind, trace, type Span } from "@opentelemetry/api";
-import type { SagaStepOutcome, SagaStepSpan, SagaStepTracer } from "@plexus/saga";
+import { context, ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import type { SagaStepInterceptor } from "@plexus/saga";
 import { startAdoptedSpan } from "./adopted-span.ts";
 import { markFailed } from "./span-failure.ts";
 import type { Tracing } from "./tracing.ts";
 
-class RecordedSagaStepSpan implements SagaStepSpan {
-  private readonly span: Span;
-
-  constructor(span: Span) {
-    this.span = span;
-  }
-
-  run<T>(fn: () => T): T {
-    return context.with(trace.setSpan(ROOT_CONTEXT, this.span), fn);
-  }
-
-  end(outcome: SagaStepOutcome, error?: unknown): void {
-    this.span.setAttribute("plexus.saga.outcome", outcome);
-    if (outcome !== "SUCCEEDED") markFailed(this.span, error);
-    this.span.end();
-  }
-}
-
 /**
- * The saga orchestrator's step tracer (`createSagaOrchestrator({ traceStep })`; the host hands it
- * to services as `ServiceEnv.traceSagaStep`): an INTERNAL span per try of a step's action or
+ * The saga step interceptor (`createSagaOrchestrator({ interceptors })`; the host hands it to
+ * services in `ServiceEnv.sagaStepInterceptors`): an INTERNAL span per try of a step's action or
  * compensation, named `<saga type>/<step> <phase>` (`place-order/charge action`), recorded under
  * the try's own ids (what its calls carry as their parent) and parented on the span that started
  * the saga — so a trace reads: the handler that started it → one span per try → the step's
@@ -32,30 +14,42 @@ class RecordedSagaStepSpan implements SagaStepSpan {
  * (`action`, `compensation`), `plexus.saga.attempt` (1 for the first try, counted across
  * resumes) and, when the try ends, `plexus.saga.outcome` (`SUCCEEDED`, `RETRYING`, `FAILED`,
  * `INTERRUPTED`, as the saga's timeline records it); any outcome but SUCCEEDED is ERROR with
- * `error.type` (the Plexus code). `undefined` with tracing off.
+ * `error.type` (the Plexus code), as is a try an inner interceptor failed. A pass-through with
+ * tracing off.
  *
  * @example
- * const sagas = createSagaOrchestrator({ db, definitions, traceStep: sagaStepSpans(tracing) });
+ * const sagas = createSagaOrchestrator({ db, definitions, interceptors: [sagaStepSpans(tracing)] });
  */
-export function sagaStepSpans(tracing: Tracing): SagaStepTracer | undefined {
-  if (!tracing.enabled) return undefined;
-  return function traceSagaStep(step) {
-    const attributes = {
-      "plexus.saga.id": step.sagaId,
-      "plexus.saga.type": step.sagaType,
-      "plexus.saga.step": step.step,
-      "plexus.saga.phase": step.phase,
-      "plexus.saga.attempt": step.attempt,
+export function sagaStepSpans(tracing: Tracing): SagaStepInterceptor {
+  if (!tracing.enabled) return (next) => next;
+  return (next) =>
+    async function traceSagaStep(call) {
+      const attributes = {
+        "plexus.saga.id": call.sagaId,
+        "plexus.saga.type": call.sagaType,
+        "plexus.saga.step": call.step,
+        "plexus.saga.phase": call.phase,
+        "plexus.saga.attempt": call.attempt,
+      };
+      const name = `${call.sagaType}/${call.step} ${call.phase}`;
+      const span = startAdoptedSpan(
+        tracing,
+        SpanKind.INTERNAL,
+        name,
+        attributes,
+        call.trace,
+        call.parent,
+      );
+      try {
+        const result = await context.with(trace.setSpan(ROOT_CONTEXT, span), next, undefined, call);
+        span.setAttribute("plexus.saga.outcome", result.outcome);
+        if (result.outcome !== "SUCCEEDED") markFailed(span, result.error);
+        return result;
+      } catch (error) {
+        markFailed(span, error);
+        throw error;
+      } finally {
+        span.end();
+      }
     };
-    const name = `${step.sagaType}/${step.step} ${step.phase}`;
-    const span = startAdoptedSpan(
-      tracing,
-      SpanKind.INTERNAL,
-      name,
-      attributes,
-      step.trace,
-      step.parent,
-    );
-    return new RecordedSagaStepSpan(span);
-  };
 }

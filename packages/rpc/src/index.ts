@@ -28,7 +28,7 @@ export {
 export {
   createHttpUpstream,
   headerTimeoutMs,
-  type HttpCallObservation,
+  type HttpUpstreamInterceptor,
   type HttpUpstreamCall,
   type HttpUpstreamOptions,
 } from "./http-upstream/http-upstream.ts";

@@ -2,6 +2,8 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from "nod
 import type { AddressInfo, Socket } from "node:net";
 import {
   Code,
+  PlexusError,
+  codeToConnectName,
   formatTraceparent,
   runInContext,
   type CallContext,
@@ -16,8 +18,8 @@ import {
 import {
   createHttpClients,
   createHttpUpstream,
-  type HttpCallObservation,
   type HttpUpstreamCall,
+  type HttpUpstreamInterceptor,
   type HttpUpstreamOptions,
 } from "@plexus/rpc";
 import { createFakeClock, type FakeClock } from "@plexus/testing";
@@ -271,7 +273,7 @@ describe("createHttpUpstream", () => {
     expect(server.seen.map((s) => s.headers["idempotency-key"])).toEqual(["key-7", "key-7"]);
   });
 
-  it("runs around once per request, retries inside, under the ids every attempt sends", async () => {
+  it("runs interceptors once per request, retries inside, under the ids every attempt sends", async () => {
     const server = await startUpstreamServer(
       firstThen(answer(503, "", { "retry-after": "1" }), answer(200, "[1]")),
     );
@@ -282,15 +284,17 @@ describe("createHttpUpstream", () => {
       url: `${server.url}/base`,
       clock,
       resilience,
-      async around(call, send) {
-        calls.push(call);
-        statuses.push(call.status);
-        try {
-          return await send();
-        } finally {
+      interceptors: [
+        (next) => async (call) => {
+          calls.push(call);
           statuses.push(call.status);
-        }
-      },
+          try {
+            return await next(call);
+          } finally {
+            statuses.push(call.status);
+          }
+        },
+      ],
     });
 
     const response = runInContext({ correlationId: "c", requestId: "r", trace: parentTrace }, () =>
@@ -319,22 +323,65 @@ describe("createHttpUpstream", () => {
     expect(statuses).toEqual([undefined, 200]);
   });
 
-  it("tells around the status of a response thrown as a failure", async () => {
+  it("tells interceptors the status of a response thrown as a failure", async () => {
     const server = await startUpstreamServer(answer(503));
     let status: number | undefined;
     const upstream = upstreamTo(server, {
-      async around(call, send) {
-        try {
-          return await send();
-        } finally {
-          status = call.status;
-        }
-      },
+      interceptors: [
+        (next) => async (call) => {
+          try {
+            return await next(call);
+          } finally {
+            status = call.status;
+          }
+        },
+      ],
     });
     expect((await failure(upstream.request({ method: "GET", path: "/" }))).code).toBe(
       Code.Unavailable,
     );
     expect(status).toBe(503);
+  });
+
+  it("runs interceptors first listed outermost; one may rewrite the call, answer, or refuse", async () => {
+    const server = await startUpstreamServer(answer(200, "[]"));
+    const log: string[] = [];
+    const logged =
+      (name: string): HttpUpstreamInterceptor =>
+      (next) =>
+      async (call) => {
+        log.push(`>${name}`);
+        try {
+          return await next(call);
+        } finally {
+          log.push(`<${name}`);
+        }
+      };
+    const authorize: HttpUpstreamInterceptor = (next) => (call) => {
+      if (call.operation === "forbidden") {
+        return Promise.reject(new PlexusError(Code.PermissionDenied, "not for you"));
+      }
+      return next({ ...call, headers: { ...call.headers, authorization: "Bearer t" } });
+    };
+    const cached: HttpUpstreamInterceptor = (next) => async (call) =>
+      call.operation === "cached"
+        ? { status: 200, headers: {}, body: "[1]", json: () => [1] }
+        : next(call);
+    const upstream = upstreamTo(server, {
+      interceptors: [logged("outer"), authorize, cached, logged("inner")],
+    });
+
+    expect((await upstream.request({ method: "GET", path: "/" })).status).toBe(200);
+    expect(log).toEqual([">outer", ">inner", "<inner", "<outer"]);
+    expect(server.seen[0]?.headers.authorization).toBe("Bearer t");
+    expect(
+      (await upstream.request({ method: "GET", path: "/", operation: "cached" })).json(),
+    ).toEqual([1]);
+    const refused = await failure(
+      upstream.request({ method: "GET", path: "/", operation: "forbidden" }),
+    );
+    expect(refused.code).toBe(Code.PermissionDenied);
+    expect(server.seen).toHaveLength(1);
   });
 
   it("returns 4xx answers (not failures to the breaker) and throws 5xx, 408 and 429", async () => {
@@ -343,8 +390,19 @@ describe("createHttpUpstream", () => {
       answer(statuses[hit - 1]!, '{"error":{"code":"card_declined"}}')(res, hit),
     );
     const { clock, resilience } = pipeline({ callees: { up: { retry: false } } });
-    const calls: HttpCallObservation[] = [];
-    const upstream = upstreamTo(server, { clock, resilience, onCall: (call) => calls.push(call) });
+    const calls: { method: string; code: string }[] = [];
+    const observe: HttpUpstreamInterceptor = (next) => async (call) => {
+      const method = call.operation ?? call.method;
+      try {
+        const response = await next(call);
+        calls.push({ method, code: "ok" });
+        return response;
+      } catch (error) {
+        calls.push({ method, code: codeToConnectName(PlexusError.from(error).code) });
+        throw error;
+      }
+    };
+    const upstream = upstreamTo(server, { clock, resilience, interceptors: [observe] });
 
     for (const status of [402, 409, 422, 404]) {
       const response = await upstream.request({ method: "POST", path: "/", operation: "charge" });
@@ -370,7 +428,6 @@ describe("createHttpUpstream", () => {
       "GET deadline_exceeded",
       "GET resource_exhausted",
     ]);
-    expect(calls.every((call) => call.callee === "up" && call.durationMs >= 0)).toBe(true);
   });
 
   it("lets the isFailure option decide which statuses are failures", async () => {
@@ -458,7 +515,13 @@ describe("createHttpUpstream", () => {
   it("fails at once, without a request, when the deadline has passed or the caller aborted", async () => {
     const server = await startUpstreamServer(answer(200));
     const clock = createFakeClock(1_700_000_000_000);
-    const upstream = upstreamTo(server, { clock });
+    const refused: string[] = [];
+    const observe: HttpUpstreamInterceptor = (next) => (call) =>
+      next(call).catch((error: unknown) => {
+        refused.push(codeToConnectName(PlexusError.from(error).code));
+        throw error;
+      });
+    const upstream = upstreamTo(server, { clock, interceptors: [observe] });
     const context: CallContext = { correlationId: "c", requestId: "r", deadline: clock.now() };
 
     const late = await failure(
@@ -470,6 +533,8 @@ describe("createHttpUpstream", () => {
 
     expect([late.code, aborted.code]).toEqual([Code.DeadlineExceeded, Code.Canceled]);
     expect(server.seen).toEqual([]);
+    // Requests refused before they start are requests all the same: metrics count them.
+    expect(refused).toEqual(["deadline_exceeded", "canceled"]);
   });
 
   it("fails Unavailable when the upstream refuses the connection", async () => {

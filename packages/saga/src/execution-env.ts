@@ -2,7 +2,7 @@ import type { Clock, Db, Logger } from "@plexus/core";
 import type { RetryPolicy } from "./retry-policy.ts";
 import type { SagaFinishedEvent } from "./saga-definition.ts";
 import type { SagaRegistry } from "./saga-registry.ts";
-import type { SagaStepTracer } from "./saga-step-tracer.ts";
+import type { SagaStepInterceptor } from "./saga-step-call.ts";
 
 /**
  * Runs a function in the async context the orchestrator was created in
@@ -28,8 +28,8 @@ export interface ExecutionEnv {
   readonly leaseMs: number;
   readonly random: () => number;
   readonly serviceName: string | undefined;
-  /** Records a span per try; undefined when not tracing. */
-  readonly traceStep: SagaStepTracer | undefined;
+  /** Run around each try, first outermost; composed once per execution. */
+  readonly interceptors: readonly SagaStepInterceptor[];
   readonly finishRetry: RetryPolicy;
   readonly hooks: SagaHooks;
   readonly sagas: SagaRegistry;

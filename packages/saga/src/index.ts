@@ -15,11 +15,11 @@ export type { ListSagasQuery, SagaPage } from "./saga-admin.ts";
 export type { StartSagaOptions, StartedSaga } from "./saga-starter.ts";
 export type { SagaHooks } from "./execution-env.ts";
 export type {
+  SagaStepCall,
+  SagaStepInterceptor,
   SagaStepOutcome,
-  SagaStepSpan,
-  SagaStepTracer,
-  SagaStepTry,
-} from "./saga-step-tracer.ts";
+  SagaStepResult,
+} from "./saga-step-call.ts";
 export type { SagaAdmin } from "./service-sagas.ts";
 export {
   SagaStatus,

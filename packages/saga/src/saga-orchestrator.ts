@@ -20,7 +20,7 @@ import {
 } from "./retry-policy.ts";
 import { SagaOperator, type ListSagasQuery, type SagaPage } from "./saga-admin.ts";
 import type { SagaDefinition } from "./saga-definition.ts";
-import type { SagaStepTracer } from "./saga-step-tracer.ts";
+import type { SagaStepInterceptor } from "./saga-step-call.ts";
 import { SagaExecutor } from "./saga-executor.ts";
 import { SagaLeases } from "./saga-leases.ts";
 import { SagaPoller } from "./saga-poller.ts";
@@ -91,12 +91,12 @@ export interface SagaOrchestratorOptions extends SagaHooks {
   /** This orchestrator's lease owner id. Default: `<hostname>:<pid>:<random>`, unique per instance. */
   owner?: string;
   /**
-   * Records a span around each try of a step (pass the host's `ServiceEnv.traceSagaStep`).
-   * Whether or not it is set, each try runs in a context whose `trace` is a child span of the
-   * one that started the saga, so the saga's logs and calls share its starter's trace. Default:
-   * none.
+   * Run around each try of a step, the first listed outermost (pass the host's
+   * `ServiceEnv.sagaStepInterceptors`: its step spans). Whether or not any are set, each try runs
+   * in a context whose `trace` is a child span of the one that started the saga, so the saga's
+   * logs and calls share its starter's trace. Default: none.
    */
-  traceStep?: SagaStepTracer;
+  interceptors?: readonly SagaStepInterceptor[];
 }
 
 /** Runs sagas: persisted, resumable, compensated in reverse, never silently dropped. */
@@ -183,7 +183,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     leaseMs,
     random: options.random ?? Math.random,
     serviceName: options.serviceName,
-    traceStep: options.traceStep,
+    interceptors: options.interceptors ?? [],
     finishRetry,
     hooks: {
       onCompleted: options.onCompleted,

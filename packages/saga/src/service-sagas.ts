@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ListSagasQuery, SagaPage } from "./saga-admin.ts";
-import type { SagaStepTracer } from "./saga-step-tracer.ts";
+import type { SagaStepInterceptor } from "./saga-step-call.ts";
 import type { SagaView } from "./saga-view.ts";
 
 /**
@@ -24,10 +24,11 @@ export interface SagaAdmin {
 declare module "@plexus/core" {
   interface ServiceEnv {
     /**
-     * Records a span per try of the service's saga steps: pass it to the orchestrator
-     * (`createSagaOrchestrator({ traceStep })`). Set by a host that traces; `undefined` otherwise.
+     * What runs around each try of the service's saga steps (the host's step spans): pass them to
+     * the orchestrator (`createSagaOrchestrator({ interceptors })`). Set by a host; `undefined`
+     * otherwise.
      */
-    readonly traceSagaStep?: SagaStepTracer;
+    readonly sagaStepInterceptors?: readonly SagaStepInterceptor[];
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a merged declaration repeats core's type parameters, names included

@@ -1,19 +1,21 @@
 import {
   Code,
   PlexusError,
+  chainInterceptors,
   childTraceparent,
   newRequestId,
   retryAfterMsOf,
   runInContext,
   type CallContext,
+  type CallHandler,
   type Logger,
-  type TraceParent,
 } from "@plexus/core";
+import type { RetrySchedule } from "@plexus/resilience";
 import { toErrorRecord } from "./error-record.ts";
 import type { ExecutionEnv } from "./execution-env.ts";
-import { isRetryableBy, scheduleRetries, waitToRetry } from "./retry-policy.ts";
+import { isRetryableBy, scheduleRetries, waitToRetry, type RetryPolicy } from "./retry-policy.ts";
 import { idempotencyKeyOf, type SagaStep, type StepContext } from "./saga-definition.ts";
-import type { SagaStepSpan } from "./saga-step-tracer.ts";
+import type { SagaStepCall, SagaStepResult } from "./saga-step-call.ts";
 import { sagaTimeline } from "./saga-timeline.ts";
 import type { SagaWriter } from "./saga-writer.ts";
 import type { FailureKind, StepPhase } from "./saga-view.ts";
@@ -31,35 +33,40 @@ export type HalfResult =
     }
   | { readonly kind: "stopped" };
 
-/** One try's call, as the step sees it. */
-interface TryCall {
+/** The half-step being tried: what all its tries share. */
+interface Half {
   readonly step: SagaStep;
   readonly phase: StepPhase;
   readonly key: string;
-  readonly attempt: number;
   readonly timeoutMs: number;
-  /** The try's own span ids (its calls' parent). */
-  readonly trace: TraceParent;
-  readonly span: SagaStepSpan | undefined;
+  readonly policy: RetryPolicy;
+  /** The retry decisions of its tries (stateful: one per half-step). */
+  readonly schedule: RetrySchedule;
+  readonly label: string;
 }
 
 /**
  * Runs one half (action or compensation) of a step under its retry policy: each try logged as
- * started before its call, bounded by its timeout, traced, and classified when it fails
- * (business, retryable, fatal); a retry is logged (RETRYING) before its backoff. The last try's
- * outcome is left to the caller, to write with the saga's next state.
+ * started before its call, run through the step interceptors, bounded by its timeout, and
+ * classified when it fails (business, retryable, fatal); a retry is logged (RETRYING) before its
+ * backoff. The last try's outcome is left to the caller, to write with the saga's next state.
  */
 export class StepRunner {
   readonly #env: ExecutionEnv;
   readonly #writer: SagaWriter;
   readonly #tries: StepTries;
   readonly #logger: Logger;
+  /** The interceptors around `#try`, composed once per execution (never per try). */
+  readonly #chain: CallHandler<SagaStepCall, SagaStepResult>;
+  /** The half-step `run` is trying: an execution runs one at a time. */
+  #half: Half | undefined;
 
   constructor(env: ExecutionEnv, writer: SagaWriter, tries: StepTries, logger: Logger) {
     this.#env = env;
     this.#writer = writer;
     this.#tries = tries;
     this.#logger = logger;
+    this.#chain = chainInterceptors(env.interceptors, (call) => this.#try(call));
   }
 
   async run(step: SagaStep, index: number, phase: StepPhase): Promise<HalfResult> {
@@ -67,10 +74,16 @@ export class StepRunner {
     const rec = this.#writer.record;
     const plan = env.sagas.plan(rec.type, index);
     const policy = phase === "action" ? plan.action : plan.compensation;
-    const timeoutMs = phase === "action" ? plan.timeoutMs : plan.compensationTimeoutMs;
-    const key = idempotencyKeyOf(rec.id, step.name, phase);
-    const label = `saga ${rec.type} step "${step.name}" (${phase})`;
-    const schedule = scheduleRetries(policy, env.random);
+    const half: Half = {
+      step,
+      phase,
+      key: idempotencyKeyOf(rec.id, step.name, phase),
+      timeoutMs: phase === "action" ? plan.timeoutMs : plan.compensationTimeoutMs,
+      policy,
+      schedule: scheduleRetries(policy, env.random),
+      label: `saga ${rec.type} step "${step.name}" (${phase})`,
+    };
+    this.#half = half;
     for (;;) {
       const started =
         this.#tries.takeAhead(index, phase) ??
@@ -78,53 +91,35 @@ export class StepRunner {
       if (started === undefined) return { kind: "stopped" };
       const { attempt, attemptId } = started;
 
-      // The try's own span, under the one that started the saga: its calls are its children.
-      const trace = childTraceparent(rec.trace);
-      const span = env.traceStep?.({
+      const call: SagaStepCall = {
         sagaId: rec.id,
         sagaType: rec.type,
         step: step.name,
         phase,
         attempt,
-        trace,
+        // The try's own span, under the one that started the saga: its calls are its children.
+        trace: childTraceparent(rec.trace),
         parent: rec.trace,
-      });
-      const call: TryCall = { step, phase, key, attempt, timeoutMs, trace, span };
-      const result = await runStepAttempt((signal) => this.#invoke(call, signal), {
-        timeoutMs,
-        clock: env.clock,
-        abandon: env.abandon,
-        label,
-      });
-      if (env.abandon.aborted) return ended(span, { kind: "stopped" }, result);
-      const failed = (failureKind: FailureKind, error: unknown): HalfResult =>
-        ended(span, { kind: "failed", failureKind, error, attemptId });
-      if (result.ok) {
-        try {
-          return ended(span, { kind: "succeeded", output: toJson(result.value), attemptId });
-        } catch (error) {
-          const message = `${label} returned a non-JSON output`;
-          return failed("fatal", new PlexusError(Code.Internal, message, { cause: error }));
-        }
+      };
+      let result: SagaStepResult;
+      try {
+        result = await this.#chain(call);
+      } catch (error) {
+        // An interceptor failed the try: it fails as the step failing would.
+        result = this.#classify(half, call, { ok: false, error });
       }
-      const error = PlexusError.from(result.error);
-      if (phase === "action" && this.#isBusinessFailure(step, error)) {
-        return failed("business", error);
+      switch (result.outcome) {
+        case "SUCCEEDED":
+          return { kind: "succeeded", output: result.output, attemptId };
+        case "FAILED":
+          return { kind: "failed", failureKind: result.failure, error: result.error, attemptId };
+        case "INTERRUPTED":
+          return { kind: "stopped" };
+        case "RETRYING":
+          break;
       }
-      if (!isRetryableBy(policy, error, this.#logger)) return failed("fatal", error);
-      const next = schedule.next(retryAfterMsOf(error));
-      if (!next.retry) {
-        if (next.reason !== "max-attempts") {
-          this.#logger.info(
-            { step: step.name, phase, attempt, giveUp: next.reason },
-            "saga step try failed; its pushback ends the retries",
-          );
-        }
-        return failed("exhausted", error);
-      }
-      span?.end("RETRYING", error);
       const failedAt = this.#writer.now();
-      const record = toErrorRecord(error);
+      const record = toErrorRecord(result.error);
       await this.#writer.guarded(failedAt, (tx) =>
         sagaTimeline.finishAttempt(tx, attemptId, "RETRYING", record, failedAt),
       );
@@ -134,12 +129,14 @@ export class StepRunner {
           phase,
           attempt,
           reason: record.reason,
-          delayMs: next.delayMs,
-          delaySource: next.source,
+          delayMs: result.delayMs,
+          delaySource: result.delaySource,
         },
         "saga step try failed; retrying",
       );
-      if (!(await waitToRetry(next.delayMs, env.stopping, env.clock))) return { kind: "stopped" };
+      if (!(await waitToRetry(result.delayMs, env.stopping, env.clock))) {
+        return { kind: "stopped" };
+      }
     }
   }
 
@@ -151,10 +148,60 @@ export class StepRunner {
     return start.committed();
   }
 
+  /** The innermost handler of the chain: one try of the current half-step, classified. */
+  async #try(call: SagaStepCall): Promise<SagaStepResult> {
+    const half = this.#half!;
+    const env = this.#env;
+    const tried = await runStepAttempt((signal) => this.#invoke(half, call, signal), {
+      timeoutMs: half.timeoutMs,
+      clock: env.clock,
+      abandon: env.abandon,
+      label: half.label,
+    });
+    return this.#classify(half, call, tried);
+  }
+
+  /** What a try's result means under the half-step's policy (consumes a retry decision). */
+  #classify(half: Half, call: SagaStepCall, tried: AttemptResult): SagaStepResult {
+    if (this.#env.abandon.aborted) {
+      return { outcome: "INTERRUPTED", error: tried.ok ? undefined : tried.error };
+    }
+    const failed = (failure: FailureKind, error: unknown): SagaStepResult => ({
+      outcome: "FAILED",
+      error,
+      failure,
+    });
+    if (tried.ok) {
+      try {
+        return { outcome: "SUCCEEDED", output: toJson(tried.value) };
+      } catch (error) {
+        const message = `${half.label} returned a non-JSON output`;
+        return failed("fatal", new PlexusError(Code.Internal, message, { cause: error }));
+      }
+    }
+    const error = PlexusError.from(tried.error);
+    if (half.phase === "action" && this.#isBusinessFailure(half.step, error)) {
+      return failed("business", error);
+    }
+    if (!isRetryableBy(half.policy, error, this.#logger)) return failed("fatal", error);
+    const next = half.schedule.next(retryAfterMsOf(error));
+    if (!next.retry) {
+      if (next.reason !== "max-attempts") {
+        this.#logger.info(
+          { step: call.step, phase: call.phase, attempt: call.attempt, giveUp: next.reason },
+          "saga step try failed; its pushback ends the retries",
+        );
+      }
+      return failed("exhausted", error);
+    }
+    return { outcome: "RETRYING", error, delayMs: next.delayMs, delaySource: next.source };
+  }
+
   /** Calls the action or compensation in a CallContext carrying the key, deadline and signal. */
-  #invoke(call: TryCall, signal: AbortSignal): Promise<unknown> {
+  #invoke(half: Half, call: SagaStepCall, signal: AbortSignal): Promise<unknown> {
     const rec = this.#writer.record;
-    const { step, phase, key, attempt } = call;
+    const { step, phase, key } = half;
+    const { attempt } = call;
     const ctx: StepContext = {
       sagaId: rec.id,
       sagaType: rec.type,
@@ -171,16 +218,15 @@ export class StepRunner {
     const callContext: CallContext = {
       correlationId: rec.correlationId,
       requestId: newRequestId(),
-      deadline: this.#writer.now() + call.timeoutMs,
+      deadline: this.#writer.now() + half.timeoutMs,
       idempotencyKey: key,
       caller: this.#env.serviceName,
       signal,
       trace: call.trace,
     };
-    const run = (): Promise<unknown> =>
-      phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve());
-    const { span } = call;
-    return runInContext(callContext, () => (span === undefined ? run() : span.run(run)));
+    return runInContext(callContext, () =>
+      phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve()),
+    );
   }
 
   #isBusinessFailure(step: SagaStep, error: PlexusError): boolean {
@@ -191,19 +237,6 @@ export class StepRunner {
       return false;
     }
   }
-}
-
-/** Ends a try's span (if any) with the outcome `half` persists for it, and passes `half` on. */
-function ended(
-  span: SagaStepSpan | undefined,
-  half: HalfResult,
-  tried?: AttemptResult,
-): HalfResult {
-  if (span === undefined) return half;
-  if (half.kind === "succeeded") span.end("SUCCEEDED");
-  else if (half.kind === "failed") span.end("FAILED", half.error);
-  else span.end("INTERRUPTED", tried?.ok === false ? tried.error : undefined);
-  return half;
 }
 
 /** A JSON round trip: what is stored is exactly what later steps and resumes see. */

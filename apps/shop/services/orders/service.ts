@@ -53,7 +53,7 @@ export const ordersService = defineService({
       clock,
       logger,
       serviceName: env.name,
-      traceStep: env.traceSagaStep,
+      interceptors: env.sagaStepInterceptors ?? [],
       closeTimeoutMs: config.sagaCloseTimeoutMs,
       pollIntervalMs: config.sagaPollIntervalMs,
       leaseMs: config.sagaLeaseMs,

@@ -1,10 +1,6 @@
 import type { Clock, HttpClientFactory, HttpUpstream } from "@plexus/core";
 import type { ClientResilience } from "@plexus/resilience";
-import {
-  createHttpUpstream,
-  type HttpCallObservation,
-  type HttpUpstreamOptions,
-} from "./http-upstream.ts";
+import { createHttpUpstream, type HttpUpstreamInterceptor } from "./http-upstream.ts";
 
 export interface HttpClientsOptions {
   /**
@@ -12,10 +8,11 @@ export interface HttpClientsOptions {
    * so breaker state, budgets and their metrics are per callee across both. Default: none.
    */
   resilience?: ClientResilience;
-  /** Every finished request of every upstream (metrics). Default: none. */
-  onCall?: (observation: HttpCallObservation) => void;
-  /** Runs around every request of every upstream (tracing; see `HttpUpstreamOptions.around`). */
-  around?: HttpUpstreamOptions["around"];
+  /**
+   * Run around every request of every upstream, the first listed outermost (metrics, tracing;
+   * see `HttpUpstreamOptions.interceptors`). Default: none.
+   */
+  interceptors?: readonly HttpUpstreamInterceptor[];
   /** Time source. Default `systemClock`. */
   clock?: Clock;
 }
@@ -34,7 +31,7 @@ export interface HttpClients extends HttpClientFactory, AsyncDisposable {
  * service's own `close`.
  *
  * @example
- * const http = createHttpClients({ resilience, onCall: (o) => metrics.observeRpcClientCall({ caller: "payments", ...o }) });
+ * const http = createHttpClients({ resilience, interceptors: [httpUpstreamMetrics(metrics, "payments")] });
  * const provider = http.upstream("card-provider", { url: "http://127.0.0.1:9000" });
  * await http.close();
  */

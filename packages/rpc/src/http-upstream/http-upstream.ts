@@ -1,7 +1,7 @@
 import {
+  chainInterceptors,
   childTraceparent,
   Code,
-  codeToConnectName,
   currentContext,
   earliestDeadline,
   formatTraceparent,
@@ -13,6 +13,7 @@ import {
   type HttpUpstream,
   type HttpUpstreamRequest,
   type HttpUpstreamResponse,
+  type Interceptor,
   type TraceParent,
 } from "@plexus/core";
 import { neverAborted, type ClientResilience, type PolicyContext } from "@plexus/resilience";
@@ -27,19 +28,10 @@ import {
   UpstreamResponse,
 } from "./upstream-response.ts";
 
-/** One finished request, for metrics (the host feeds `metrics.observeRpcClientCall`). */
-export interface HttpCallObservation {
-  /** The upstream's name. */
-  readonly callee: string;
-  /** The request's `operation`, else its HTTP method. */
-  readonly method: string;
-  /** `ok` for every answer returned (4xx included), else the thrown error's code (`unavailable`). */
-  readonly code: string;
-  /** The whole request, retries and backoff included. */
-  readonly durationMs: number;
-}
-
-/** One request as {@link HttpUpstreamOptions.around} sees it. */
+/**
+ * One request to an upstream, retries included: the call of the HTTP upstream boundary
+ * ({@link HttpUpstreamInterceptor}).
+ */
 export interface HttpUpstreamCall {
   /** The upstream's name (`card-provider`). */
   readonly upstream: string;
@@ -57,9 +49,30 @@ export interface HttpUpstreamCall {
    * a span recorded under them is the parent of whatever the upstream records.
    */
   readonly trace: TraceParent;
-  /** The status of the latest response, once one arrived (failure statuses included). */
-  readonly status: number | undefined;
+  /**
+   * The status of the latest response, once one arrived (failure statuses included): the
+   * pipeline keeps it up to date on the call it was handed, so an interceptor reads it even
+   * when the request ends in a thrown failure status.
+   */
+  status: number | undefined;
+  /** The path sent (base URL prefix and query included). */
+  readonly path: string;
+  /** The headers every attempt sends, propagation headers included (the deadline's is per attempt). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Uint8Array | undefined;
+  readonly idempotencyKey: string | undefined;
+  /** Aborts the request: the caller's signal, linked with the current context's. */
+  readonly signal: AbortSignal;
+  /** The request's deadline (epoch ms): the earlier of the context's and its `timeoutMs`. */
+  readonly deadline: number | undefined;
 }
+
+/**
+ * Runs around each request to an upstream, retries included (DESIGN.md convention 7; the host's
+ * client metrics and CLIENT span): the innermost handler sends it through the resilience
+ * pipeline and resolves with the answer, or rejects with the failure.
+ */
+export type HttpUpstreamInterceptor = Interceptor<HttpUpstreamCall, HttpUpstreamResponse>;
 
 export interface HttpUpstreamOptions {
   /**
@@ -88,19 +101,13 @@ export interface HttpUpstreamOptions {
    * code. Override it for an upstream whose statuses mean otherwise.
    */
   isFailure?: (status: number) => boolean;
-  /** Called once per request when it ends (outermost: retries and rejections count once). */
-  onCall?: (observation: HttpCallObservation) => void;
   /**
-   * Runs around each request, retries included, inside `onCall`: `send` sends it through the
-   * pipeline. The host fills it with a CLIENT span (`@plexus/observability`'s `withClientSpan`,
-   * under `call.trace`) — this package knows no tracer — so the span covers every attempt and
-   * the resilience hooks find it active. Return what `send` returns (or throw what it throws).
-   * Default: none.
+   * Run around each request, retries included, the first listed outermost, composed once. The
+   * host's: client metrics (`httpUpstreamMetrics`), then a CLIENT span (`httpClientSpans`) of
+   * `@plexus/observability` — this package knows no tracer — so the span covers every attempt
+   * and the resilience hooks find it active. Default: none.
    */
-  around?: (
-    call: HttpUpstreamCall,
-    send: () => Promise<HttpUpstreamResponse>,
-  ) => Promise<HttpUpstreamResponse>;
+  interceptors?: readonly HttpUpstreamInterceptor[];
   /** Time source of deadlines and `Retry-After` dates. Default `systemClock`. */
   clock?: Clock;
 }
@@ -114,16 +121,6 @@ export const headerTimeoutMs = "x-plexus-timeout-ms";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-
-/** What stays the same across the attempts of one request. */
-interface Exchange {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly body: string | Uint8Array | undefined;
-  /** What `around` sees, its status kept up to date; `undefined` without `around`. */
-  readonly call: { -readonly [K in keyof HttpUpstreamCall]: HttpUpstreamCall[K] } | undefined;
-}
 
 /**
  * An external HTTP system behind one undici Pool (keep-alive), with every request in the
@@ -146,7 +143,7 @@ interface Exchange {
  * if (answer.status === 402) return declined(answer.json());
  */
 export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
-  const { name, resilience, onCall, around } = options;
+  const { name, resilience } = options;
   const clock = options.clock ?? systemClock;
   const isFailure = options.isFailure ?? isHttpFailureStatus;
   const url = new URL(options.url);
@@ -168,33 +165,32 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
 
   /** One attempt, bounded by its own deadline (a per-try timeout tightens it). */
   async function attempt(
-    exchange: Exchange,
+    call: HttpUpstreamCall,
     signal: AbortSignal,
     deadline: number | undefined,
   ): Promise<HttpUpstreamResponse> {
     if (signal.aborted) throw abortReason(signal);
-    let headers = exchange.headers;
+    let headers = call.headers;
     let bound: CallSignal | undefined;
     if (deadline !== undefined) {
       const now = clock.now();
       if (deadline <= now) throw deadlineExceeded();
-      headers = { ...headers };
       // Floored: a child never outlives its parent, so the upstream may give up early, never late.
-      headers[headerTimeoutMs] = String(Math.floor(deadline - now));
+      headers = { ...headers, [headerTimeoutMs]: String(Math.floor(deadline - now)) };
       // Enforced here too: without a per-try timeout nothing else cuts an attempt at its deadline.
       bound = new CallSignal(clock, deadline - now, signal === neverAborted ? [] : [signal]);
     }
     const effective = bound?.controller.signal ?? signal;
     try {
       const response = await pool.request({
-        method: exchange.method,
-        path: exchange.path,
+        method: call.method,
+        path: call.path,
         headers,
-        body: exchange.body ?? null,
+        body: call.body ?? null,
         signal: effective === neverAborted ? undefined : effective,
       });
       const body = await response.body.text();
-      if (exchange.call !== undefined) exchange.call.status = response.statusCode;
+      call.status = response.statusCode;
       if (isFailure(response.statusCode)) {
         throw httpStatusError(response.statusCode, response.headers["retry-after"], clock.now());
       }
@@ -208,21 +204,43 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
     }
   }
 
-  async function send(request: HttpUpstreamRequest): Promise<HttpUpstreamResponse> {
+  /** The innermost handler: the request through the pipeline, unless refused before it starts. */
+  async function send(call: HttpUpstreamCall): Promise<HttpUpstreamResponse> {
     if (closed) throw new PlexusError(Code.Unavailable, "upstream closed");
-    const now = clock.now();
+    const { deadline, signal } = call;
+    if (deadline !== undefined && deadline <= clock.now()) throw deadlineExceeded();
+    if (signal.aborted) throw abortReason(signal);
+    if (resilience === undefined) return attempt(call, signal, deadline);
+    return resilience.execute(
+      {
+        callee: name,
+        method: call.operation ?? call.method,
+        idempotent: idempotentMethods.has(call.method),
+        idempotencyKey: call.idempotencyKey,
+      },
+      (attemptSignal: AbortSignal, context: PolicyContext) =>
+        attempt(call, attemptSignal, context.deadline),
+      deadline === undefined ? { signal } : { signal, deadline },
+    );
+  }
+  const chain = chainInterceptors(options.interceptors ?? [], send);
+
+  async function request(request: HttpUpstreamRequest): Promise<HttpUpstreamResponse> {
     const parent = currentContext();
     const deadline = earliestDeadline(
       parent?.deadline,
-      request.timeoutMs === undefined ? undefined : now + request.timeoutMs,
+      request.timeoutMs === undefined ? undefined : clock.now() + request.timeoutMs,
     );
-    if (deadline !== undefined && deadline <= now) throw deadlineExceeded();
     const sources = [request.signal, parent?.signal].filter(
       (s, i, all): s is AbortSignal => s !== undefined && all.indexOf(s) === i,
     );
-    for (const source of sources) if (source.aborted) throw abortReason(source);
-    const linked = sources.length > 1 ? new CallSignal(clock, undefined, sources) : undefined;
-    const signal = linked?.controller.signal ?? sources[0] ?? neverAborted;
+    // An aborted source refuses the request (in `send`): nothing to link then.
+    const aborted = sources.find((source) => source.aborted);
+    const linked =
+      aborted === undefined && sources.length > 1
+        ? new CallSignal(clock, undefined, sources)
+        : undefined;
+    const signal = aborted ?? linked?.controller.signal ?? sources[0] ?? neverAborted;
 
     const method = request.method.toUpperCase();
     const headers: Record<string, string> = { ...request.headers };
@@ -232,64 +250,25 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
     if (request.idempotencyKey !== undefined)
       headers[headerIdempotencyKey] = request.idempotencyKey;
     const path = prefix + request.path;
-    const exchange: Exchange = {
-      method,
-      path,
-      headers,
-      body: request.body,
-      call:
-        around === undefined
-          ? undefined
-          : {
-              upstream: name,
-              method,
-              operation: request.operation,
-              url: url.origin + path.split("?", 1)[0],
-              host: url.hostname,
-              port,
-              trace,
-              status: undefined,
-            },
-    };
-    function sendThroughPipeline(): Promise<HttpUpstreamResponse> {
-      if (resilience === undefined) return attempt(exchange, signal, deadline);
-      return resilience.execute(
-        {
-          callee: name,
-          method: request.operation ?? method,
-          idempotent: idempotentMethods.has(method),
-          idempotencyKey: request.idempotencyKey,
-        },
-        (attemptSignal: AbortSignal, context: PolicyContext) =>
-          attempt(exchange, attemptSignal, context.deadline),
-        deadline === undefined ? { signal } : { signal, deadline },
-      );
-    }
     try {
-      return await (around === undefined || exchange.call === undefined
-        ? sendThroughPipeline()
-        : around(exchange.call, sendThroughPipeline));
+      return await chain({
+        upstream: name,
+        method,
+        operation: request.operation,
+        url: url.origin + path.split("?", 1)[0],
+        host: url.hostname,
+        port,
+        trace,
+        status: undefined,
+        path,
+        headers,
+        body: request.body,
+        idempotencyKey: request.idempotencyKey,
+        signal,
+        deadline,
+      });
     } finally {
       linked?.release();
-    }
-  }
-
-  async function request(request: HttpUpstreamRequest): Promise<HttpUpstreamResponse> {
-    if (onCall === undefined) return send(request);
-    const started = performance.now();
-    let code = "ok";
-    try {
-      return await send(request);
-    } catch (error) {
-      code = codeToConnectName(PlexusError.from(error).code);
-      throw error;
-    } finally {
-      onCall({
-        callee: name,
-        method: request.operation ?? request.method.toUpperCase(),
-        code,
-        durationMs: performance.now() - started,
-      });
     }
   }
 
