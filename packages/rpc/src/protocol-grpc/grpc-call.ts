@@ -71,10 +71,12 @@ export function writeGrpcError(
     res.end(body);
     return;
   }
-  Object.assign(headers, status);
   // The compatibility API would end the stream with a separate empty DATA frame; a gRPC client
   // reads headers that do not end the stream as the start of an answer, not as its status.
   const { stream } = res as unknown as Http2ServerResponse;
+  // The compatibility response does not say when its stream is gone (the client reset it).
+  if (stream.destroyed || stream.closed) return;
+  Object.assign(headers, status);
   headers[":status"] = 200;
   stream.respond(headers, { endStream: true });
 }
