@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { PlexusError, systemClock, type Clock, type Logger, type RpcInterceptor } from "@plexus/core";
+import {
+  PlexusError,
+  systemClock,
+  type Clock,
+  type Logger,
+  type RpcInterceptor,
+} from "@plexus/core";
 import type { HttpCallOptions } from "./http-call.ts";
 import { createMethodTable, type MethodTable, type ServiceBinding } from "./method-table.ts";
 import { readContextHeaders, type IncomingHeaders, type PropagatedContext } from "./propagation.ts";

@@ -1,12 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { gunzip } from "node:zlib";
-import {
-  Code,
-  PlexusError,
-  type Clock,
-  type Logger,
-  type UnaryResponse,
-} from "@plexus/core";
+import { Code, PlexusError, type Clock, type Logger, type UnaryResponse } from "@plexus/core";
 import { canceledByClient, deadlineExceeded } from "./abort.ts";
 import { decodeMessage, encodeMessage, type Codec } from "./message-codec.ts";
 import type { MethodEntry } from "./method-table.ts";

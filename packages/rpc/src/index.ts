@@ -7,7 +7,10 @@ export type {
   RpcRequestListener,
   RpcResponse,
 } from "./call-setup.ts";
-export { codeFromConnectHttpStatus, connectHttpStatus } from "./protocol-connect/connect-protocol.ts";
+export {
+  codeFromConnectHttpStatus,
+  connectHttpStatus,
+} from "./protocol-connect/connect-protocol.ts";
 export type { Codec } from "./message-codec.ts";
 export { decodeConnectError, encodeConnectError } from "./protocol-connect/connect-error.ts";
 export { errorDomain } from "./error-details.ts";

@@ -27,7 +27,5 @@ export function decodeMessage(codec: Codec, schema: DescMessage, bytes: Uint8Arr
 
 /** Encodes one message; throws if it cannot be (a value out of its field's range). */
 export function encodeMessage(codec: Codec, schema: DescMessage, message: Message): Uint8Array {
-  return codec === "proto"
-    ? toBinary(schema, message)
-    : Buffer.from(toJsonString(schema, message));
+  return codec === "proto" ? toBinary(schema, message) : Buffer.from(toJsonString(schema, message));
 }

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
@@ -12,6 +13,12 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
+import { ConnectError, createClient as createConnectClient } from "@connectrpc/connect";
+import {
+  compressionGzip,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { allCodes, Code, PlexusError } from "@plexus/core";
 import {
   BadRequestSchema,
@@ -106,7 +113,8 @@ function statusDetails(error: ServiceError) {
     code: decoded.code,
     message: decoded.message,
     info: info === undefined ? undefined : fromBinary(ErrorInfoSchema, info),
-    violations: badRequest === undefined ? [] : fromBinary(BadRequestSchema, badRequest).fieldViolations,
+    violations:
+      badRequest === undefined ? [] : fromBinary(BadRequestSchema, badRequest).fieldViolations,
   };
 }
 
@@ -171,9 +179,14 @@ describe("grpc-js client (proto-loader) → Plexus server", () => {
 
   it("fails at the deadline with DEADLINE_EXCEEDED and aborts the handler's signal", async () => {
     const { server, probe } = await startServer();
-    const { error } = await unary(grpcClient(server), "getProduct", { id: "hang" }, {
-      deadline: new Date(Date.now() + 300),
-    });
+    const { error } = await unary(
+      grpcClient(server),
+      "getProduct",
+      { id: "hang" },
+      {
+        deadline: new Date(Date.now() + 300),
+      },
+    );
     expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
     expect(probe.contexts[0]?.deadline).toBeTypeOf("number");
     // Whichever comes first, the server's own timer or the client's RST_STREAM, stops the handler.
@@ -185,9 +198,14 @@ describe("grpc-js client (proto-loader) → Plexus server", () => {
 
   it("aborts the handler's signal with CANCELED when the client cancels", async () => {
     const { server, probe } = await startServer();
-    const outcome = unary(grpcClient(server), "getProduct", { id: "hang" }, {
-      onCall: (call) => void probe.started.then(() => call.cancel()),
-    });
+    const outcome = unary(
+      grpcClient(server),
+      "getProduct",
+      { id: "hang" },
+      {
+        onCall: (call) => void probe.started.then(() => call.cancel()),
+      },
+    );
     expect((await outcome).error?.code).toBe(status.CANCELLED);
     await vi.waitFor(() => expect(probe.abortReasons).toHaveLength(1));
     expect((probe.abortReasons[0] as PlexusError).code).toBe(Code.Canceled);
@@ -254,3 +272,71 @@ describe("grpc-js client (proto-loader) → Plexus server", () => {
     expect(probe.contexts[0]).toMatchObject({ caller: "orders", correlationId: "corr-grpc-1" });
   });
 });
+
+/** `buf curl` (the Buf CLI's Go gRPC and gRPC-Web clients), its schema the repository's buf workspace. */
+function bufCurl(server: RpcServer, protocol: string[], body: object) {
+  const url = `${server.address().url}/shop.catalog.v1.CatalogService/GetProduct`;
+  return new Promise<{ exitCode: number; out: unknown }>((resolve, reject) => {
+    execFile(
+      join(root, "node_modules/.bin/buf"),
+      ["curl", "--schema", ".", ...protocol, "-d", JSON.stringify(body), url],
+      { cwd: root, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const text = stdout.trim() === "" ? stderr : stdout;
+        try {
+          resolve({ exitCode: error === null ? 0 : Number(error.code), out: JSON.parse(text) });
+        } catch {
+          reject(new Error(`buf curl: ${stderr || error?.message}`));
+        }
+      },
+    );
+  });
+}
+
+describe.each([
+  ["grpc", ["--protocol", "grpc", "--http2-prior-knowledge"]],
+  ["grpcweb (HTTP/1.1)", ["--protocol", "grpcweb"]],
+  ["grpcweb (h2c)", ["--protocol", "grpcweb", "--http2-prior-knowledge"]],
+])("buf curl --protocol %s → Plexus server", (_name, protocol) => {
+  it("succeeds, and decodes an error's code, message and details", async () => {
+    const { server } = await startServer();
+    const ok = await bufCurl(server, protocol, { id: "ok" });
+    expect(ok).toMatchObject({ exitCode: 0, out: { product: { name: "Kettle" } } });
+    const failed = await bufCurl(server, protocol, { id: "error:9" });
+    expect(failed.exitCode).not.toBe(0);
+    expect(failed.out).toMatchObject({ code: "failed_precondition", message: "failure 9" });
+    const types = (failed.out as { details: { type: string }[] }).details.map((d) => d.type);
+    expect(types).toEqual(["google.rpc.ErrorInfo", "google.rpc.BadRequest"]);
+  });
+});
+
+describe.each([
+  ["gRPC", createGrpcTransport, "2"],
+  ["gRPC-Web", createGrpcWebTransport, "1.1"],
+  ["gRPC-Web", createGrpcWebTransport, "2"],
+] as const)(
+  "stock connect-node %s transport (HTTP/%s) → Plexus server",
+  (_name, transport, httpVersion) => {
+    it("succeeds with gzip both ways, and decodes an error's details", async () => {
+      const { server } = await startServer();
+      const client = createConnectClient(
+        CatalogService,
+        transport({
+          baseUrl: server.address().url,
+          httpVersion,
+          sendCompression: compressionGzip,
+          compressMinBytes: 0,
+        }),
+      );
+      const { product } = await client.getProduct({ id: "ok" });
+      expect(product?.priceCents).toBe(2999n);
+      const error = await client.getProduct({ id: "error:7" }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(7);
+      expect(
+        (error as ConnectError).findDetails(BadRequestSchema)[0]?.fieldViolations,
+      ).toHaveLength(2);
+      expect((error as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason).toBe("REASON_7");
+    });
+  },
+);

@@ -245,7 +245,16 @@ export function connectListener(setup: CallSetup): RpcRequestListener {
     }
     const deadline =
       typeof timeoutMs === "number" && invalid === undefined ? clock.now() + timeoutMs : undefined;
-    const call = new ConnectCall(res, entry, codec, headers, gzip, callOptions, propagated, deadline);
+    const call = new ConnectCall(
+      res,
+      entry,
+      codec,
+      headers,
+      gzip,
+      callOptions,
+      propagated,
+      deadline,
+    );
     beginCall(req, res, call, invalid);
   };
 }

@@ -48,5 +48,7 @@ export function parseGrpcContentType(value: string | undefined): GrpcContentType
   const exact = contentTypes.get(value);
   if (exact !== undefined) return exact;
   const semicolon = value.indexOf(";");
-  return contentTypes.get((semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase());
+  return contentTypes.get(
+    (semicolon === -1 ? value : value.slice(0, semicolon)).trim().toLowerCase(),
+  );
 }
