@@ -176,9 +176,17 @@ export class GrpcCall extends HttpCall {
       res.end(body);
       return;
     }
-    (res as unknown as Http2ServerResponse).addTrailers(okStatus);
-    res.writeHead(200, headers);
-    res.end(frame);
+    // Straight on the HTTP/2 stream: the compatibility API's `writeHead` re-validates every
+    // header one by one and its `end` goes through a Writable, a tenth of the server's CPU per
+    // call together (`node --cpu-prof`, ADR 22).
+    const h2 = res as unknown as Http2ServerResponse;
+    const { stream } = h2;
+    if (stream.destroyed || stream.closed) return;
+    headers[":status"] = 200;
+    // The compatibility response sends its trailers once the stream asks for them.
+    h2.addTrailers(okStatus);
+    stream.respond(headers, { waitForTrailers: true });
+    stream.end(frame);
   }
 
   protected fail(error: PlexusError): void {
