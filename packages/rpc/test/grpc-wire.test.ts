@@ -168,6 +168,12 @@ describe("gRPC over h2c", () => {
     if (status === "12") expect(answer.headers["grpc-accept-encoding"]).toBe("gzip,identity");
   });
 
+  it("answers a call already out of time DEADLINE_EXCEEDED", async () => {
+    const answer = await h2(frame(0, request("p-1")), { "grpc-timeout": "0n" });
+    expect(answer).toMatchObject({ status: 200, trailersOnly: true });
+    expect(answer.headers["grpc-status"]).toBe("4");
+  });
+
   it("answers UNIMPLEMENTED to an unknown method", async () => {
     const answer = await h2(frame(0, request("x")), {}, "/shop.catalog.v1.CatalogService/Nope");
     expect(answer).toMatchObject({ status: 200, trailersOnly: true });
