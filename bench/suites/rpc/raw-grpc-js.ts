@@ -69,9 +69,15 @@ export async function connectGrpcJs(
   const client = new Client(endpoint, credentials.createInsecure());
   const unary = (client["GetProduct"] as UnaryCall).bind(client);
   const metadata = new Metadata();
+  let sent: string | undefined;
   return {
     async call() {
-      if (header !== undefined) metadata.set(...header());
+      if (header !== undefined) {
+        // grpc-js validates a metadata value as it is set: only when it changes, as a channel's
+        // call credentials would.
+        const [name, value] = header();
+        if (value !== sent) metadata.set(name, (sent = value));
+      }
       const answer = await new Promise<GetProductResponse | undefined>((resolve, reject) =>
         unary(request, metadata, (error, reply) => (error ? reject(error) : resolve(reply))),
       );
