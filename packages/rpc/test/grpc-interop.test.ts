@@ -252,6 +252,25 @@ describe("grpc-js client (proto-loader) → Plexus server", () => {
     expect(error?.code).toBe(status.UNIMPLEMENTED);
   });
 
+  it("runs the server interceptors, whose response headers reach the client", async () => {
+    const seen: string[] = [];
+    const { server } = await startServer({
+      interceptors: [
+        (next) =>
+          async function tag(request) {
+            seen.push(request.method.name);
+            const response = await next(request);
+            response.header.set("x-served-by", "interceptor");
+            return response;
+          },
+      ],
+    });
+    const { error, headers } = await unary(grpcClient(server), "getProduct", { id: "ok" });
+    expect(error).toBeNull();
+    expect(seen).toEqual(["GetProduct"]);
+    expect(headers?.get("x-served-by")).toEqual(["interceptor"]);
+  });
+
   it("propagates the correlation id and checks service tokens as for Connect", async () => {
     const key = randomBytes(32);
     const { server, probe } = await startServer({

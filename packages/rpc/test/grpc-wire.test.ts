@@ -168,6 +168,15 @@ describe("gRPC over h2c", () => {
     if (status === "12") expect(answer.headers["grpc-accept-encoding"]).toBe("gzip,identity");
   });
 
+  it("speaks proto3 JSON messages for application/grpc+json", async () => {
+    const body = frame(0, Buffer.from(JSON.stringify({ id: "p-json" })));
+    const answer = await h2(body, { "content-type": "application/grpc+json" });
+    expect(answer.headers["content-type"]).toBe("application/grpc+json");
+    expect(answer.trailers["grpc-status"]).toBe("0");
+    const [message] = frames(answer.body);
+    expect(JSON.parse(message!.payload.toString())).toMatchObject({ product: { id: "p-json" } });
+  });
+
   it("answers a call already out of time DEADLINE_EXCEEDED", async () => {
     const answer = await h2(frame(0, request("p-1")), { "grpc-timeout": "0n" });
     expect(answer).toMatchObject({ status: 200, trailersOnly: true });
