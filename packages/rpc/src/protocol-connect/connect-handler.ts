@@ -173,9 +173,7 @@ export function connectListener(setup: CallSetup): RpcRequestListener {
   return function handleConnectRequest(request: RpcRequest, response: RpcResponse): void {
     const req = request as unknown as Req;
     const res = response as unknown as Res;
-    const url = req.url;
-    const query = url.indexOf("?");
-    const entry = table.byPath(query === -1 ? url : url.slice(0, query));
+    const entry = table.byUrl(req.url);
     if (entry === undefined) {
       if (fallback !== undefined) {
         fallback(request, response);

@@ -79,9 +79,7 @@ export function grpcListener(setup: CallSetup): RpcRequestListener {
       answerHttp(res, req, 405, { allow: "POST" });
       return;
     }
-    const url = req.url;
-    const query = url.indexOf("?");
-    const entry = table.byPath(query === -1 ? url : url.slice(0, query));
+    const entry = table.byUrl(req.url);
     if (entry === undefined) {
       refuse(res, req, type, new PlexusError(Code.Unimplemented, "no such method"));
       return;
