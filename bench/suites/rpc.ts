@@ -9,9 +9,9 @@
  *   (skipped, with a note, when NATS is down);
  * - `plexus`: Plexus's Connect server and network client with the host's pipeline, telemetry on
  *   (metrics, tracing into a discarding exporter);
- * - `plexus-no-telemetry`: the same, tracing off and no metrics.
- *
- * `plexus-grpc` is not measured: Plexus does not serve gRPC yet.
+ * - `plexus-no-telemetry`: the same, tracing off and no metrics;
+ * - `plexus-grpc`: Plexus's server answering gRPC (host interceptors, tracing off, service
+ *   identity) to the same grpc-js client as `raw-grpc-js`, which it is compared with.
  *
  * - `moleculer-local`: a Moleculer local action call (one broker, its defaults);
  * - `plexus-local`: a call through Plexus's in-process transport with the host's client
@@ -70,7 +70,7 @@ function localCandidate(name: string): Candidate {
 }
 
 export async function createSuite(): Promise<Suite> {
-  const notes = ["plexus-grpc: not measured, Plexus does not serve gRPC yet"];
+  const notes: string[] = [];
   const names: string[] = [];
   for (const [name, contender] of Object.entries(rpcContenders)) {
     const reason = await contender.unavailable?.();

@@ -2,6 +2,7 @@ import type { LocalRpcContender, RpcContender } from "./contender.ts";
 import { moleculerLocal } from "./moleculer-local.ts";
 import { moleculerNats } from "./moleculer-nats.ts";
 import { plexusLocal } from "./plexus-local.ts";
+import { plexusGrpc } from "./plexus-grpc.ts";
 import { plexus } from "./plexus.ts";
 import { rawConnect } from "./raw-connect.ts";
 import { rawGrpcJs } from "./raw-grpc-js.ts";
@@ -21,6 +22,7 @@ export const rpcContenders: Readonly<Record<string, RpcContender>> = {
   "moleculer-nats": moleculerNats(),
   plexus: plexus({ telemetry: true }),
   "plexus-no-telemetry": plexus({ telemetry: false }),
+  "plexus-grpc": plexusGrpc(),
 };
 
 /** The in-process contenders by result name: measured in the bench process itself. */

@@ -54,7 +54,7 @@ export function startTracing(serviceName: string, telemetry: boolean): Promise<T
 export type CatalogHandlers = ServiceHandlers<typeof CatalogService>;
 
 /** The topology key both bench processes share (no secret: it protects nothing but the bench). */
-const serviceKey = Buffer.alloc(32, 0x5a);
+export const serviceKey = Buffer.alloc(32, 0x5a);
 
 /** Only `GetProduct` is served: methods without a handler answer `unimplemented`. */
 export const served: Partial<CatalogHandlers> = {

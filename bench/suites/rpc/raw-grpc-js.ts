@@ -7,6 +7,7 @@ import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufb
 import {
   credentials,
   makeGenericClientConstructor,
+  Metadata,
   Server,
   ServerCredentials,
   status,
@@ -15,7 +16,7 @@ import {
   type ServerUnaryCall,
   type ServiceError,
 } from "@grpc/grpc-js";
-import type { RpcContender } from "./contender.ts";
+import type { RpcClient, RpcContender } from "./contender.ts";
 import {
   checkProductId,
   GetProductRequestSchema,
@@ -51,8 +52,42 @@ const definition = { GetProduct: getProduct };
 
 type UnaryCall = (
   request: GetProductRequest,
+  metadata: Metadata,
   callback: (error: ServiceError | null, response?: GetProductResponse) => void,
 ) => void;
+
+/**
+ * A grpc-js client of `GetProduct` (one HTTP/2 channel): the client of `raw-grpc-js` and of
+ * `plexus-grpc` alike. `header`, if given, is one metadata entry (name and current value) sent on
+ * every call, like a service token.
+ */
+export async function connectGrpcJs(
+  endpoint: string,
+  header?: () => readonly [string, string],
+): Promise<RpcClient> {
+  const Client = makeGenericClientConstructor(definition, "shop.catalog.v1.CatalogService");
+  const client = new Client(endpoint, credentials.createInsecure());
+  const unary = (client["GetProduct"] as UnaryCall).bind(client);
+  const metadata = new Metadata();
+  let sent: string | undefined;
+  return {
+    async call() {
+      if (header !== undefined) {
+        // grpc-js validates a metadata value as it is set: only when it changes, as a channel's
+        // call credentials would.
+        const [name, value] = header();
+        if (value !== sent) metadata.set(name, (sent = value));
+      }
+      const answer = await new Promise<GetProductResponse | undefined>((resolve, reject) =>
+        unary(request, metadata, (error, reply) => (error ? reject(error) : resolve(reply))),
+      );
+      checkProductId(answer?.product?.id);
+    },
+    async close() {
+      client.close();
+    },
+  };
+}
 
 export function rawGrpcJs(): RpcContender {
   return {
@@ -80,21 +115,6 @@ export function rawGrpcJs(): RpcContender {
         close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
       };
     },
-    async connect(endpoint) {
-      const Client = makeGenericClientConstructor(definition, "shop.catalog.v1.CatalogService");
-      const client = new Client(endpoint, credentials.createInsecure());
-      const unary = (client["GetProduct"] as UnaryCall).bind(client);
-      return {
-        async call() {
-          const answer = await new Promise<GetProductResponse | undefined>((resolve, reject) =>
-            unary(request, (error, reply) => (error ? reject(error) : resolve(reply))),
-          );
-          checkProductId(answer?.product?.id);
-        },
-        async close() {
-          client.close();
-        },
-      };
-    },
+    connect: (endpoint) => connectGrpcJs(endpoint),
   };
 }

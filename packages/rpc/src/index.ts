@@ -1,21 +1,20 @@
 export { createClient, type ClientOptions } from "./client.ts";
-export {
-  createConnectHandler,
-  type ConnectHandlerOptions,
-  type ConnectRequest,
-  type ConnectRequestListener,
-  type ConnectResponse,
-} from "./protocol-connect/connect-handler.ts";
+export { createConnectHandler } from "./protocol-connect/connect-handler.ts";
+export { createRpcHandler } from "./rpc-handler.ts";
+export type {
+  RpcHandlerOptions,
+  RpcRequest,
+  RpcRequestListener,
+  RpcResponse,
+} from "./call-setup.ts";
 export {
   codeFromConnectHttpStatus,
   connectHttpStatus,
-  type Codec,
 } from "./protocol-connect/connect-protocol.ts";
-export {
-  decodeConnectError,
-  encodeConnectError,
-  errorDomain,
-} from "./protocol-connect/connect-error.ts";
+export type { Codec } from "./message-codec.ts";
+export { decodeConnectError, encodeConnectError } from "./protocol-connect/connect-error.ts";
+export { errorDomain } from "./error-details.ts";
+export { StatusSchema, type Status } from "./gen/google/rpc/status_pb.js";
 export {
   createInProcessTransport,
   type InProcessTransportOptions,

@@ -38,9 +38,10 @@ export interface MethodEntry {
   readonly invoke: UnaryFn;
 }
 
-/** Servable methods, found by descriptor (in-process) or by request path (network). */
+/** Servable methods, found by descriptor (in-process) or by request URL (network). */
 export interface MethodTable {
-  byPath(path: string): MethodEntry | undefined;
+  /** The method a request URL names (`/<package.Service>/<Method>`, any query string ignored). */
+  byUrl(url: string): MethodEntry | undefined;
   byMethod(method: DescMethod): MethodEntry | undefined;
 }
 
@@ -93,7 +94,13 @@ export function createMethodTable(
     }
   }
   return {
-    byPath: (path) => paths.get(path),
+    byUrl(url) {
+      // Clients send no query string; the exact lookup comes first.
+      const exact = paths.get(url);
+      if (exact !== undefined) return exact;
+      const query = url.indexOf("?");
+      return query === -1 ? undefined : paths.get(url.slice(0, query));
+    },
     byMethod: (method) => methods.get(method) ?? paths.get(methodPath(method)),
   };
 }

@@ -10,14 +10,10 @@ import {
 } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { systemClock, type Clock } from "@plexus/core";
-import {
-  createConnectHandler,
-  type ConnectHandlerOptions,
-  type ConnectRequest,
-  type ConnectResponse,
-} from "./protocol-connect/connect-handler.ts";
+import type { RpcHandlerOptions, RpcRequest, RpcResponse } from "./call-setup.ts";
+import { createRpcHandler } from "./rpc-handler.ts";
 
-export interface RpcServerOptions extends ConnectHandlerOptions {
+export interface RpcServerOptions extends RpcHandlerOptions {
   /** Interface to listen on. Default `127.0.0.1`: exposing a service is a deliberate choice. */
   host?: string;
   /** Port to listen on. Default 0 (an ephemeral port; read it back with `address()`). */
@@ -77,19 +73,20 @@ interface TrackedResponse {
 
 function noop(): void {}
 
-function isHttp1Response(res: ConnectResponse): res is ServerResponse {
+function isHttp1Response(res: RpcResponse): res is ServerResponse {
   return (res as Partial<Http2ServerResponse>).stream === undefined;
 }
 
 /** Asks Node to close an HTTP/1.1 connection once its current response is written. */
-function closeConnectionAfter(res: ConnectResponse): void {
+function closeConnectionAfter(res: RpcResponse): void {
   if (isHttp1Response(res) && !res.headersSent) res.setHeader("connection", "close");
 }
 
 /**
- * A Connect server on one port that speaks both HTTP/1.1 (keep-alive) and HTTP/2 cleartext with
+ * An RPC server on one port that speaks both HTTP/1.1 (keep-alive) and HTTP/2 cleartext with
  * prior knowledge (h2c): each new connection is sniffed for the HTTP/2 preface and handed to the
- * matching Node server. Clients pick the protocol; nothing needs configuring.
+ * matching Node server. Clients pick the HTTP version and the protocol (Connect, gRPC over h2c,
+ * gRPC-Web; see `createRpcHandler`); nothing needs configuring.
  *
  * @example
  * await using server = await createRpcServer({ services: [bindService(UsersService, handlers)] });
@@ -101,15 +98,15 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
   const idleFirstByteTimeoutMs = options.idleFirstByteTimeoutMs ?? 10_000;
   // Shutdown is bounded in real time, whatever clock the handlers' deadlines use.
   const clock: Clock = systemClock;
-  const handler = createConnectHandler(options);
+  const handler = createRpcHandler(options);
 
-  const inFlight = new Set<ConnectResponse>();
+  const inFlight = new Set<RpcResponse>();
   const sockets = new Set<SniffedSocket>();
   const sessions = new Set<ServerHttp2Session>();
   let closing = false;
   let onDrained: (() => void) | undefined;
 
-  function onResponseClose(this: ConnectResponse & TrackedResponse): void {
+  function onResponseClose(this: RpcResponse & TrackedResponse): void {
     inFlight.delete(this);
     const socket = this[kSocket];
     if (socket !== undefined) {
@@ -119,7 +116,7 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
     if (inFlight.size === 0) onDrained?.();
   }
 
-  function onRequest(req: ConnectRequest, res: ConnectResponse & TrackedResponse): void {
+  function onRequest(req: RpcRequest, res: RpcResponse & TrackedResponse): void {
     inFlight.add(res);
     if (isHttp1Response(res)) {
       // Node tracks idle connections only for servers it listens with itself; this one is fed

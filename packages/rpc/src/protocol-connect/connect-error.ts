@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import {
   codeFromConnectName,
   codeToConnectName,
@@ -7,12 +7,7 @@ import {
 } from "@plexus/core";
 import { codeFromConnectHttpStatus } from "./connect-protocol.ts";
 import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
-
-/** The `domain` of the `google.rpc.ErrorInfo` detail Plexus sends: its reasons are Plexus's. */
-export const errorDomain = "plexus";
-
-const errorInfoType = ErrorInfoSchema.typeName;
-const badRequestType = BadRequestSchema.typeName;
+import { badRequestType, errorDetails, errorInfoType } from "../error-details.ts";
 
 interface WireDetail {
   type: string;
@@ -34,40 +29,15 @@ function base64(bytes: Uint8Array): string {
 }
 
 /**
- * Serialises an error as Connect's unary error JSON. The reason (and metadata) travel in a
- * standard `google.rpc.ErrorInfo` detail and field violations in a `google.rpc.BadRequest`, so
- * stock Connect clients can decode them with the standard messages.
+ * Serialises an error as Connect's unary error JSON, its reason, metadata and field violations
+ * as the standard detail messages (`errorDetails`).
  */
 export function encodeConnectError(error: PlexusError): Uint8Array {
   const wire: WireError = { code: codeToConnectName(error.code) };
   if (error.message.length > 0) wire.message = error.message;
-  const hasMetadata = Object.keys(error.metadata).length > 0;
-  if (error.reason !== undefined || hasMetadata || error.details.length > 0) {
-    wire.details = [];
-    if (error.reason !== undefined || hasMetadata) {
-      const info = create(ErrorInfoSchema, {
-        reason: error.reason ?? "",
-        domain: errorDomain,
-        metadata: { ...error.metadata },
-      });
-      wire.details.push({
-        type: errorInfoType,
-        value: base64(toBinary(ErrorInfoSchema, info)),
-        debug: { reason: info.reason, domain: info.domain, metadata: info.metadata },
-      });
-    }
-    if (error.details.length > 0) {
-      const fieldViolations = error.details.map((d) => ({
-        field: d.field,
-        description: d.message,
-      }));
-      const badRequest = create(BadRequestSchema, { fieldViolations });
-      wire.details.push({
-        type: badRequestType,
-        value: base64(toBinary(BadRequestSchema, badRequest)),
-        debug: { fieldViolations },
-      });
-    }
+  const details = errorDetails(error);
+  if (details.length > 0) {
+    wire.details = details.map((d) => ({ type: d.type, value: base64(d.value), debug: d.debug }));
   }
   return Buffer.from(JSON.stringify(wire));
 }

@@ -1,24 +1,5 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { gunzip } from "node:zlib";
-import {
-  fromBinary,
-  fromJsonString,
-  toBinary,
-  toJsonString,
-  type DescMessage,
-  type Message,
-} from "@bufbuild/protobuf";
-import {
-  Code,
-  newRequestId,
-  PlexusError,
-  systemClock,
-  type Clock,
-  type RpcInterceptor,
-  type Logger,
-  type UnaryResponse,
-} from "@plexus/core";
+import type { OutgoingHttpHeaders } from "node:http";
+import { Code, newRequestId, PlexusError, type UnaryResponse } from "@plexus/core";
 import {
   acceptPost,
   connectHttpStatus,
@@ -32,121 +13,43 @@ import {
   parseContentType,
   parseTimeoutMs,
   protocolVersion,
-  type Codec,
 } from "./connect-protocol.ts";
 import { encodeConnectError } from "./connect-error.ts";
-import { createMethodTable, type MethodEntry, type ServiceBinding } from "../method-table.ts";
+import type { MethodEntry } from "../method-table.ts";
 import {
   firstHeaderValue,
   headerCorrelationId,
   headerRequestId,
-  readContextHeaders,
   type IncomingHeaders,
   type PropagatedContext,
 } from "../propagation.ts";
-import { canceledByClient, deadlineExceeded } from "../abort.ts";
 import { authenticateCaller } from "../authenticate-caller.ts";
-import type { ServiceAuthenticator } from "../service-authenticator.ts";
-import { writePushbackHeaders } from "./pushback-headers.ts";
-import { ServerCall } from "../server-call.ts";
-import { serviceLogger } from "../service-logger.ts";
+import { writePushbackHeaders } from "../pushback-headers.ts";
+import {
+  beginCall,
+  closeAfterResponse,
+  HttpCall,
+  isHttp1,
+  tooLarge,
+  type HttpCallOptions,
+  type Req,
+  type Res,
+} from "../http-call.ts";
+import {
+  createCallSetup,
+  noContext,
+  propagatedContext,
+  type CallSetup,
+  type RpcHandlerOptions,
+  type RpcRequest,
+  type RpcRequestListener,
+  type RpcResponse,
+} from "../call-setup.ts";
+import type { Codec } from "../message-codec.ts";
 
-/** A request as both `node:http` and `node:http2` (compatibility API) deliver it. */
-export type ConnectRequest = IncomingMessage | Http2ServerRequest;
-/** A response as both `node:http` and `node:http2` (compatibility API) deliver it. */
-export type ConnectResponse = ServerResponse | Http2ServerResponse;
-/** A request listener for `http.createServer` and `http2.createServer` alike. */
-export type ConnectRequestListener = (req: ConnectRequest, res: ConnectResponse) => void;
-
-export interface ConnectHandlerOptions {
-  /** The services to serve. Each unary method is routed at `POST /<package.Service>/<Method>`. */
-  services: readonly ServiceBinding[];
-  /**
-   * Server-side interceptors around every handler, first listed runs outermost (auth, concurrency
-   * limits, metrics). Default: none.
-   */
-  interceptors?: readonly RpcInterceptor[];
-  /** Time source for deadlines. Default: `systemClock`; tests inject a fake one. */
-  clock?: Clock;
-  /**
-   * Where unexpected handler failures are logged (with their cause, which never reaches the
-   * client). Default: not logged.
-   */
-  logger?: Logger;
-  /**
-   * Largest request body accepted, in bytes (after decompression). Default 4 MiB, like Connect's
-   * own servers: a bound on the memory one call can pin; larger bodies get `resource_exhausted`.
-   */
-  maxBodyBytes?: number;
-  /**
-   * The name of the service (or host) answering, stamped on its log lines so per-(caller, callee)
-   * bookkeeping can pair it with the caller's `x-plexus-caller`. Default: none.
-   */
-  serviceName?: string;
-  /**
-   * Called for paths that are no RPC method (health checks, metrics on the same port). Default:
-   * none, such paths get a Connect `unimplemented` error with HTTP 404.
-   */
-  fallback?: ConnectRequestListener;
-  /**
-   * Verifies the calling service's token (`createServiceAuthenticator`, ADR 13): a call without
-   * a valid one is answered `unauthenticated` before anything else is read, and the caller the
-   * handler sees is the token's, not `x-plexus-caller`. Default: none, every caller and its
-   * principal headers are trusted (only for a server no one else can reach).
-   */
-  authenticator?: ServiceAuthenticator;
-}
-
-/** The parts of a Node response both HTTP versions share, which is all this handler uses. */
-interface Res {
-  readonly headersSent: boolean;
-  readonly writableEnded: boolean;
-  readonly destroyed: boolean;
-  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
-  end(body?: Uint8Array): unknown;
-  end(body: string, encoding: "latin1"): unknown;
-  once(event: "close", listener: (this: Res) => void): unknown;
-}
-
-const kCall = Symbol("plexus.connectCall");
-
-interface Req {
-  readonly method?: string | undefined;
-  readonly url: string;
-  readonly headers: IncomingHeaders;
-  [kCall]?: HttpCall;
-  on(event: "data", listener: (this: Req, chunk: Buffer) => void): this;
-  on(event: "end", listener: (this: Req) => void): this;
-  on(event: "error", listener: (this: Req, error: Error) => void): this;
-  resume(): unknown;
-}
-
-interface ResWithCall extends Res {
-  [kCall]?: HttpCall;
-}
-
-const defaultMaxBodyBytes = 4 * 1024 * 1024;
-const noContext: PropagatedContext = {
-  correlationId: undefined,
-  trace: undefined,
-  principal: undefined,
-  idempotencyKey: undefined,
-  caller: undefined,
-};
-
-function errorMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
-}
-
-/** A Connect call on a Node HTTP response: the body is buffered, then the handler runs. */
-class HttpCall extends ServerCall {
-  private readonly res: Res;
-  private readonly entry: MethodEntry;
-  private readonly codec: Codec;
-  private readonly maxBodyBytes: number;
+/** A Connect call: the body is the whole message, gzip-compressed as a whole or not at all. */
+class ConnectCall extends HttpCall {
   private readonly gzip: boolean;
-  private readonly rawHeaders: IncomingHeaders;
   private chunks: Buffer[] = [];
   private size = 0;
 
@@ -156,17 +59,12 @@ class HttpCall extends ServerCall {
     codec: Codec,
     rawHeaders: IncomingHeaders,
     gzip: boolean,
-    options: { clock: Clock; logger: Logger | undefined; maxBodyBytes: number },
+    options: HttpCallOptions,
     propagated: PropagatedContext,
     deadline: number | undefined,
   ) {
-    super(options.clock, options.logger, propagated, deadline);
-    this.res = res;
-    this.entry = entry;
-    this.codec = codec;
-    this.rawHeaders = rawHeaders;
+    super(res, entry, codec, rawHeaders, options, propagated, deadline);
     this.gzip = gzip;
-    this.maxBodyBytes = options.maxBodyBytes;
   }
 
   push(chunk: Buffer): void {
@@ -185,53 +83,14 @@ class HttpCall extends ServerCall {
     if (this.isSettled) return;
     const body = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
     this.chunks = [];
-    if (this.gzip) {
-      gunzip(body, { maxOutputLength: this.maxBodyBytes }, (error, inflated) => {
-        if (error === null) this.decode(inflated);
-        else if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE")
-          this.reject(tooLarge(this.maxBodyBytes));
-        else this.reject(new PlexusError(Code.InvalidArgument, "malformed gzip request body"));
-      });
-      return;
-    }
-    this.decode(body);
-  }
-
-  private decode(body: Buffer): void {
-    const schema: DescMessage = this.entry.method.input;
-    let message: Message;
-    try {
-      message =
-        this.codec === "proto"
-          ? fromBinary(schema, body)
-          : fromJsonString(schema, body.toString("utf8"), { ignoreUnknownFields: true });
-    } catch (error) {
-      this.reject(
-        new PlexusError(
-          Code.InvalidArgument,
-          `malformed ${this.codec} request body: ${errorMessage(error)}`,
-        ),
-      );
-      return;
-    }
-    this.start(this.entry, message, this.rawHeaders);
+    this.receive(body, this.gzip);
   }
 
   protected reply(response: UnaryResponse): void {
     const res = this.res;
     if (res.writableEnded || res.destroyed) return;
-    const schema = this.entry.method.output;
-    let body: Uint8Array;
-    try {
-      body =
-        this.codec === "proto"
-          ? toBinary(schema, response.message)
-          : Buffer.from(toJsonString(schema, response.message));
-    } catch (error) {
-      this.logger?.error({ err: error }, "failed to encode a response");
-      this.fail(new PlexusError(Code.Internal, "internal error"));
-      return;
-    }
+    const body = this.encodeResponse(response);
+    if (body === undefined) return;
     const headers: OutgoingHttpHeaders = {
       [headerContentType]: this.codec === "proto" ? contentTypeProto : contentTypeJson,
       [headerContentLength]: body.byteLength,
@@ -265,38 +124,12 @@ class HttpCall extends ServerCall {
   }
 }
 
-/** Answers up to this size go out in the same write as the head (see `HttpCall.reply`). */
+/** Answers up to this size go out in the same write as the head (see `ConnectCall.reply`). */
 const singleWriteMaxBytes = 16 * 1024;
-
-function isHttp1(res: Res): boolean {
-  return (res as { stream?: unknown }).stream === undefined;
-}
 
 /** The bytes as a latin1 string: one character per byte, so it writes back byte for byte. */
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
-
-function tooLarge(max: number): PlexusError {
-  return new PlexusError(Code.ResourceExhausted, `request body larger than ${max} bytes`);
-}
-
-function onBodyData(this: Req, chunk: Buffer): void {
-  this[kCall]!.push(chunk);
-}
-
-function onBodyEnd(this: Req): void {
-  this[kCall]!.complete();
-}
-
-function onRequestError(this: Req): void {
-  this[kCall]!.cancel(canceledByClient());
-}
-
-function onResponseClose(this: ResWithCall): void {
-  // `close` also follows a normal `finish`; only an unsettled call means the client left early.
-  const call = this[kCall];
-  if (call !== undefined && !call.isSettled) call.cancel(canceledByClient());
 }
 
 /** Answers without a call (no route, wrong method, wrong media type). */
@@ -329,24 +162,18 @@ function answer(res: Res, status: number, headers: OutgoingHttpHeaders, error?: 
  *   createConnectHandler({ services: [bindService(UsersService, usersHandlers)] }),
  * );
  */
-export function createConnectHandler(options: ConnectHandlerOptions): ConnectRequestListener {
-  const table = createMethodTable(options.services, options.interceptors ?? []);
-  const clock = options.clock ?? systemClock;
-  const logger = serviceLogger(options.logger, options.serviceName);
-  const callOptions = {
-    clock,
-    logger,
-    maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
-  };
-  const fallback = options.fallback;
-  const authenticator = options.authenticator;
+export function createConnectHandler(options: RpcHandlerOptions): RpcRequestListener {
+  return connectListener(createCallSetup(options));
+}
 
-  return function handleConnectRequest(request: ConnectRequest, response: ConnectResponse): void {
+/** The Connect listener on a port's shared set-up (see `createRpcHandler`). */
+export function connectListener(setup: CallSetup): RpcRequestListener {
+  const { table, clock, callOptions, fallback, authenticator } = setup;
+
+  return function handleConnectRequest(request: RpcRequest, response: RpcResponse): void {
     const req = request as unknown as Req;
-    const res = response as unknown as ResWithCall;
-    const url = req.url;
-    const query = url.indexOf("?");
-    const entry = table.byPath(query === -1 ? url : url.slice(0, query));
+    const res = response as unknown as Res;
+    const entry = table.byUrl(req.url);
     if (entry === undefined) {
       if (fallback !== undefined) {
         fallback(request, response);
@@ -409,39 +236,23 @@ export function createConnectHandler(options: ConnectHandlerOptions): ConnectReq
     if (contentLength !== undefined && Number(contentLength) > callOptions.maxBodyBytes) {
       invalid ??= tooLarge(callOptions.maxBodyBytes);
     }
-    let propagated = readContextHeaders(headers);
+    let propagated = propagatedContext(headers, caller);
     if (propagated instanceof PlexusError) {
       invalid ??= propagated;
       propagated = noContext;
     }
-    if (caller !== undefined) propagated = { ...propagated, caller };
     const deadline =
       typeof timeoutMs === "number" && invalid === undefined ? clock.now() + timeoutMs : undefined;
-
-    const call = new HttpCall(res, entry, codec, headers, gzip, callOptions, propagated, deadline);
-    if (invalid !== undefined) {
-      if (invalid.code === Code.ResourceExhausted) closeAfterResponse(res);
-      call.reject(invalid);
-      req.resume();
-      return;
-    }
-    if (call.deadlinePassed()) {
-      // Already out of time on arrival: answer now, never start the handler.
-      call.cancel(deadlineExceeded());
-      req.resume();
-      return;
-    }
-    req[kCall] = call;
-    res[kCall] = call;
-    res.once("close", onResponseClose);
-    req.on("data", onBodyData).on("end", onBodyEnd).on("error", onRequestError);
+    const call = new ConnectCall(
+      res,
+      entry,
+      codec,
+      headers,
+      gzip,
+      callOptions,
+      propagated,
+      deadline,
+    );
+    beginCall(req, res, call, invalid);
   };
-}
-
-/** HTTP/1.1 only: do not keep a connection whose unread body we refuse to drain. */
-function closeAfterResponse(res: Res): void {
-  const h1 = res as Partial<ServerResponse>;
-  if (typeof h1.setHeader === "function" && (h1 as { stream?: unknown }).stream === undefined) {
-    h1.setHeader("connection", "close");
-  }
 }

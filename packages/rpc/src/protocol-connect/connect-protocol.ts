@@ -1,4 +1,5 @@
 import { Code } from "@plexus/core";
+import type { Codec } from "../message-codec.ts";
 
 /**
  * The Connect protocol's unary wire constants and tables (https://connectrpc.com/docs/protocol),
@@ -16,9 +17,6 @@ export const contentTypeProto = "application/proto";
 export const contentTypeJson = "application/json";
 /** Sent on 415 answers: what the server accepts instead. */
 export const acceptPost = "application/proto, application/json";
-
-/** The request/response body encoding of one call. */
-export type Codec = "proto" | "json";
 
 const contentTypePattern = /^application\/(proto|json)\s*(?:;\s*charset\s*=\s*"?utf-?8"?\s*)?$/i;
 

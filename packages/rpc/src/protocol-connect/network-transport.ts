@@ -1,10 +1,4 @@
-import {
-  fromBinary,
-  fromJsonString,
-  toBinary,
-  toJsonString,
-  type DescMessage,
-} from "@bufbuild/protobuf";
+import { toBinary, toJsonString } from "@bufbuild/protobuf";
 import {
   Code,
   PlexusError,
@@ -25,12 +19,12 @@ import {
   headerTimeout,
   parseContentType,
   protocolVersion,
-  type Codec,
 } from "./connect-protocol.ts";
+import { decodeMessage, type Codec } from "../message-codec.ts";
 import { decodeConnectError } from "./connect-error.ts";
 import { methodPath } from "../method-path.ts";
 import { writeContextHeaders } from "../propagation.ts";
-import { withHeaderPushback } from "./pushback-headers.ts";
+import { withHeaderPushback } from "../pushback-headers.ts";
 import type { ServiceCredentials } from "../service-credentials.ts";
 import { headerServiceToken } from "../service-token.ts";
 
@@ -141,18 +135,6 @@ function transportError(error: unknown, signal: AbortSignal): PlexusError {
     return new PlexusError(Code.DeadlineExceeded, "deadline exceeded", { cause: error });
   }
   return new PlexusError(Code.Unavailable, "transport failure", { cause: error });
-}
-
-function decodeMessage(codec: Codec, schema: DescMessage, body: Uint8Array) {
-  return codec === "proto"
-    ? fromBinary(schema, body)
-    : fromJsonString(
-        schema,
-        Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString(),
-        {
-          ignoreUnknownFields: true,
-        },
-      );
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { parsePushbackMs, parseRetryAfter, PlexusError, retryAfterKey } from "@plexus/core";
-import { firstHeaderValue } from "../propagation.ts";
+import { firstHeaderValue } from "./propagation.ts";
 
 /** gRFC A6's pushback: ms as a signed 32-bit integer; negative means "do not retry". */
 export const headerRetryPushback = "grpc-retry-pushback-ms";
