@@ -42,4 +42,6 @@ export {
   describeBrokerConformance,
   type ConformanceAdapter,
   type ConformanceConnection,
+  type RestartableServer,
 } from "./broker-conformance.ts";
+export { startPrivateKafka, type PrivateKafka } from "./private-kafka.ts";
