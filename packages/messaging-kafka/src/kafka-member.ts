@@ -24,6 +24,8 @@ type KafkaMessage = Message<Buffer, Buffer, string, string>;
 export interface MemberOptions {
   readonly subscription: BrokerSubscription;
   readonly settings: SubscriptionSettings;
+  /** The Kafka group: the subscription's, in the broker's topic prefix (see `KafkaBrokerOptions`). */
+  readonly groupId: string;
   readonly topics: readonly string[];
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -69,7 +71,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
   const consumer = new Consumer<Buffer, Buffer, string, string>({
     clientId: options.clientId,
     bootstrapBrokers: [...options.brokers],
-    groupId: subscription.group,
+    groupId: options.groupId,
     sessionTimeout: options.sessionTimeoutMs,
     heartbeatInterval: options.heartbeatIntervalMs,
     rebalanceTimeout: options.sessionTimeoutMs,

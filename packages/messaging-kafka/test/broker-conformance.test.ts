@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import {
   describeBrokerConformance,
+  removeKafkaPrefix,
   requireServer,
   serverUrl,
   startPrivateKafka,
   type ConformanceConnection,
   type PrivateKafka,
 } from "@plexus/testing";
-import { Admin, Producer } from "@platformatic/kafka";
+import { Producer } from "@platformatic/kafka";
 import { afterAll, describe } from "vitest";
 import { createKafkaBroker, streamOf, topicOf } from "../src/index.ts";
 
@@ -23,13 +24,7 @@ afterAll(async () => {
   await Promise.all([...raw.values()].map((producer) => producer.close()));
   await (await restartable?.catch(() => undefined))?.remove();
   if (!kafka) return;
-  const admin = new Admin({ clientId: "plexus-test", bootstrapBrokers: brokers });
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.close();
-  }
+  await removeKafkaPrefix(topicPrefix, brokers);
 });
 
 /** A connection to the cluster at `servers`, as one process of a service would hold it. */

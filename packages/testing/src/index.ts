@@ -44,4 +44,5 @@ export {
   type ConformanceConnection,
   type RestartableServer,
 } from "./broker-conformance.ts";
+export { removeKafkaPrefix } from "./kafka-namespace.ts";
 export { startPrivateKafka, type PrivateKafka } from "./private-kafka.ts";
