@@ -25,6 +25,8 @@ const postgresOnly = ["test/e2e/replicas.test.ts"];
  * (test/support/shop-data.ts), removed with its data.
  */
 const onKafka = ["test/e2e/orders.test.ts", "test/e2e/restart.test.ts"];
+/** e2e files about Kafka itself, which run only there. */
+const kafkaOnly = ["test/e2e/broker-restart.test.ts"];
 
 /**
  * Bounds of the e2e files, which start shop processes in hooks and tests: generous, as a busy
@@ -75,7 +77,7 @@ export default defineConfig(async () => {
             name: "e2e:pglite",
             ...e2eTimeouts,
             include: [e2e],
-            exclude: ["**/node_modules/**", ...postgresOnly],
+            exclude: ["**/node_modules/**", ...postgresOnly, ...kafkaOnly],
             env: { PLEXUS_E2E_STORAGE: "pglite" },
           },
         },
@@ -87,7 +89,7 @@ export default defineConfig(async () => {
                   name: "e2e:postgres",
                   ...e2eTimeouts,
                   include: [e2e],
-                  exclude: ["**/node_modules/**", ...pgliteOnly],
+                  exclude: ["**/node_modules/**", ...pgliteOnly, ...kafkaOnly],
                   env: { PLEXUS_E2E_STORAGE: "postgres" },
                 },
               },
@@ -100,7 +102,7 @@ export default defineConfig(async () => {
                 test: {
                   name: "e2e:kafka",
                   ...e2eTimeouts,
-                  include: onKafka,
+                  include: [...onKafka, ...kafkaOnly],
                   env: { PLEXUS_E2E_STORAGE: "pglite", PLEXUS_E2E_BROKER: "kafka" },
                 },
               },
