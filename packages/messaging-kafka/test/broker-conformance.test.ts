@@ -61,7 +61,11 @@ describe.runIf(kafka)("kafka broker", () => {
     async restartable() {
       restartable ??= startPrivateKafka();
       const server = await restartable;
-      return { connect: () => connectTo([server.broker]), stop: server.stop, start: server.start };
+      return {
+        connect: () => connectTo([server.broker]),
+        stop: () => server.stop(),
+        start: () => server.start(),
+      };
     },
   });
 });
