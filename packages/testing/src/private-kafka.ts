@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,8 +29,9 @@ export interface PrivateKafka {
 
 /**
  * Starts a private broker (formatting its storage first) and resolves once it accepts
- * connections: a JVM start, several seconds, so keep the tests that need one few. It dies with
- * the test process at the latest (the server runs detached, outside the process group).
+ * connections: a JVM start, several seconds, so keep the tests that need one few. It dies, and its
+ * directory goes, with the test process at the latest (the server runs detached, outside the
+ * process group).
  */
 export async function startPrivateKafka(): Promise<PrivateKafka> {
   const dir = await mkdtemp(join(tmpdir(), "plexus-kafka-"));
@@ -51,12 +52,14 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
       throw new Error(`scripts/kafka.sh ${command} failed:\n${stdout}${stderr}`, { cause: error });
     }
   };
+  /** The last resort of a test process ending without `remove()` (a timed-out hook). */
   const killNow = (): void => {
     try {
       process.kill(Number(readFileSync(join(dir, "kafka.pid"), "utf8")), "SIGKILL");
     } catch {
       // never started, or already gone
     }
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", killNow);
   process.once("SIGTERM", killNow);
