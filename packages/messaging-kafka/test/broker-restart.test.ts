@@ -112,6 +112,7 @@ it.runIf(kafkaAvailable)(
 
     await commit(5);
     await until("the first effects", async () => (await effects()).length === 5);
+    await until("the first rows marked sent", async () => (await unsent()) === 0);
 
     await kafka.kill();
     await commit(5);
