@@ -19,6 +19,14 @@ const pgliteOnly = [
   "test/e2e/tracing.test.ts",
 ];
 const postgresOnly = ["test/e2e/replicas.test.ts"];
+/**
+ * The e2e files that run a third time with the shop on Kafka (the monolith topology, PGlite): the
+ * event-driven ones that cost one or two shop starts. Each shop has topics and groups of its own
+ * (test/support/shop-data.ts), removed with its data.
+ */
+const onKafka = ["test/e2e/orders.test.ts", "test/e2e/restart.test.ts"];
+/** e2e files about Kafka itself, which run only there. */
+const kafkaOnly = ["test/e2e/broker-restart.test.ts"];
 
 /**
  * Bounds of the e2e files, which start shop processes in hooks and tests: generous, as a busy
@@ -35,9 +43,9 @@ const e2eTimeouts = { testTimeout: 60_000, hookTimeout: 120_000 };
 process.env["NODE_COMPILE_CACHE"] ??= join(tmpdir(), "node-compile-cache");
 
 export default defineConfig(async () => {
-  // Under CI=true an unreachable Postgres fails the run here; elsewhere it prints a loud notice
-  // and the Postgres project is left out (the convention of @plexus/testing's requireServer).
-  const postgres = await requireServer("postgres");
+  // Under CI=true an unreachable Postgres or Kafka fails the run here; elsewhere it prints a loud
+  // notice and its project is left out (the convention of @plexus/testing's requireServer).
+  const [postgres, kafka] = await Promise.all([requireServer("postgres"), requireServer("kafka")]);
   return {
     test: {
       exclude: ["**/node_modules/**"],
@@ -69,7 +77,7 @@ export default defineConfig(async () => {
             name: "e2e:pglite",
             ...e2eTimeouts,
             include: [e2e],
-            exclude: ["**/node_modules/**", ...postgresOnly],
+            exclude: ["**/node_modules/**", ...postgresOnly, ...kafkaOnly],
             env: { PLEXUS_E2E_STORAGE: "pglite" },
           },
         },
@@ -81,8 +89,21 @@ export default defineConfig(async () => {
                   name: "e2e:postgres",
                   ...e2eTimeouts,
                   include: [e2e],
-                  exclude: ["**/node_modules/**", ...pgliteOnly],
+                  exclude: ["**/node_modules/**", ...pgliteOnly, ...kafkaOnly],
                   env: { PLEXUS_E2E_STORAGE: "postgres" },
+                },
+              },
+            ]
+          : []),
+        ...(kafka
+          ? [
+              {
+                extends: true,
+                test: {
+                  name: "e2e:kafka",
+                  ...e2eTimeouts,
+                  include: [...onKafka, ...kafkaOnly],
+                  env: { PLEXUS_E2E_STORAGE: "pglite", PLEXUS_E2E_BROKER: "kafka" },
                 },
               },
             ]

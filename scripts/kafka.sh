@@ -3,7 +3,16 @@
 # 127.0.0.1:9092, from Apache Kafka's jars on Maven Central (Debian and npm do not package Kafka).
 #
 #   scripts/kafka.sh          start it unless something already listens on 9092, wait until it accepts
-#   scripts/kafka.sh stop     stop the broker this script started
+#   scripts/kafka.sh stop     stop the broker this script started (SIGTERM: a clean shutdown)
+#   scripts/kafka.sh kill     kill it (SIGKILL: a crash); both wait until the process is gone
+#
+# A private broker (tests that stop and start a server of their own; never the shared one on
+# 9092, which other suites use) is another instance: its own ports and its own directory, the
+# jars shared. Starting it again with the same three settings starts it on the same data.
+#   PLEXUS_KAFKA_PORT             the client port (default 9092)
+#   PLEXUS_KAFKA_CONTROLLER_PORT  the KRaft controller's port (default 9093)
+#   PLEXUS_KAFKA_DIR              config, storage, pid and log (default: the cache's version dir)
+# A private instance never "uses" what already listens on its port: that is an error.
 #
 # Everything lives in a cache outside the clone, so fresh clones (CI) reuse it: the jars (copied
 # from ~/.m2 by Maven, once per Kafka version), the formatted storage, the config and the log.
@@ -17,11 +26,12 @@ pom="$here/kafka/pom.xml"
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
 home="${PLEXUS_KAFKA_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/plexus-kafka}/$version"
 libs="$home/libs"
-data="$home/data"
-config="$home/server.properties"
-pidfile="$home/kafka.pid"
-port=9092
-controller_port=9093
+instance="${PLEXUS_KAFKA_DIR:-$home}"
+data="$instance/data"
+config="$instance/server.properties"
+pidfile="$instance/kafka.pid"
+port="${PLEXUS_KAFKA_PORT:-9092}"
+controller_port="${PLEXUS_KAFKA_CONTROLLER_PORT:-9093}"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 say() { echo "kafka.sh: $*"; }
@@ -33,26 +43,46 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
-if [ "${1:-start}" = "stop" ]; then
-  if pid="$(running_pid)"; then
-    say "stopping the broker (pid $pid)"
-    kill "$pid"
-    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 1; done
-    say "the broker did not stop within 30 s; killing it"
-    kill -9 "$pid"
-  else
-    say "no broker started by this script is running"
-  fi
-  exit 0
-fi
+gone() { ! kill -0 "$1" 2>/dev/null; }
 
-if port_open "$port"; then
+case "${1:-start}" in
+  stop | kill)
+    if pid="$(running_pid)"; then
+      if [ "$1" = "kill" ]; then
+        say "killing the broker (pid $pid)"
+        kill -9 "$pid"
+      else
+        say "stopping the broker (pid $pid)"
+        kill "$pid"
+        for _ in $(seq 1 60); do gone "$pid" && exit 0; sleep 0.5; done
+        say "the broker did not stop within 30 s; killing it"
+        kill -9 "$pid"
+      fi
+      for _ in $(seq 1 60); do gone "$pid" && exit 0; sleep 0.5; done
+      say "the broker (pid $pid) is still there" >&2
+      exit 1
+    fi
+    say "no broker started by this script is running"
+    exit 0
+    ;;
+  start) ;;
+  *)
+    say "usage: scripts/kafka.sh [start|stop|kill]" >&2
+    exit 2
+    ;;
+esac
+
+if port_open "$port" && ! running_pid >/dev/null; then
+  if [ "$instance" != "$home" ]; then
+    say "127.0.0.1:$port is taken by another process; choose another PLEXUS_KAFKA_PORT" >&2
+    exit 1
+  fi
   say "something already listens on 127.0.0.1:$port; using it"
   exit 0
 fi
 
 command -v java >/dev/null || { say "java (17 or later) is needed: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
-mkdir -p "$home"
+mkdir -p "$home" "$instance"
 
 # The jars, once per version: a marker written last tells a complete copy from an interrupted one.
 if [ ! -f "$libs/.complete" ]; then
@@ -93,11 +123,11 @@ group.consumer.min.heartbeat.interval.ms=100
 group.consumer.heartbeat.interval.ms=500
 EOF
 
-cat >"$home/log4j2.properties" <<EOF
+cat >"$instance/log4j2.properties" <<EOF
 status = warn
 appender.file.type = File
 appender.file.name = file
-appender.file.fileName = $home/kafka.log
+appender.file.fileName = $instance/kafka.log
 appender.file.layout.type = PatternLayout
 appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
@@ -107,7 +137,7 @@ logger.controller.level = WARN
 EOF
 
 java_cmd=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true
-  "-Dlog4j2.configurationFile=$home/log4j2.properties" -cp "$classpath")
+  "-Dlog4j2.configurationFile=$instance/log4j2.properties" -cp "$classpath")
 
 # Formats the storage once: the meta.properties it writes is what a formatted directory has.
 if [ ! -f "$data/meta.properties" ]; then
@@ -119,8 +149,8 @@ fi
 if pid="$(running_pid)"; then
   say "the broker (pid $pid) is starting; waiting for it"
 else
-  say "starting the broker on 127.0.0.1:$port (log: $home/kafka.log)"
-  nohup setsid "${java_cmd[@]}" kafka.Kafka "$config" >"$home/kafka.out" 2>&1 </dev/null &
+  say "starting the broker on 127.0.0.1:$port (log: $instance/kafka.log)"
+  nohup setsid "${java_cmd[@]}" kafka.Kafka "$config" >"$instance/kafka.out" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$pidfile"
 fi
@@ -132,10 +162,10 @@ for _ in $(seq 1 120); do
   fi
   if ! kill -0 "$pid" 2>/dev/null; then
     say "the broker exited; the end of its output:" >&2
-    tail -n 30 "$home/kafka.out" "$home/kafka.log" >&2 2>/dev/null || true
+    tail -n 30 "$instance/kafka.out" "$instance/kafka.log" >&2 2>/dev/null || true
     exit 1
   fi
   sleep 0.5
 done
-say "the broker did not accept connections within 60 s; see $home/kafka.log" >&2
+say "the broker did not accept connections within 60 s; see $instance/kafka.log" >&2
 exit 1

@@ -30,8 +30,9 @@ export interface KafkaBrokerOptions {
   /** Names this process's connections in the cluster's logs and quotas. Default: `plexus`. */
   clientId?: string;
   /**
-   * Put before every stream's topic name (`<prefix>shop.orders.v1`), so environments or test
-   * runs sharing a cluster keep apart. Default: none.
+   * Put before every stream's topic name (`<prefix>shop.orders.v1`) and every consumer group's
+   * id (`<prefix>notifications.orders`), so environments or test runs sharing a cluster keep
+   * apart: neither reads the other's records nor joins the other's groups. Default: none.
    */
   topicPrefix?: string;
   /**
@@ -178,6 +179,7 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     const member = await joinGroup({
       subscription,
       settings,
+      groupId: `${prefix}${subscription.group}`,
       topics: subscribed,
       brokers,
       clientId,

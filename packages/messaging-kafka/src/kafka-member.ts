@@ -19,11 +19,14 @@ import {
 import { deliverRecord, type RecordDeliveryOptions } from "./record-delivery.ts";
 
 type KafkaMessage = Message<Buffer, Buffer, string, string>;
+type KafkaConsumer = Consumer<Buffer, Buffer, string, string>;
 
 /** How a member reaches the cluster and keeps its place in the group. */
 export interface MemberOptions {
   readonly subscription: BrokerSubscription;
   readonly settings: SubscriptionSettings;
+  /** The Kafka group: the subscription's, in the broker's topic prefix (see `KafkaBrokerOptions`). */
+  readonly groupId: string;
   readonly topics: readonly string[];
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -66,16 +69,6 @@ const restartDelayMs = 1000;
  */
 export async function joinGroup(options: MemberOptions): Promise<Member> {
   const { subscription, settings, logger } = options;
-  const consumer = new Consumer<Buffer, Buffer, string, string>({
-    clientId: options.clientId,
-    bootstrapBrokers: [...options.brokers],
-    groupId: subscription.group,
-    sessionTimeout: options.sessionTimeoutMs,
-    heartbeatInterval: options.heartbeatIntervalMs,
-    rebalanceTimeout: options.sessionTimeoutMs,
-    autocommit: false,
-    deserializers: { headerKey: stringDeserializer, headerValue: stringDeserializer },
-  });
   const stop = new AbortController();
   const abort = new AbortController();
   const delivery: RecordDeliveryOptions = {
@@ -171,21 +164,55 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
       queue.seen = -1n;
     }
   }
-  consumer.on("consumer:group:join", onJoin);
+  /** The client of the current stream; a failed stream's is retired with it. */
+  let consumer: KafkaConsumer | undefined;
+
+  /** Leaves the group (when the cluster can be reached) and closes the client. */
+  async function retire(client: KafkaConsumer): Promise<void> {
+    client.off("consumer:group:join", onJoin);
+    await client.close(true).catch((error: unknown) => {
+      logger?.warn({ group: subscription.group, err: error }, "kafka consumer close failed");
+    });
+  }
 
   async function open(): Promise<void> {
-    const opened = await consumer.consume({
-      topics: [...options.topics],
-      mode: MessagesStreamModes.COMMITTED,
-      // A new group reads its streams from their start: nothing published before its first
-      // member joined is missed, and the inbox makes reading again harmless.
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
+    // A new client each time: one whose stream failed (the cluster unreachable beyond its
+    // retries) and that consumes again does not get its group's records back.
+    const client: KafkaConsumer = new Consumer({
+      clientId: options.clientId,
+      bootstrapBrokers: [...options.brokers],
+      groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       rebalanceTimeout: options.sessionTimeoutMs,
+      autocommit: false,
+      deserializers: { headerKey: stringDeserializer, headerValue: stringDeserializer },
     });
+    client.on("consumer:group:join", onJoin);
+    consumer = client;
+    const opened = await client
+      .consume({
+        topics: [...options.topics],
+        mode: MessagesStreamModes.COMMITTED,
+        // A new group reads its streams from their start: nothing published before its first
+        // member joined is missed, and the inbox makes reading again harmless.
+        fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+        autocommit: false,
+        sessionTimeout: options.sessionTimeoutMs,
+        heartbeatInterval: options.heartbeatIntervalMs,
+        rebalanceTimeout: options.sessionTimeoutMs,
+      })
+      .catch(async (error: unknown) => {
+        await retire(client);
+        throw error;
+      });
+    if (stop.signal.aborted) {
+      // Closed while joining: close() retired this client already.
+      opened.destroy();
+      return;
+    }
     stream = opened;
+    if (paused) opened.pause();
     opened.on("data", take);
     let failed = false;
     // `on`, not `once`: a destroyed stream may emit more than one error, and an unheard one
@@ -197,6 +224,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
         { group: subscription.group, err: error },
         "kafka fetch stream failed; opening it again",
       );
+      void retire(client);
       options.clock.setTimeout(() => void reopen(), restartDelayMs);
     });
   }
@@ -214,7 +242,6 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
   try {
     await open();
   } catch (error) {
-    await consumer.close(true).catch(() => undefined);
     throw new PlexusError(
       Code.Unavailable,
       `could not join consumer group ${subscription.group}: ${(error as Error).message}`,
@@ -229,10 +256,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
         stop.abort();
         stream?.pause();
         await Promise.all([...partitions.values()].flatMap((q) => (q.worker ? [q.worker] : [])));
-        consumer.off("consumer:group:join", onJoin);
-        await consumer.close(true).catch((error: unknown) => {
-          logger?.warn({ group: subscription.group, err: error }, "kafka consumer close failed");
-        });
+        if (consumer) await retire(consumer);
       })();
       return closed;
     },
@@ -241,8 +265,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
       destroyed = true;
       stop.abort();
       abort.abort(new PlexusError(Code.Unavailable, "broker destroyed"));
-      consumer.off("consumer:group:join", onJoin);
-      closed ??= consumer.close(true).catch(() => undefined);
+      if (consumer) closed ??= retire(consumer);
     },
   };
 }

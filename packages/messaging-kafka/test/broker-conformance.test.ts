@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { describeBrokerConformance, requireServer, serverUrl } from "@plexus/testing";
-import { Admin, Producer } from "@platformatic/kafka";
+import {
+  describeBrokerConformance,
+  removeKafkaPrefix,
+  requireServer,
+  serverUrl,
+  startPrivateKafka,
+  type ConformanceConnection,
+  type PrivateKafka,
+} from "@plexus/testing";
+import { Producer } from "@platformatic/kafka";
 import { afterAll, describe } from "vitest";
 import { createKafkaBroker, streamOf, topicOf } from "../src/index.ts";
 
@@ -8,41 +16,55 @@ const kafka = await requireServer("kafka");
 const brokers = [new URL(serverUrl("kafka")).host];
 // Topics of this run only: reruns against the same cluster never meet earlier runs' records.
 const topicPrefix = `plexus-test-${randomUUID().slice(0, 8)}.`;
-let raw: Producer | undefined;
+const raw = new Map<string, Producer>();
+/** The broker the restart case stops and starts: this file's own, started when that case runs. */
+let restartable: Promise<PrivateKafka> | undefined;
 
 afterAll(async () => {
-  await raw?.close();
+  await Promise.all([...raw.values()].map((producer) => producer.close()));
+  await (await restartable?.catch(() => undefined))?.remove();
   if (!kafka) return;
-  const admin = new Admin({ clientId: "plexus-test", bootstrapBrokers: brokers });
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.close();
-  }
+  await removeKafkaPrefix(topicPrefix, brokers);
 });
+
+/** A connection to the cluster at `servers`, as one process of a service would hold it. */
+async function connectTo(servers: string[]): Promise<ConformanceConnection> {
+  const broker = await createKafkaBroker({
+    brokers: servers,
+    topicPrefix,
+    clientId: "plexus-test",
+    // Short sessions (the broker of scripts/kafka.sh allows them): a group settles fast.
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 500,
+  });
+  return {
+    broker,
+    async publishRaw(type, payload) {
+      const key = servers.join(",");
+      let producer = raw.get(key);
+      if (!producer) {
+        producer = new Producer({ clientId: "plexus-test-raw", bootstrapBrokers: servers });
+        raw.set(key, producer);
+      }
+      const topic = topicOf(topicPrefix, streamOf(type));
+      await producer.send({ messages: [{ topic, value: Buffer.from(payload) }] });
+    },
+    destroy: () => broker.destroy(),
+  };
+}
 
 describe.runIf(kafka)("kafka broker", () => {
   describeBrokerConformance({
     name: "kafka",
     durable: true,
-    async connect() {
-      const broker = await createKafkaBroker({
-        brokers,
-        topicPrefix,
-        clientId: "plexus-test",
-        // Short sessions (the broker of scripts/kafka.sh allows them): a group settles fast.
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 500,
-      });
+    connect: () => connectTo(brokers),
+    async restartable() {
+      restartable ??= startPrivateKafka();
+      const server = await restartable;
       return {
-        broker,
-        async publishRaw(type, payload) {
-          raw ??= new Producer({ clientId: "plexus-test-raw", bootstrapBrokers: brokers });
-          const topic = topicOf(topicPrefix, streamOf(type));
-          await raw.send({ messages: [{ topic, value: Buffer.from(payload) }] });
-        },
-        destroy: () => broker.destroy(),
+        connect: () => connectTo([server.broker]),
+        stop: () => server.stop(),
+        start: () => server.start(),
       };
     },
   });

@@ -13,8 +13,7 @@ import {
   type DeliveryOutcome,
 } from "@plexus/messaging";
 import { openStorage, type Storage } from "@plexus/storage";
-import { requireServer, serverUrl } from "@plexus/testing";
-import { Admin } from "@platformatic/kafka";
+import { removeKafkaPrefix, requireServer, serverUrl } from "@plexus/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createKafkaBroker, type KafkaBroker } from "../src/index.ts";
 
@@ -64,13 +63,7 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
   });
   afterAll(async () => {
     await storage?.close();
-    const admin = new Admin({ clientId: "plexus-test", bootstrapBrokers: brokers });
-    try {
-      const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
-      if (topics.length > 0) await admin.deleteTopics({ topics });
-    } finally {
-      await admin.close();
-    }
+    await removeKafkaPrefix(topicPrefix, brokers);
   });
 
   /** A fresh service schema with an effects table, a broker and a runtime running `consumer`. */

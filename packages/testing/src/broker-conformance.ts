@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { Message } from "@bufbuild/protobuf";
-import type {
-  Broker,
-  BrokerSubscription,
-  CloudEvent,
-  DeadLetterInput,
-  Delivery,
+import {
+  Code,
+  PlexusError,
+  type Broker,
+  type BrokerSubscription,
+  type CloudEvent,
+  type DeadLetterInput,
+  type Delivery,
 } from "@plexus/core";
 import { createEvent, decodeEventData } from "@plexus/messaging";
 import { afterEach, describe, expect, it } from "vitest";
@@ -39,6 +41,22 @@ export interface ConformanceAdapter {
   readonly durable: boolean;
   /** Bound of each wait for deliveries. Default: 15 000 ms. */
   readonly waitMs?: number;
+  /**
+   * A server of the test's own that the suite stops and starts again ("a broker restart
+   * mid-stream"), never a shared one other suites use; called once, when that case runs. Without
+   * it the case is skipped: the memory broker lives in its process and has no server to restart.
+   */
+  readonly restartable?: () => Promise<RestartableServer>;
+}
+
+/** A broker server the conformance suite may stop and start, and connections to it. */
+export interface RestartableServer {
+  /** A new connection to this server (the suite closes it). */
+  connect(): Promise<ConformanceConnection>;
+  /** Stops the server; resolves once it is down. */
+  stop(): Promise<void>;
+  /** Starts it again on the same address and data; resolves once it accepts connections. */
+  start(): Promise<void>;
 }
 
 /** A handler's view of one delivery. */
@@ -375,6 +393,61 @@ export function describeBrokerConformance(adapter: ConformanceAdapter): void {
       await until("the next event at the new member", () => later.ids().includes(second.id));
       expect(later.ids()).not.toContain(first.id);
     });
+
+    it.runIf(adapter.restartable)(
+      adapter.restartable
+        ? "loses nothing acknowledged across a broker restart mid-stream"
+        : "loses nothing acknowledged across a broker restart mid-stream (skipped: no server of its own to stop)",
+      async () => {
+        const server = await adapter.restartable!();
+        const { stream, type, group } = fresh();
+        const connection = await server.connect();
+        open.push(connection);
+        const { broker } = connection;
+        const r = recorder(group("billing"), [`${stream}.*`]);
+        await broker.subscribe(r.subscription);
+        const acked: string[] = [];
+        const refused: { phase: string; error: unknown }[] = [];
+        const publishAll = (count: number, phase: string): Promise<void>[] =>
+          Array.from({ length: count }, (_, i) => {
+            const e = event(type, `o-${i % 4}`, { phase });
+            return broker.publish(e).then(
+              () => void acked.push(e.id),
+              (error: unknown) => void refused.push({ phase, error }),
+            );
+          });
+        await Promise.all(publishAll(10, "before"));
+        await until("the first events", () => new Set(r.ids()).size === 10);
+
+        // The server goes down with publishes in flight, and more come while it is down.
+        const inFlight = publishAll(10, "stopping");
+        await server.stop();
+        const ackedWhileUp = acked.length;
+        const during = publishAll(10, "down");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Nothing is acknowledged by a server that is down: each publish waits or fails.
+        expect(acked.length).toBe(ackedWhileUp);
+        await server.start();
+        await Promise.all(publishAll(10, "after"));
+        await Promise.all([...inFlight, ...during]);
+
+        // Only a publish that met the outage may fail, and it says so in the port's terms.
+        for (const { phase, error } of refused) {
+          expect(["stopping", "down"]).toContain(phase);
+          expect(error).toBeInstanceOf(PlexusError);
+          expect((error as PlexusError).code).toBe(Code.Unavailable);
+        }
+        expect(acked.length + refused.length).toBe(40);
+        await until("every acknowledged event", () => {
+          const seen = new Set(r.ids());
+          return acked.every((id) => seen.has(id));
+        });
+        const published = new Set(acked);
+        expect(r.ids().filter((id) => !published.has(id))).toEqual([]);
+      },
+      // A JVM start or two on a busy machine: the bound only turns a hang into a failure.
+      120_000,
+    );
 
     it.runIf(adapter.durable)(
       "redelivers to another member what a crashed consumer had not acked",

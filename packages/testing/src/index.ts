@@ -42,4 +42,7 @@ export {
   describeBrokerConformance,
   type ConformanceAdapter,
   type ConformanceConnection,
+  type RestartableServer,
 } from "./broker-conformance.ts";
+export { removeKafkaPrefix } from "./kafka-namespace.ts";
+export { startPrivateKafka, type PrivateKafka } from "./private-kafka.ts";
