@@ -40,7 +40,7 @@ export class SagaPoller {
 
   /** Schedules every claimable saga not running here (up to 1 000); resolves how many. */
   async scan(): Promise<number> {
-    const { db, clock, logger, leases, executor } = this.#options;
+    const { db, logger, leases, executor } = this.#options;
     const ids = await sagaStore.findClaimable(db, leases.terms(), scanBatch);
     let scheduled = 0;
     for (const id of ids) {
