@@ -114,6 +114,9 @@ export interface Host extends AsyncDisposable {
  * `PLEXUS_PROJECTION_POLL_MS`, default 1000, as the safety net of the wake-up each commit to the
  * log sends).
  *
+ * Each service's outbox relay holds its lease for `PLEXUS_OUTBOX_LEASE_MS` (default 15 000)
+ * without renewal: on a shared Postgres, a crashed replica's relay is replaced that long after.
+ *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the projections and
  * the consumers, close
@@ -140,6 +143,7 @@ async function assembleHost(
   const port = options.port ?? portSetting(config, "PORT") ?? 8080;
   const rpcPort = portSetting(config, "PLEXUS_RPC_PORT");
   const projectionPollMs = integerSetting(config, "PLEXUS_PROJECTION_POLL_MS", 1);
+  const outboxLeaseMs = integerSetting(config, "PLEXUS_OUTBOX_LEASE_MS", 1);
   const metrics = createMetrics();
   const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
@@ -191,7 +195,14 @@ async function assembleHost(
   for (const definition of spec.services) {
     const serviceLogger = logger.child({ service: definition.name });
     const db = await storage.forService(definition.name, definition.migrations);
-    const outbox = createOutbox({ db, broker, clock, logger: serviceLogger, aroundPublish });
+    const outbox = createOutbox({
+      db,
+      broker,
+      clock,
+      logger: serviceLogger,
+      aroundPublish,
+      ...(outboxLeaseMs !== undefined ? { leaseTtlMs: outboxLeaseMs } : {}),
+    });
     const caller = definition.name;
     const http = createHttpClients({
       resilience,
