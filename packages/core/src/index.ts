@@ -70,7 +70,14 @@ export {
 export type { Db, Migration, Sql, SqlResult } from "./store.ts";
 export { toolkitTables } from "./toolkit-tables.ts";
 export { CoalescedRun } from "./coalesced-run.ts";
-export { liveLeaseOwners } from "./live-lease-owners.ts";
+export {
+  LeaseHolder,
+  takeableLease,
+  type LeaseHolderOptions,
+  type LeaseTerms,
+  type LeasedRows,
+  type TakeableLease,
+} from "./lease-holder.ts";
 export type {
   HttpClientFactory,
   HttpUpstream,

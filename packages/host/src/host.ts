@@ -113,6 +113,9 @@ export interface Host extends AsyncDisposable {
  * `PLEXUS_PROJECTION_POLL_MS`, default 1000, as the safety net of the wake-up each commit to the
  * log sends).
  *
+ * Each service's outbox relay holds its lease for `PLEXUS_OUTBOX_LEASE_MS` (default 15 000)
+ * without renewal: on a shared Postgres, a crashed replica's relay is replaced that long after.
+ *
  * Stop order (the lifecycle runs steps in reverse registration): refuse new HTTP and RPC work,
  * stop the services' own background work (sagas), drain the outboxes, stop the projections and
  * the consumers, close
@@ -139,6 +142,7 @@ async function assembleHost(
   const port = options.port ?? portSetting(config, "PORT") ?? 8080;
   const rpcPort = portSetting(config, "PLEXUS_RPC_PORT");
   const projectionPollMs = integerSetting(config, "PLEXUS_PROJECTION_POLL_MS", 1);
+  const outboxLeaseMs = integerSetting(config, "PLEXUS_OUTBOX_LEASE_MS", 1);
   const metrics = createMetrics();
   const hostname = options.hostname ?? config["PLEXUS_HOST"] ?? "127.0.0.1";
   const health = createHealthRegistry({ stopping: lifecycle.signal, clock });
@@ -196,6 +200,7 @@ async function assembleHost(
       clock,
       logger: serviceLogger,
       interceptors: publishing,
+      ...(outboxLeaseMs !== undefined ? { leaseTtlMs: outboxLeaseMs } : {}),
     });
     const http = createHttpClients({
       resilience,

@@ -130,6 +130,14 @@ describe("startHost", () => {
     expect(host.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it("refuses an outbox lease TTL that is not a positive integer, before opening anything", async () => {
+    for (const bad of ["soon", "0"]) {
+      await expect(startTallyHost({ PLEXUS_OUTBOX_LEASE_MS: bad })).rejects.toThrow(
+        /PLEXUS_OUTBOX_LEASE_MS/,
+      );
+    }
+  });
+
   it("wires typed clients: a call to one service reaches the other through outbox and broker", async () => {
     const tally = host.clientsFor("test").client(TallyService);
     expect(await tally.add({ key: "mugs", amount: 2 })).toMatchObject({ key: "mugs", total: 2 });

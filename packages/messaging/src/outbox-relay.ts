@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { CoalescedRun, liveLeaseOwners, type BackoffOptions, type TimerHandle } from "@plexus/core";
+import { CoalescedRun, type BackoffOptions, type TimerHandle } from "@plexus/core";
 import { resolveBackoff } from "./backoff.ts";
 import { createRelayLease } from "./relay-lease.ts";
 import { flushRelay, RelayProgress } from "./relay-progress.ts";
@@ -136,7 +136,7 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     async start() {
       if (started) return;
       started = true;
-      liveLeaseOwners.add(lease.owner);
+      lease.open();
       // Relay work runs in the context of start(), never in the context of whoever nudged it
       // (typically code still inside its transaction, where the storage refuses other statements).
       scope = AsyncLocalStorage.snapshot();
@@ -169,14 +169,13 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
         abort.abort(new Error("outbox relay closed"));
         await cycles.idle();
         await Promise.allSettled([...workers.values()]);
-        await lease.release();
-        liveLeaseOwners.delete(lease.owner);
+        await lease.close();
         progress.progressed();
       })();
       return closing;
     },
     destroy() {
-      liveLeaseOwners.delete(lease.owner);
+      lease.drop();
       stopped = true;
       unlisten?.();
       if (pollTimer !== undefined) clock.clearTimeout(pollTimer);

@@ -1,4 +1,4 @@
-import type { Clock, Db, Logger } from "@plexus/core";
+import type { Clock, Db, LeaseHolder, Logger } from "@plexus/core";
 import type { RetryPolicy } from "./retry-policy.ts";
 import type { SagaFinishedEvent } from "./saga-definition.ts";
 import type { SagaRegistry } from "./saga-registry.ts";
@@ -25,7 +25,8 @@ export interface ExecutionEnv {
   readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly leaseMs: number;
+  /** The orchestrator's leases: a write extends the saga's lease to `until(now)`. */
+  readonly lease: Pick<LeaseHolder, "until">;
   readonly random: () => number;
   readonly serviceName: string | undefined;
   /** Run around each try, first outermost; composed once per execution. */

@@ -1,21 +1,21 @@
 import {
-  liveLeaseOwners,
+  LeaseHolder,
   type Clock,
   type Db,
+  type LeaseTerms,
   type Logger,
   type Sql,
-  type TimerHandle,
 } from "@plexus/core";
 import type { InRoot } from "./execution-env.ts";
 import type { SagaRecord } from "./saga-record.ts";
-import { sagaChannel, sagaStore, type Alive } from "./saga-store.ts";
+import { sagaChannel, sagaStore } from "./saga-store.ts";
 
 export interface SagaLeasesOptions {
   readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** This orchestrator's lease owner id. */
-  readonly owner: string;
+  /** This orchestrator's lease owner id (default: `LeaseHolder`'s). */
+  readonly owner: string | undefined;
   readonly leaseMs: number;
   readonly root: InRoot;
   /** Aborted when `close()` gives up on in-flight tries: no more writes at all. */
@@ -23,27 +23,51 @@ export interface SagaLeasesOptions {
 }
 
 /**
- * The leases one orchestrator (`owner`) holds: taken per saga by a claim, renewed together every
- * third of `leaseMs` while their executions run, given up when an execution stops early or the
- * orchestrator closes. While open, `owner` counts as alive in this process (ADR 10).
+ * The leases one orchestrator (`owner`) holds, one per saga row: core's `LeaseHolder` (ADR 10)
+ * over the saga rows. Taken per saga by a claim, renewed together by the holder's heartbeat while
+ * their executions run, given up when an execution stops early or the orchestrator closes. While
+ * open, `owner` counts as alive in this process.
  */
 export class SagaLeases {
   readonly #options: SagaLeasesOptions;
   readonly #held = new Set<string>();
-  // TimerHandle is `unknown`: undefined means "none".
-  #heartbeat: TimerHandle;
-  #renewing = true;
+  readonly #holder: LeaseHolder;
 
   constructor(options: SagaLeasesOptions) {
     this.#options = options;
-    liveLeaseOwners.add(options.owner);
-    this.#scheduleHeartbeat();
+    const { db, clock, logger, owner, leaseMs, root, abandon } = options;
+    this.#holder = new LeaseHolder({
+      db,
+      clock,
+      logger,
+      owner,
+      ttlMs: leaseMs,
+      leased: {
+        renew: async (holder) => {
+          if (this.#held.size === 0 || abandon.aborted) return;
+          const { owner: me, until } = holder.terms();
+          await sagaStore.renewLeases(db, me, [...this.#held], until);
+        },
+        release: async (holder) => this.#released(await sagaStore.release(db, holder.owner)),
+      },
+    });
+    // The heartbeat runs in the orchestrator's context, never in a caller's.
+    root(() => this.#holder.open());
   }
 
-  /** Holders whose leases count until they run out: all of them unless the db is exclusive. */
-  alive(): Alive {
-    const { db, owner } = this.#options;
-    return db.exclusive ? liveLeaseOwners.besides(owner) : null;
+  /** This orchestrator's lease owner id. */
+  get owner(): string {
+    return this.#holder.owner;
+  }
+
+  /** When a lease taken or extended at `now` runs out. */
+  until(now: number): number {
+    return this.#holder.until(now);
+  }
+
+  /** The terms of a lease taken now (which holders are alive, when it runs out). */
+  terms(): LeaseTerms {
+    return this.#holder.terms();
   }
 
   /**
@@ -53,11 +77,8 @@ export class SagaLeases {
    * waits for the lock in the same transaction.
    */
   async claim(id: string, afterCallersTx: boolean): Promise<SagaRecord | undefined> {
-    const { db, clock, owner, leaseMs } = this.#options;
-    const claim = (sql: Sql): Promise<SagaRecord | undefined> => {
-      const now = clock.now();
-      return sagaStore.claim(sql, id, owner, now, now + leaseMs, this.alive());
-    };
+    const { db } = this.#options;
+    const claim = (sql: Sql) => sagaStore.claim(sql, id, this.#holder.terms());
     const record = afterCallersTx
       ? await db.transaction(async (tx) => {
           await sagaStore.lock(tx, id);
@@ -74,10 +95,10 @@ export class SagaLeases {
    * at once.
    */
   async release(id: string, stillActive: boolean): Promise<void> {
-    const { db, logger, owner, abandon } = this.#options;
+    const { db, logger, abandon } = this.#options;
     if (this.#held.delete(id) && stillActive && !abandon.aborted) {
       try {
-        this.#released(await sagaStore.release(db, owner, id));
+        this.#released(await sagaStore.release(db, this.owner, id));
       } catch (error) {
         logger.warn({ err: error, sagaId: id }, "could not release saga lease");
       }
@@ -86,46 +107,16 @@ export class SagaLeases {
 
   /** Closing: the renewal already scheduled is the last one. */
   stopRenewing(): void {
-    this.#renewing = false;
+    this.#holder.stopRenewing();
   }
 
   /** Closed: gives up every lease of `owner` (one statement), which no longer counts as alive. */
-  async releaseAll(): Promise<void> {
-    const { db, clock, logger, owner } = this.#options;
-    if (this.#heartbeat !== undefined) clock.clearTimeout(this.#heartbeat);
-    try {
-      this.#released(await sagaStore.release(db, owner));
-    } catch (error) {
-      logger.warn({ err: error }, "could not release saga leases at close");
-    }
-    liveLeaseOwners.delete(owner);
+  releaseAll(): Promise<void> {
+    return this.#holder.close();
   }
 
   /** Sagas given up while active wait for another executor: wakes them (one statement on Postgres). */
   #released(count: number): void {
     if (count > 0) this.#options.db.notify(sagaChannel);
-  }
-
-  #scheduleHeartbeat(): void {
-    const { clock, leaseMs, root } = this.#options;
-    this.#heartbeat = clock.setTimeout(
-      () => {
-        void root(() => this.#renew());
-      },
-      Math.max(1, Math.floor(leaseMs / 3)),
-    );
-  }
-
-  async #renew(): Promise<void> {
-    const { db, clock, logger, owner, leaseMs, abandon } = this.#options;
-    try {
-      if (this.#held.size > 0 && !abandon.aborted) {
-        await sagaStore.renewLeases(db, owner, [...this.#held], clock.now() + leaseMs);
-      }
-    } catch (error) {
-      logger.warn({ err: error }, "could not renew saga leases");
-    } finally {
-      if (this.#renewing) this.#scheduleHeartbeat();
-    }
   }
 }

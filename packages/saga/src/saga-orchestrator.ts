@@ -1,6 +1,4 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import {
   Code,
   PlexusError,
@@ -163,7 +161,6 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   const compensationRetry = resolveRetryPolicy(defaultCompensationRetry, options.compensationRetry);
   const finishRetry = resolveRetryPolicy(compensationRetry, options.finishRetry);
   const semaphore = new Semaphore(options.maxConcurrent ?? 16);
-  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const sagas = new SagaRegistry(options.definitions, {
     timeoutMs: stepTimeoutMs,
     actionRetry,
@@ -176,11 +173,20 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
   const abandon = new AbortController();
   let closing: Promise<void> | undefined;
 
+  const leases = new SagaLeases({
+    db,
+    clock,
+    logger,
+    owner: options.owner,
+    leaseMs,
+    root,
+    abandon: abandon.signal,
+  });
   const env: ExecutionEnv = {
     db,
     clock,
     logger,
-    leaseMs,
+    lease: leases,
     random: options.random ?? Math.random,
     serviceName: options.serviceName,
     interceptors: options.interceptors ?? [],
@@ -195,15 +201,6 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     abandon: abandon.signal,
     settled: (id) => waiters.notify(id),
   };
-  const leases = new SagaLeases({
-    db,
-    clock,
-    logger,
-    owner,
-    leaseMs,
-    root,
-    abandon: abandon.signal,
-  });
   const executor = new SagaExecutor({ env, leases, semaphore, root });
   const poller = new SagaPoller({
     db,
@@ -215,7 +212,7 @@ export function createSagaOrchestrator(options: SagaOrchestratorOptions): SagaOr
     leases,
     executor,
   });
-  const starter = { db, clock, logger, owner, leaseMs, sagas, executor };
+  const starter = { db, clock, logger, lease: leases, sagas, executor };
   const admin = new SagaOperator({ db, clock, logger, executor });
   const waiters = new SettleWaiters((id) => admin.get(id), root);
 

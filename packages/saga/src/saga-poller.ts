@@ -40,8 +40,8 @@ export class SagaPoller {
 
   /** Schedules every claimable saga not running here (up to 1 000); resolves how many. */
   async scan(): Promise<number> {
-    const { db, clock, logger, leases, executor } = this.#options;
-    const ids = await sagaStore.findClaimable(db, clock.now(), scanBatch, leases.alive());
+    const { db, logger, leases, executor } = this.#options;
+    const ids = await sagaStore.findClaimable(db, leases.terms(), scanBatch);
     let scheduled = 0;
     for (const id of ids) {
       if (executor.isRunning(id)) continue;

@@ -7,6 +7,7 @@ import {
   validationError,
   type Clock,
   type Db,
+  type LeaseHolder,
   type Logger,
   type Sql,
 } from "@plexus/core";
@@ -45,9 +46,8 @@ export interface SagaStarterOptions {
   readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** This orchestrator's lease owner id: a saga started outside a transaction is leased at once. */
-  readonly owner: string;
-  readonly leaseMs: number;
+  /** This orchestrator's leases: a saga started outside a transaction is leased at once. */
+  readonly lease: Pick<LeaseHolder, "owner" | "until">;
   readonly sagas: SagaRegistry;
   readonly executor: SagaExecutor;
 }
@@ -62,7 +62,7 @@ export async function startSaga(
   input: unknown,
   startOptions: StartSagaOptions,
 ): Promise<StartedSaga> {
-  const { db, clock, logger, owner, leaseMs, sagas, executor } = options;
+  const { db, clock, logger, lease, sagas, executor } = options;
   if (!sagas.definition(type)) {
     throw new PlexusError(Code.InvalidArgument, `unknown saga type "${type}"`);
   }
@@ -86,8 +86,8 @@ export async function startSaga(
     correlationId: starter?.correlationId ?? newCorrelationId(),
     trace: starter?.trace,
     // Written on its own, the row is leased to this orchestrator at once: it runs right away.
-    leaseOwner: tx || queued ? null : owner,
-    leaseUntil: tx || queued ? null : now + leaseMs,
+    leaseOwner: tx || queued ? null : lease.owner,
+    leaseUntil: tx || queued ? null : lease.until(now),
     now,
   });
   if (created && queued) sql.notify(sagaChannel);

@@ -1,4 +1,10 @@
-import { formatTraceparent, type Sql, type TraceParent } from "@plexus/core";
+import {
+  formatTraceparent,
+  takeableLease,
+  type LeaseTerms,
+  type Sql,
+  type TraceParent,
+} from "@plexus/core";
 import { conflictError } from "./saga-errors.ts";
 import { sagaInstancesTable as instances } from "./saga-migrations.ts";
 import {
@@ -28,12 +34,10 @@ export interface NewSaga {
   readonly now: number;
 }
 
-/**
- * Which lease holders are known to be alive. On an exclusive database: the other orchestrators
- * of this process, so any other holder's lease counts as run out. On a shared one: null, the
- * holders are unknown and only a lease's expiry counts (`x <> ALL(NULL)` is never true).
- */
-export type Alive = readonly string[] | null;
+/** The lease columns of a saga row (core's `LeaseHolder` rule). */
+const lease = { ownerColumn: "lease_owner", untilColumn: "lease_until" } as const;
+const claimable = takeableLease({ ...lease, now: "$1", alive: "$3" });
+const claimableOrMine = takeableLease({ ...lease, owner: "$2", now: "$4", alive: "$5" });
 
 /**
  * The wake-up channel (`Sql.notify`, `Db.listen`) of a commit that leaves a saga claimable by
@@ -110,43 +114,29 @@ export const sagaStore = {
   },
 
   /**
-   * Takes (or renews) the lease of an active saga: only when nobody holds it, `owner` already
-   * does, the holder's lease ran out, or the holder is not among `alive` (see {@link Alive}).
-   * Atomic on Postgres (a concurrent claim waits for this row and re-checks the condition),
-   * trivially on PGlite. Bumps the version, so a previous holder's next write fails.
+   * Takes (or renews) the lease of an active saga, on `terms`, if takeable (core's
+   * `takeableLease`: free, already `terms.owner`'s, run out, or its holder not alive). Atomic on
+   * Postgres (a concurrent claim waits for this row and re-checks the condition), trivially on
+   * PGlite. Bumps the version, so a previous holder's next write fails.
    */
-  async claim(
-    sql: Sql,
-    id: string,
-    owner: string,
-    now: number,
-    leaseUntil: number,
-    alive: Alive,
-  ): Promise<SagaRecord | undefined> {
+  async claim(sql: Sql, id: string, terms: LeaseTerms): Promise<SagaRecord | undefined> {
     const result = await sql.query<InstanceRow>(
       `UPDATE ${instances} SET lease_owner = $2, lease_until = $3, version = version + 1
-       WHERE id = $1 AND status IN ('RUNNING', 'COMPENSATING')
-         AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until IS NULL OR lease_until < $4
-           OR lease_owner <> ALL($5::text[]))
+       WHERE id = $1 AND status IN ('RUNNING', 'COMPENSATING') AND ${claimableOrMine}
        RETURNING ${columns}`,
-      [id, owner, leaseUntil, now, alive],
+      [id, terms.owner, terms.until, terms.now, terms.alive],
     );
     const row = result.rows[0];
     return row ? toRecord(row) : undefined;
   },
 
-  /**
-   * Active sagas nobody holds (or whose holder's lease ran out, or whose holder is not among
-   * `alive`), least recently touched first.
-   */
-  async findClaimable(sql: Sql, now: number, limit: number, alive: Alive): Promise<string[]> {
+  /** Active sagas whose lease is takeable on `terms`, least recently touched first. */
+  async findClaimable(sql: Sql, terms: LeaseTerms, limit: number): Promise<string[]> {
     const result = await sql.query<{ id: string }>(
       `SELECT id FROM ${instances}
-       WHERE status IN ('RUNNING', 'COMPENSATING')
-         AND (lease_owner IS NULL OR lease_until IS NULL OR lease_until < $1
-           OR lease_owner <> ALL($3::text[]))
+       WHERE status IN ('RUNNING', 'COMPENSATING') AND ${claimable}
        ORDER BY updated_at, id LIMIT $2`,
-      [now, limit, alive],
+      [terms.now, limit, terms.alive],
     );
     return result.rows.map((r) => r.id);
   },

@@ -62,7 +62,7 @@ export class SagaWriter {
    */
   async guarded(now: number, statements: (tx: Sql) => Promise<void>): Promise<void> {
     const rec = this.record;
-    const leaseUntil = now + this.#env.leaseMs;
+    const leaseUntil = this.#env.lease.until(now);
     rec.version = await this.#transaction(async (tx) => {
       const version = await sagaStore.guard(tx, rec, now, leaseUntil);
       await statements(tx);
@@ -79,7 +79,7 @@ export class SagaWriter {
     const now = this.now();
     const next: SagaRecord = {
       ...rec,
-      leaseUntil: now + this.#env.leaseMs,
+      leaseUntil: this.#env.lease.until(now),
       ...patch,
       updatedAt: new Date(now),
       finishedAt: final && patch.status !== SagaStatus.NeedsAttention ? new Date(now) : null,

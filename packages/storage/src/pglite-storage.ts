@@ -1,27 +1,19 @@
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import type { PGlite, Transaction } from "@electric-sql/pglite";
-import type { Db, Logger, Migration, Sql, SqlResult } from "@plexus/core";
-import { mapDataError } from "./data-error.ts";
+import type { PGlite } from "@electric-sql/pglite";
+import type { Db, Logger, Migration, Sql } from "@plexus/core";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 import { InFlight } from "./in-flight.ts";
-import { validateMigrations } from "./migration-plan.ts";
-import { applyMigrations, type MigrationSession } from "./migrator.ts";
+import { applyMigrations } from "./migrator.ts";
+import { PgliteSession, sanitize } from "./pglite-session.ts";
 import { createPglite } from "./pglite-template.ts";
 import { SerialQueue } from "./serial-queue.ts";
-import { assertNotTransactionControl } from "./statement-guard.ts";
-import { assertServiceName, quoteIdent, roleOf } from "./sql-names.ts";
+import { checkForService, runTransactionBody, serviceDb } from "./service-db.ts";
+import { roleOf } from "./sql-names.ts";
 import type { Storage, StorageOptions } from "./storage.ts";
-import { storageClosedError, transactionClosedError } from "./storage-errors.ts";
-import { assertOutsideTransaction, runInTransactionScope } from "./transaction-scope.ts";
-import { assertChannel, Wakeups } from "./wakeups.ts";
-
-/**
- * Statements that may change the session's role or search_path (or contain a name that looks
- * like it, such as a `role` column: harmless, it only costs a re-SET before the next statement).
- */
-const mayChangeSession = /\b(role|search_path|authorization|set_config|reset|discard)\b/i;
+import { storageClosedError } from "./storage-errors.ts";
+import { Wakeups } from "./wakeups.ts";
 
 /** Opens the one PGlite of this process (on `dataDir`, or in memory). */
 export async function openPgliteStorage(options: StorageOptions): Promise<Storage> {
@@ -49,41 +41,37 @@ export async function openPgliteStorage(options: StorageOptions): Promise<Storag
 }
 
 /**
- * One PGlite (a single Postgres session) shared by every service of the process. Each service
- * acts through its own NOLOGIN role owning its schema: before a statement (or a transaction) of
- * service S the session runs `SET ROLE plexus_svc_S; SET search_path TO S`, skipped when the
- * session already is S. A SerialQueue keeps "switch, then run" atomic across callers.
+ * One PGlite (a single Postgres session, `PgliteSession`) shared by every service of the process.
+ * Each service acts through its own NOLOGIN role owning its schema. A SerialQueue keeps "switch
+ * the session to the service, then run" atomic across callers.
  */
 class PgliteStorage implements Storage {
   readonly kind = "pglite" as const;
   readonly #pglite: PGlite;
+  readonly #session: PgliteSession;
   readonly #lock: DataDirLock | undefined;
   readonly #logger: Logger | undefined;
   readonly #queue = new SerialQueue();
   readonly #inFlight = new InFlight();
   readonly #wakeups: Wakeups;
-  /** The role the session acts as: a service role, null for the superuser, undefined if unsure. */
-  #sessionRole: string | null | undefined = undefined;
   #closing: Promise<void> | undefined;
 
   constructor(pglite: PGlite, lock: DataDirLock | undefined, logger: Logger | undefined) {
     this.#pglite = pglite;
+    this.#session = new PgliteSession(pglite);
     this.#lock = lock;
     this.#logger = logger;
     this.#wakeups = new Wakeups(logger);
   }
 
   async forService(name: string, migrations: readonly Migration[]): Promise<Db> {
-    assertServiceName(name);
-    validateMigrations(name, migrations);
-    this.#assertOpen();
-    assertOutsideTransaction(this, name);
+    checkForService(this, name, migrations, () => this.#assertOpen());
     const role = roleOf(name);
     await this.#exclusive(async () => {
-      await this.#actAs(null, "public");
-      await this.#ensureRoleAndSchema(role, name);
-      await this.#actAs(role, name);
-      const applied = await applyMigrations(this.#migrationSession(), {
+      await this.#session.actAs(null, "public");
+      await this.#session.ensureRoleAndSchema(role, name);
+      await this.#session.actAs(role, name);
+      const applied = await applyMigrations(this.#session.migrationSession(), {
         service: name,
         schema: name,
         migrations,
@@ -123,113 +111,37 @@ class PgliteStorage implements Storage {
     return this.#inFlight.track(() => this.#queue.run(fn));
   }
 
-  async #actAs(role: string | null, schema: string): Promise<void> {
-    if (this.#sessionRole === role) return;
-    this.#sessionRole = undefined;
-    await this.#pglite.exec(
-      role === null
-        ? "RESET ROLE; RESET search_path"
-        : `SET ROLE ${quoteIdent(role)}; SET search_path TO ${quoteIdent(schema)}`,
-    );
-    this.#sessionRole = role;
-  }
-
-  async #ensureRoleAndSchema(role: string, schema: string): Promise<void> {
-    const roles = await this.#pglite.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
-    if (roles.rows.length === 0) {
-      await this.#pglite.exec(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
-    }
-    const owners = await this.#pglite.query<{ owner: string }>(
-      "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1",
-      [schema],
-    );
-    const owner = owners.rows[0]?.owner;
-    if (owner === undefined) {
-      await this.#pglite.exec(
-        `CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${quoteIdent(role)}`,
-      );
-    } else if (owner !== role) {
-      throw new Error(
-        `storage: schema "${schema}" exists but is owned by "${owner}", not "${role}"`,
-      );
-    }
-  }
-
-  #migrationSession(): MigrationSession {
-    return {
-      query: (text, params) => this.#run(this.#pglite, text, params),
-      transaction: async (fn) => {
-        await this.#pglite.transaction((ptx) =>
-          fn({
-            query: (text, params) => this.#run(ptx, text, params),
-            exec: async (script) => {
-              try {
-                await ptx.exec(script);
-              } catch (error) {
-                throw sanitize(error);
-              } finally {
-                this.#noteStatement(script);
-              }
-              if (!this.#pglite.isInTransaction()) {
-                throw new Error("a migration must not commit or roll back its own transaction");
-              }
-            },
-          }),
-        );
-      },
-    };
-  }
-
   #db(schema: string, role: string): Db {
-    const query = async <R = Record<string, unknown>>(
-      text: string,
-      params?: readonly unknown[],
-    ): Promise<SqlResult<R>> => {
-      assertNotTransactionControl(text);
-      this.#assertOpen();
-      assertOutsideTransaction(this, schema);
-      return this.#exclusive(async () => {
-        await this.#actAs(role, schema);
+    const session = this.#session;
+    const pglite = this.#pglite;
+    const query = <R>(text: string, params: readonly unknown[] | undefined) =>
+      this.#exclusive(async () => {
+        await session.actAs(role, schema);
         try {
-          return await this.#run<R>(this.#pglite, text, params);
+          return await session.run<R>(pglite, text, params);
         } finally {
           // Catch-all behind the statement guard: the one session must never be left inside
           // a transaction that the next service's statements would join.
-          if (this.#pglite.isInTransaction()) {
-            await this.#pglite.exec("ROLLBACK");
+          if (pglite.isInTransaction()) {
+            await pglite.exec("ROLLBACK");
             // eslint-disable-next-line no-unsafe-finally
             throw new Error("storage: a statement left a transaction open; it was rolled back");
           }
         }
       });
-    };
     const transaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
-      this.#assertOpen();
-      assertOutsideTransaction(this, schema);
-      let notified: Set<string> | undefined;
-      const result = await this.#exclusive(async () => {
-        await this.#actAs(role, schema);
+      const { result, notified } = await this.#exclusive(async () => {
+        await session.actAs(role, schema);
         try {
-          return await this.#pglite.transaction(async (ptx) => {
-            let open = true;
-            const tx: Sql = {
-              query: async <R>(text: string, params?: readonly unknown[]) => {
-                assertNotTransactionControl(text);
-                if (!open) throw transactionClosedError(schema);
-                return this.#run<R>(ptx, text, params);
-              },
-              notify(channel) {
-                assertChannel(channel);
-                if (!open) throw transactionClosedError(schema);
-                (notified ??= new Set()).add(channel);
-              },
-            };
-            try {
-              return await runInTransactionScope(this, schema, () => fn(tx));
-            } finally {
-              open = false;
-            }
-          });
+          return await pglite.transaction((ptx) =>
+            runTransactionBody(
+              this,
+              schema,
+              <R>(text: string, params: readonly unknown[] | undefined) =>
+                session.run<R>(ptx, text, params),
+              fn,
+            ),
+          );
         } catch (error) {
           throw sanitize(error);
         }
@@ -238,52 +150,16 @@ class PgliteStorage implements Storage {
       if (notified) for (const channel of notified) this.#wakeups.wake(schema, channel);
       return result;
     };
-    // In-process wake-ups: no other process can open this database (PGlite's own LISTEN/NOTIFY
-    // would cost statements on the one serialised session for the same effect).
-    const notify = (channel: string): void => {
-      assertChannel(channel);
-      this.#assertOpen();
-      assertOutsideTransaction(this, schema);
-      this.#wakeups.wake(schema, channel);
-    };
-    const listen = async (channel: string, wake: () => void): Promise<() => void> => {
-      assertChannel(channel);
-      this.#assertOpen();
-      return this.#wakeups.add(schema, channel, wake);
-    };
-    // No other process can reach it: in memory, or on a data directory this process has locked.
-    return { schema, exclusive: true, query, transaction, notify, listen };
+    return serviceDb(this, schema, {
+      // No other process can reach it: in memory, or on a data directory this process has locked.
+      exclusive: true,
+      assertOpen: () => this.#assertOpen(),
+      query,
+      transaction,
+      // In-process wake-ups: no other process can open this database (PGlite's own LISTEN/NOTIFY
+      // would cost statements on the one serialised session for the same effect).
+      notify: (channel) => this.#wakeups.wake(schema, channel),
+      listen: async (channel, wake) => this.#wakeups.add(schema, channel, wake),
+    });
   }
-
-  async #run<R>(
-    target: PGlite | Transaction,
-    text: string,
-    params: readonly unknown[] | undefined,
-  ): Promise<SqlResult<R>> {
-    try {
-      const result = await target.query<R>(text, params === undefined ? undefined : [...params]);
-      // affectedRows counts INSERT/UPDATE/DELETE rows; rows.length the rows a SELECT returned.
-      return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
-    } catch (error) {
-      throw mapDataError(sanitize(error));
-    } finally {
-      this.#noteStatement(text);
-    }
-  }
-
-  #noteStatement(text: string): void {
-    if (mayChangeSession.test(text)) this.#sessionRole = undefined;
-  }
-}
-
-/**
- * PGlite attaches the statement's parameters to its errors; they may hold personal data or
- * secrets and would end up in logs, so they are dropped (node-postgres does not attach them).
- */
-function sanitize(error: unknown): unknown {
-  if (typeof error === "object" && error !== null && "params" in error) {
-    delete (error as { params?: unknown }).params;
-    delete (error as { queryOptions?: unknown }).queryOptions;
-  }
-  return error;
 }

@@ -2,11 +2,9 @@ import type { Pool, PoolClient, QueryConfig } from "pg";
 import type { Sql, SqlResult } from "@plexus/core";
 import { mapDataError } from "./data-error.ts";
 import type { MigrationSession } from "./migrator.ts";
-import { assertNotTransactionControl } from "./statement-guard.ts";
-import { transactionAbortedError, transactionClosedError } from "./storage-errors.ts";
-import { runInTransactionScope } from "./transaction-scope.ts";
+import { runTransactionBody, type TransactionBody } from "./service-db.ts";
+import { transactionAbortedError } from "./storage-errors.ts";
 import { sqlStateOf } from "./unique-violation.ts";
-import { assertChannel } from "./wakeups.ts";
 
 /** What a transaction of a service does with the channels it notified. */
 export interface TransactionNotifications {
@@ -32,32 +30,19 @@ export async function inTransaction<T>(
   let reusable = false;
   try {
     await client.query("BEGIN");
-    let open = true;
-    let notified: Set<string> | undefined;
-    const tx: Sql = {
-      query: async <R>(text: string, params?: readonly unknown[]) => {
-        assertNotTransactionControl(text);
-        if (!open) throw transactionClosedError(schema);
-        return run<R>(client, text, params);
-      },
-      notify(channel) {
-        assertChannel(channel);
-        if (!open) throw transactionClosedError(schema);
-        (notified ??= new Set()).add(channel);
-      },
-    };
-    let result: T;
+    let body: TransactionBody<T>;
     try {
-      result = await runInTransactionScope(owner, schema, () => fn(tx));
+      const onClient = <R>(text: string, params: readonly unknown[] | undefined) =>
+        run<R>(client, text, params);
+      body = await runTransactionBody(owner, schema, onClient, fn);
     } catch (error) {
       await client.query("ROLLBACK").then(
         () => (reusable = true),
         () => undefined,
       );
       throw error;
-    } finally {
-      open = false;
     }
+    const { result, notified } = body;
     let commit;
     try {
       // Several statements in one simple query: the results come as an array, COMMIT's last.
