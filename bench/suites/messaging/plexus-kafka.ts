@@ -16,6 +16,7 @@ import {
 } from "@plexus/messaging";
 import { createKafkaBroker, type KafkaBroker } from "@plexus/messaging-kafka";
 import { openStorage, type Storage } from "@plexus/storage";
+import { createStatementCounter } from "@plexus/testing";
 import type { Candidate } from "../../harness.ts";
 import { Arrivals } from "./arrivals.ts";
 import {
@@ -32,6 +33,8 @@ const data = { pad: "x".repeat(payloadBytes - JSON.stringify({ pad: "" }).length
 
 export function plexusKafka(target: KafkaTarget & { readonly databaseUrl: string }): Candidate {
   const arrivals = new Arrivals("plexus-kafka", arrivalTimeoutMs);
+  /** Statements per service, reported per event at the end (the cost the batching saves). */
+  const counter = createStatementCounter();
   let storage: Storage | undefined;
   let broker: KafkaBroker | undefined;
   let outbox: Outbox | undefined;
@@ -72,13 +75,19 @@ export function plexusKafka(target: KafkaTarget & { readonly databaseUrl: string
     console.log(
       `note: plexus-kafka: ${expected} events, each in the inbox and applied exactly once`,
     );
+    for (const [service, count] of counter.counts()) {
+      console.log(
+        `note: plexus-kafka: ${service}: ${(count.statements / expected).toFixed(2)} statements, ` +
+          `${(count.transactions / expected).toFixed(2)} transactions per event`,
+      );
+    }
   }
 
   return {
     name: "plexus-kafka",
     op,
     async setup() {
-      storage = await openStorage({ databaseUrl: target.databaseUrl });
+      storage = counter.wrap(await openStorage({ databaseUrl: target.databaseUrl }));
       writer = await storage.forService("bench_writer", []);
       reader = await storage.forService("bench_reader", [
         { id: 1, name: "received", sql: "CREATE TABLE received (event_id text NOT NULL)" },

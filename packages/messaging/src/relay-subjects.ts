@@ -9,7 +9,7 @@ import {
   type Logger,
 } from "@plexus/core";
 import type { ResolvedBackoff } from "./backoff.ts";
-import type { OutboxHooks, PublishWrapper } from "./relay-hooks.ts";
+import type { OutboxHooks, PublishCall, PublishWrapper } from "./relay-hooks.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 /** One unsent outbox row, as the relay reads it. */
@@ -45,6 +45,13 @@ export interface SubjectPublisherSettings {
 export interface SubjectPublisher {
   /** Publishes a subject's rows in order; false when it stopped short (a failure, closing). */
   publishInOrder(key: string, rows: readonly OutboxRow[]): Promise<boolean>;
+  /**
+   * Publishes rows of several subjects in one broker request (`Broker.publishBatch`) and marks
+   * them sent in one statement. Returns the rows left for `publishInOrder`: all of them when the
+   * broker has no batch publish or the batch failed, else those of subjects with an unreadable
+   * row.
+   */
+  publishBatch(rows: readonly OutboxRow[]): Promise<OutboxRow[]>;
   /** Subjects resting after a failure at `now`: the relay's read leaves them out. */
   resting(now: number): string[];
   /**
@@ -66,60 +73,125 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
     }
   }
 
+  /** The event as the broker gets it, re-stamped with a child span only under `aroundPublish`. */
+  function stamp(event: CloudEvent): { call: PublishCall; sent: CloudEvent } {
+    const trace = childTraceparent(parseTraceparent(event.traceparent));
+    const sent: CloudEvent = { ...event, traceparent: formatTraceparent(trace) };
+    return { call: { event, trace, broker: broker.kind }, sent };
+  }
+
   /** Publishes one event, through `aroundPublish` when set (only then is it re-stamped). */
   function publish(event: CloudEvent): Promise<void> {
     const options = { signal };
     if (aroundPublish === undefined) return broker.publish(event, options);
-    const trace = childTraceparent(parseTraceparent(event.traceparent));
-    const sent: CloudEvent = { ...event, traceparent: formatTraceparent(trace) };
-    return aroundPublish({ event, trace, broker: broker.kind }, () =>
-      broker.publish(sent, options),
-    );
+    const { call, sent } = stamp(event);
+    return aroundPublish(call, () => broker.publish(sent, options));
+  }
+
+  /** Reported before the row is marked, so whoever sees it marked knows it was reported. */
+  function published(event: CloudEvent): void {
+    const report = {
+      eventId: event.id,
+      eventType: event.type,
+      lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
+    };
+    hook(() => hooks.onPublished?.(report));
+  }
+
+  /** Marks published rows sent, in one statement; false (logged) when that failed. */
+  async function markSent(rows: readonly OutboxRow[]): Promise<boolean> {
+    if (rows.length === 0) return true;
+    try {
+      await db.query(
+        "UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = ANY($1::bigint[])",
+        [rows.map((row) => String(row.position)), new Date(clock.now()).toISOString()],
+      );
+      return true;
+    } catch (error) {
+      // Published but not marked: they will be published again; consumers' inboxes dedupe.
+      logger?.error({ err: error, rows: rows.length }, "could not mark outbox rows sent");
+      return false;
+    }
   }
 
   async function publishInOrder(key: string, rows: readonly OutboxRow[]): Promise<boolean> {
+    const sent: OutboxRow[] = [];
+    let clean = true;
     for (const row of rows) {
-      if (signal.aborted) return false;
+      if (signal.aborted) {
+        clean = false;
+        break;
+      }
       const parsed = parseCloudEvent(row.event);
       if (!parsed.ok) {
         // Cannot happen through add(), which validates; a hand-edited row stays visible, unsent.
-        await recordFailure(
-          key,
-          row,
-          "?",
-          "?",
-          new Error(`stored event is invalid: ${parsed.reason}`),
-        );
-        return false;
+        const reason = new Error(`stored event is invalid: ${parsed.reason}`);
+        await recordFailure(key, row, "?", "?", reason);
+        clean = false;
+        break;
       }
       const event = parsed.event;
       try {
         await publish(event);
       } catch (error) {
-        if (signal.aborted) return false;
-        await recordFailure(key, row, event.id, event.type, error);
-        return false;
+        if (!signal.aborted) await recordFailure(key, row, event.id, event.type, error);
+        clean = false;
+        break;
       }
       failing.delete(key);
-      // Reported before the row is marked, so whoever sees it marked knows it was reported.
-      const report = {
-        eventId: event.id,
-        eventType: event.type,
-        lagMs: Math.max(0, clock.now() - Date.parse(event.time)),
-      };
-      hook(() => hooks.onPublished?.(report));
-      try {
-        await db.query("UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = $1", [
-          row.position,
-          new Date(clock.now()).toISOString(),
-        ]);
-      } catch (error) {
-        // Published but not marked: it will be published again; consumers' inboxes dedupe.
-        logger?.error({ err: error, eventId: event.id }, "could not mark an outbox row sent");
-        return false;
-      }
+      published(event);
+      sent.push(row);
     }
-    return true;
+    // The subject's published rows are marked together: one statement, whatever stopped it.
+    return (await markSent(sent)) && clean;
+  }
+
+  async function publishBatch(rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+    const publishBatchOf = broker.publishBatch?.bind(broker);
+    if (publishBatchOf === undefined || rows.length === 0) return [...rows];
+    const parsed = rows.map((row) => parseCloudEvent(row.event));
+    // A subject with an unreadable row goes the per-subject way (which records why), in order.
+    const unreadable = new Set(rows.filter((_, i) => !parsed[i]!.ok).map((r) => r.ordering_key));
+    const events: CloudEvent[] = [];
+    const batched: OutboxRow[] = [];
+    const left: OutboxRow[] = [];
+    rows.forEach((row, i) => {
+      const read = parsed[i]!;
+      if (read.ok && !unreadable.has(row.ordering_key)) {
+        events.push(read.event);
+        batched.push(row);
+      } else {
+        left.push(row);
+      }
+    });
+    if (events.length === 0) return left;
+    const options = { signal };
+    try {
+      if (aroundPublish === undefined) {
+        await publishBatchOf(events, options);
+      } else {
+        const stamped = events.map(stamp);
+        const sending = publishBatchOf(
+          stamped.map((s) => s.sent),
+          options,
+        );
+        // One span per event, each around the one request that carries them all.
+        await Promise.all([sending, ...stamped.map((s) => aroundPublish(s.call, () => sending))]);
+      }
+    } catch (error) {
+      if (!signal.aborted) {
+        logger?.warn(
+          { err: error, events: events.length },
+          "outbox batch publish failed; publishing subject by subject",
+        );
+      }
+      // Some may have landed: the per-subject way publishes them again, inboxes dedupe.
+      return rows.slice();
+    }
+    for (const event of events) published(event);
+    for (const row of batched) failing.delete(row.ordering_key);
+    await markSent(batched);
+    return left;
   }
 
   async function recordFailure(
@@ -151,6 +223,7 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
 
   return {
     publishInOrder,
+    publishBatch,
     // A failing subject keeps its failure count until it succeeds: that is what grows its backoff.
     resting: (now) => [...failing].filter(([, state]) => state.until > now).map(([key]) => key),
     nextRetryIn(now, working, cap) {
