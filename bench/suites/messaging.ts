@@ -21,6 +21,8 @@ import { deleteTopics, partitions, payloadBytes, type KafkaTarget } from "./mess
 
 /** Events in flight at once, for every contender (as many writers as a busy service has). */
 const inFlight = 128;
+/** Each sample lasts at least this: many times an event's end-to-end latency under load. */
+const sampleMs = 2_000;
 
 export async function createSuite(): Promise<Suite> {
   if (!(await requireServer("kafka"))) {
@@ -64,6 +66,7 @@ export async function createSuite(): Promise<Suite> {
   return {
     name: "messaging",
     concurrency: inFlight,
+    minSampleMs: sampleMs,
     baseline: guarded(raw, undefined),
     // The candidate's teardown runs last: it tears the baseline down too.
     candidates: [guarded(plexus, tearDownAll)],

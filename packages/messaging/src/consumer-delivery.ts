@@ -13,7 +13,7 @@ import {
 } from "@plexus/core";
 import type { DeadLetterStore } from "./dead-letter-store.ts";
 import { contextFromEvent } from "./event-context.ts";
-import { handleOnce } from "./inbox.ts";
+import { handleEachOnce, handleOnce } from "./inbox.ts";
 import { runHook } from "./run-hook.ts";
 
 /** One finished delivery, for metrics. */
@@ -103,6 +103,18 @@ export interface ConsumerDelivery {
     delivery: Delivery,
   ): Promise<void>;
   /**
+   * Several first deliveries at once (`BrokerSubscription.batchHandler`): their inbox records and
+   * effects in one transaction, each handled in its own context and through `aroundDelivery`, all
+   * or nothing. Reported once committed; a failure is rethrown (the broker then delivers each
+   * through `deliver`, which reports, retries and dead-letters).
+   */
+  deliverBatch(
+    consumer: EventConsumer,
+    group: string,
+    events: readonly CloudEvent[],
+    delivery: Delivery,
+  ): Promise<void>;
+  /**
    * The effect of one delivery or replay, in the event's context and through `aroundDelivery`:
    * inbox + handler + clearing the group's dead letter of the event, in one transaction.
    */
@@ -143,15 +155,13 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
     };
   }
 
-  /** Runs `process` through `aroundDelivery`; call inside the event's context (`trace`). */
+  /** Runs `run` (the event's handling) through `aroundDelivery`; call inside the event's context (`trace`). */
   function wrapped(
-    consumer: EventConsumer,
-    group: string,
     event: CloudEvent,
     delivery: Delivery,
     trace: TraceParent,
+    run: () => Promise<DeliveryOutcome>,
   ): Promise<DeliveryOutcome> {
-    const run = (): Promise<DeliveryOutcome> => process(consumer, group, event, delivery);
     return aroundDelivery === undefined
       ? run()
       : aroundDelivery(deliveryCall(event, delivery, trace), run);
@@ -183,9 +193,44 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
 
   return {
     deadLetter,
+    async deliverBatch(consumer, group, events, delivery) {
+      const startedAt = clock.now();
+      let outcomes: DeliveryOutcome[];
+      try {
+        outcomes = await handleEachOnce(db, group, events, (tx, event, first) => {
+          const context = contextFromEvent(event);
+          return runInContext(context, () =>
+            wrapped(event, delivery, context.trace, async () => {
+              if (!first) return "duplicate";
+              await consumer.handle(event, tx, delivery);
+              return "processed";
+            }),
+          );
+        });
+      } catch (error) {
+        // Nothing of the batch took effect; the broker now delivers its events one by one, and
+        // that reports, retries and dead-letters the failing one.
+        logger?.debug({ err: error, group, events: events.length }, "event batch failed");
+        throw error;
+      }
+      const durationMs = clock.now() - startedAt;
+      events.forEach((event, i) => {
+        hook("onDelivery", {
+          group,
+          eventId: event.id,
+          eventType: event.type,
+          attempt: delivery.attempt,
+          outcome: outcomes[i]!,
+          lagMs: Math.max(0, startedAt - Date.parse(event.time)),
+          durationMs,
+        });
+      });
+    },
     handle(consumer, group, event, delivery) {
       const context = contextFromEvent(event);
-      return runInContext(context, () => wrapped(consumer, group, event, delivery, context.trace));
+      return runInContext(context, () =>
+        wrapped(event, delivery, context.trace, () => process(consumer, group, event, delivery)),
+      );
     },
     async deliver(consumer, group, event, delivery) {
       const startedAt = clock.now();
@@ -199,7 +244,9 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
       const context = contextFromEvent(event);
       await runInContext(context, async () => {
         try {
-          const outcome = await wrapped(consumer, group, event, delivery, context.trace);
+          const outcome = await wrapped(event, delivery, context.trace, () =>
+            process(consumer, group, event, delivery),
+          );
           hook("onDelivery", { ...report, outcome, durationMs: clock.now() - startedAt });
         } catch (error) {
           hook("onDelivery", { ...report, outcome: "failed", durationMs: clock.now() - startedAt });

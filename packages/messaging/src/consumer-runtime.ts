@@ -124,6 +124,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
             group,
             types: consumer.types,
             handler: (event, d) => delivery.deliver(consumer, group, event, d),
+            batchHandler: (events, d) => delivery.deliverBatch(consumer, group, events, d),
             deadLetter: (letter) => delivery.deadLetter(letter),
             ...(consumer.maxDeliveries === undefined
               ? {}
