@@ -26,6 +26,8 @@ export const outboxChannel = "outbox";
 export interface Relay {
   /** Listens for committed rows (`outboxChannel`), then runs a first cycle. */
   start(): Promise<void>;
+  /** Whether this relay is running and holds the lease: the one that publishes. */
+  readonly leading: boolean;
   nudge(): void;
   /** Resolves once every row unsent when called has been published (or the signal aborts). */
   flush(signal?: AbortSignal): Promise<void>;
@@ -139,6 +141,9 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     );
 
   return {
+    get leading() {
+      return started && !stopped && lease.leader;
+    },
     async start() {
       if (started) return;
       started = true;

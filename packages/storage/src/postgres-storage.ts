@@ -5,6 +5,7 @@ import {
   type Db,
   type Logger,
   type Migration,
+  type NotifyOptions,
   type SqlResult,
   type Sql,
 } from "@plexus/core";
@@ -267,11 +268,12 @@ class PostgresStorage implements Storage {
       assertOutsideTransaction(this, schema);
       return this.#inFlight.track(() => inTransaction(pool, schema, this, notifications, fn));
     };
-    const notify = (channel: string): void => {
+    const notify = (channel: string, options?: NotifyOptions): void => {
       assertChannel(channel);
       this.#assertOpen();
       assertOutsideTransaction(this, schema);
       this.#wakeups.wake(schema, channel);
+      if (options?.local === true) return;
       const params = this.#notifications.notifyParams(schema, channel);
       this.#inFlight
         .track(() => run(pool, "SELECT pg_notify($1, $2)", params))

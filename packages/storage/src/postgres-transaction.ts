@@ -34,16 +34,19 @@ export async function inTransaction<T>(
     await client.query("BEGIN");
     let open = true;
     let notified: Set<string> | undefined;
+    /** The channels of `notified` other processes are woken on too: NOTIFY'd with the COMMIT. */
+    let everywhere: Set<string> | undefined;
     const tx: Sql = {
       query: async <R>(text: string, params?: readonly unknown[]) => {
         assertNotTransactionControl(text);
         if (!open) throw transactionClosedError(schema);
         return run<R>(client, text, params);
       },
-      notify(channel) {
+      notify(channel, options) {
         assertChannel(channel);
         if (!open) throw transactionClosedError(schema);
         (notified ??= new Set()).add(channel);
+        if (options?.local !== true) (everywhere ??= new Set()).add(channel);
       },
     };
     let result: T;
@@ -62,11 +65,11 @@ export async function inTransaction<T>(
     try {
       // Several statements in one simple query: the results come as an array, COMMIT's last.
       const results: unknown = await client.query(
-        notified ? `${notifications.script(notified)}COMMIT` : "COMMIT",
+        everywhere ? `${notifications.script(everywhere)}COMMIT` : "COMMIT",
       );
       commit = (Array.isArray(results) ? results.at(-1) : results) as { command: string };
     } catch (error) {
-      if (notified === undefined) {
+      if (everywhere === undefined) {
         // A COMMIT refused by the server (deferred constraint, serialization) still ends the
         // transaction; one that failed on the wire leaves the connection unknown.
         reusable = sqlStateOf(error) !== undefined;
