@@ -33,10 +33,6 @@ export async function createSuite(): Promise<Suite> {
     topicPrefix: `plexus-bench-${randomUUID().slice(0, 8)}.`,
   };
   const database = await createTestDatabase({ prefix: "plexus_bench_messaging" });
-  const cleanUp = async (): Promise<void> => {
-    await deleteTopics(target);
-    await database.drop();
-  };
   const raw = rawKafka(target);
   const plexus = plexusKafka({ ...target, databaseUrl: database.url });
   /** Every contender's teardown (which verifies it), then the clean-up, whatever failed. */
@@ -52,7 +48,7 @@ export async function createSuite(): Promise<Suite> {
   /** A setup that fails tears everything down: the harness only tears down after the rounds. */
   const guarded = (candidate: Candidate, teardown: Candidate["teardown"]): Candidate => ({
     name: candidate.name,
-    op: candidate.op,
+    op: () => candidate.op(),
     async setup() {
       try {
         await candidate.setup?.();

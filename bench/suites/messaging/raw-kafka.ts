@@ -66,7 +66,7 @@ export function rawKafka(target: KafkaTarget): Candidate {
     }
     batch = [];
     for (const record of last.values()) {
-      record.commit((error) => {
+      void record.commit((error) => {
         if (error) console.error(`raw-kafka commit: ${String(error)}`);
       });
     }

@@ -159,25 +159,25 @@ describe.each(all)("batching on $kind", (backend) => {
       const db = await opened.service("batch_inbox");
       await db.query("CREATE TABLE effects (event_id text NOT NULL)");
       const [a, b, c] = [orderEvent("x", 1), orderEvent("x", 2), orderEvent("x", 3)];
-      await handleEachOnce(db, "g", [c!], async () => undefined);
+      await handleEachOnce(db, "g", [c], async () => undefined);
       const apply = (fail?: string) => async (tx: Sql, e: CloudEvent, first: boolean) => {
         if (first) await tx.query("INSERT INTO effects (event_id) VALUES ($1)", [e.id]);
         if (e.id === fail) throw new Error("no");
         return first;
       };
-      await expect(handleEachOnce(db, "g", [a!, b!], apply(b!.id))).rejects.toThrow("no");
+      await expect(handleEachOnce(db, "g", [a, b], apply(b.id))).rejects.toThrow("no");
       const effects = async () =>
         (await db.query<{ event_id: string }>("SELECT event_id FROM effects")).rows.map(
           (r) => r.event_id,
         );
       expect(await effects()).toEqual([]);
-      expect(await handleEachOnce(db, "g", [a!, b!, a!, c!], apply())).toEqual([
+      expect(await handleEachOnce(db, "g", [a, b, a, c], apply())).toEqual([
         true,
         true,
         false,
         false,
       ]);
-      expect((await effects()).sort()).toEqual([a!.id, b!.id].sort());
+      expect((await effects()).sort()).toEqual([a.id, b.id].sort());
       const { rows } = await db.query<{ n: number }>(
         "SELECT count(*)::integer AS n FROM plexus_inbox WHERE group_name = 'g'",
       );
