@@ -34,6 +34,12 @@ export interface Suite {
    * its time or operation budget is spent and the calls in flight have settled.
    */
   readonly concurrency?: number;
+  /**
+   * A sample's time budget at least this, in ms, whatever the settings: a pipeline whose latency
+   * is near the quick settings' budget (an event produced → consumed) would otherwise be timed
+   * filling and draining. Default: the settings' `sampleMs`.
+   */
+  readonly minSampleMs?: number;
 }
 
 export interface RunSettings {
@@ -139,6 +145,7 @@ export async function runSuite(
   log: (line: string) => void,
 ): Promise<SuiteReport> {
   if (settings.rounds < 3) throw new RangeError("at least 3 rounds");
+  settings = { ...settings, sampleMs: Math.max(settings.sampleMs, suite.minSampleMs ?? 0) };
   const batch = suite.batchSize ?? 1;
   const concurrency = suite.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) {

@@ -88,6 +88,14 @@ export interface BrokerSubscription {
   readonly group: string;
   /** Handles one delivery: resolve = ack, throw = nack. */
   readonly handler: (event: CloudEvent, delivery: Delivery) => Promise<void>;
+  /**
+   * Handles several first deliveries at once, all or nothing (the consumer runtime: one
+   * transaction for their inbox records and effects). Resolve = ack them all; throw = none took
+   * effect, and the broker delivers each again through `handler`, with the usual retries and dead
+   * letters (the failed batch is not counted as a delivery). Called by adapters that read in
+   * batches (Kafka: a partition's records read together); others only call `handler`.
+   */
+  readonly batchHandler?: (events: readonly CloudEvent[], delivery: Delivery) => Promise<void>;
   /** Persists what the broker gives up on (the dead-letter store). Resolve = ack. */
   readonly deadLetter: (letter: DeadLetterInput) => Promise<void>;
   /** Deliveries before dead-lettering. Default (messaging): 5. */
@@ -119,6 +127,14 @@ export interface Broker extends AsyncDisposable {
    * every group acked or dead-lettered it). Rejects when it could not: the caller retries.
    */
   publish(event: CloudEvent, options?: PublishOptions): Promise<void>;
+  /**
+   * Publishes several events in one go (one produce request on Kafka), keeping their order per
+   * subject. Resolves once the broker took every one; rejects when any may not have been taken
+   * (some may have: the caller publishes them again, and consumers' inboxes dedupe). Offered only
+   * by adapters where one request for many events is cheaper than many requests (Kafka); the
+   * outbox relay then sends each read batch with it, else event by event per subject.
+   */
+  publishBatch?(events: readonly CloudEvent[], options?: PublishOptions): Promise<void>;
   /** Joins `subscription.group` as a new member. */
   subscribe(subscription: BrokerSubscription): Promise<SubscriptionHandle>;
   /** Closes every subscription gracefully, then the connection. Idempotent. */

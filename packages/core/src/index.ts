@@ -67,7 +67,7 @@ export {
   type ServiceEnv,
   type ServiceInstance,
 } from "./service.ts";
-export type { Db, Migration, Sql, SqlResult } from "./store.ts";
+export type { Db, Migration, NotifyOptions, Sql, SqlResult } from "./store.ts";
 export { toolkitTables } from "./toolkit-tables.ts";
 export { CoalescedRun } from "./coalesced-run.ts";
 export {

@@ -21,7 +21,18 @@ export interface Sql {
    * 1-40 lowercase letters, digits and `_`, starting with a letter.
    * @example await db.transaction(async (tx) => { await tx.query(insertJob, [job]); tx.notify("jobs"); })
    */
-  notify(channel: string): void;
+  notify(channel: string, options?: NotifyOptions): void;
+}
+
+/** Options of one `Sql.notify`. */
+export interface NotifyOptions {
+  /**
+   * Wakes only this process's listeners: on Postgres no NOTIFY is sent. For a wake-up whose
+   * listener that must act is known to be in this process (the outbox relay holding its lease):
+   * on Postgres a transaction that NOTIFYs takes a database-wide lock at its commit, which
+   * serialises the commits of every such writer. Default: false (every process's listeners).
+   */
+  readonly local?: boolean;
 }
 
 /**

@@ -76,7 +76,7 @@ export interface KafkaBroker extends Broker {
  * Connects the Kafka adapter (`kind: "kafka"`): one topic per event stream (`shop.orders.v1`),
  * created on first use with explicit partitions and replication; the record key is the event's
  * subject (its aggregate), so an aggregate's events keep their order; an idempotent producer
- * with `acks=all`; CloudEvents in binary mode (`ce_*` headers); one Kafka consumer group per
+ * with `acks=all`, a batch publish in one produce request; CloudEvents in binary mode (`ce_*` headers); one Kafka consumer group per
  * subscription group, each record committed only after its handler (and inbox row) committed.
  * See ADR 0015.
  *
@@ -140,20 +140,33 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
     }
   }
 
-  async function send(event: CloudEvent, signal: AbortSignal | undefined): Promise<void> {
-    const topic = topicOfType(event.type);
-    if (!topics.has(topic)) await topics.ensure([topic]);
+  /** One produce request for every record (the client groups them per partition, in order). */
+  async function send(events: readonly CloudEvent[], signal: AbortSignal | undefined) {
+    const messages = events.map((event) => ({
+      topic: topicOfType(event.type),
+      ...toKafkaRecord(event),
+    }));
+    const missing = messages.filter((m) => !topics.has(m.topic)).map((m) => m.topic);
+    if (missing.length > 0) await topics.ensure([...new Set(missing)]);
     signal?.throwIfAborted();
-    const record = toKafkaRecord(event);
-    await producer.send({ messages: [{ topic, ...record }] });
+    await producer.send({ messages });
   }
 
-  async function publish(event: CloudEvent, publishOptions: PublishOptions = {}): Promise<void> {
+  async function publishBatch(
+    events: readonly CloudEvent[],
+    publishOptions: PublishOptions = {},
+  ): Promise<void> {
     assertOpen();
-    const parsed = parseCloudEvent(event);
-    if (!parsed.ok) throw new PlexusError(Code.InvalidArgument, `cannot publish: ${parsed.reason}`);
+    const valid = events.map((event) => {
+      const parsed = parseCloudEvent(event);
+      if (!parsed.ok) {
+        throw new PlexusError(Code.InvalidArgument, `cannot publish: ${parsed.reason}`);
+      }
+      return parsed.event;
+    });
+    if (valid.length === 0) return;
     const { signal } = publishOptions;
-    const sending = send(parsed.event, signal);
+    const sending = send(valid, signal);
     const settled = sending.then(
       () => undefined,
       () => undefined,
@@ -209,7 +222,8 @@ export async function createKafkaBroker(options: KafkaBrokerOptions): Promise<Ka
 
   return {
     kind: "kafka",
-    publish,
+    publish: (event, publishOptions) => publishBatch([event], publishOptions),
+    publishBatch,
     subscribe,
     close,
     destroy() {

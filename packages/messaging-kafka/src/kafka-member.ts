@@ -16,7 +16,7 @@ import {
   type Message,
   type MessagesStream,
 } from "@platformatic/kafka";
-import { deliverRecord, type RecordDeliveryOptions } from "./record-delivery.ts";
+import { deliverRecords, type RecordDeliveryOptions } from "./record-delivery.ts";
 
 type KafkaMessage = Message<Buffer, Buffer, string, string>;
 type KafkaConsumer = Consumer<Buffer, Buffer, string, string>;
@@ -50,6 +50,8 @@ interface PartitionQueue {
   readonly records: KafkaMessage[];
   seen: bigint;
   worker: Promise<void> | undefined;
+  /** The records at the head that the worker is delivering. */
+  inHand: number;
 }
 
 /**
@@ -57,13 +59,19 @@ interface PartitionQueue {
  * the handlers busy across partitions, few enough to redeliver little after a crash.
  */
 const bufferPerSlot = 32;
+/**
+ * Records of a partition delivered (and committed) together at most: one transaction of the
+ * consumer runtime for their inbox records and effects, and one offset commit.
+ */
+const maxBatch = bufferPerSlot;
 /** Wait before a failed fetch stream is opened again (the client has retried by then). */
 const restartDelayMs = 1000;
 
 /**
- * Joins the subscription's group: records are handled in order within a partition, partitions
- * concurrently (up to `concurrency` handlers), and each record's offset is committed only once
- * its handler (and so its inbox row) committed, or it was dead-lettered. A rebalance drops what
+ * Joins the subscription's group: records are handled in order within a partition, the records
+ * queued a batch at a time (`deliverRecords`), partitions concurrently (up to `concurrency`
+ * handlers), and a batch's offset is committed only once its handlers (and so their inbox rows)
+ * committed, or they were dead-lettered. A rebalance drops what
  * was read from a partition this member lost; the partition's next owner reads it again from the
  * committed offset, and the consumer's inbox absorbs what was handled twice.
  */
@@ -94,7 +102,7 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     const key = `${message.topic}:${message.partition}`;
     let queue = partitions.get(key);
     if (!queue) {
-      queue = { records: [], seen: -1n, worker: undefined };
+      queue = { records: [], seen: -1n, worker: undefined, inHand: 0 };
       partitions.set(key, queue);
     }
     // After a rebalance the stream reads a kept partition again from its committed offset.
@@ -109,15 +117,22 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     queue.worker ??= scope(() => work(queue));
   }
 
+  /** Delivers the partition's records a batch at a time (what is queued), committing after each. */
   async function work(queue: PartitionQueue): Promise<void> {
     try {
-      for (let message = queue.records[0]; message; message = queue.records[0]) {
-        if (!(await deliverRecord(delivery, message)) || destroyed) return;
-        if (queue.records[0] === message) {
-          queue.records.shift();
-          release(1);
+      while (queue.records.length > 0) {
+        const batch = queue.records.slice(0, maxBatch);
+        queue.inHand = batch.length;
+        const done = await deliverRecords(delivery, batch);
+        queue.inHand = 0;
+        if (done === 0 || destroyed) return;
+        // A rebalance may have dropped the partition's records meanwhile (not those in hand).
+        if (queue.records[0] === batch[0]) {
+          queue.records.splice(0, done);
+          release(done);
         }
-        await commit(message);
+        await commit(batch[done - 1]!);
+        if (done < batch.length) return;
       }
     } finally {
       queue.worker = undefined;
@@ -157,8 +172,8 @@ export async function joinGroup(options: MemberOptions): Promise<Member> {
     );
     for (const [key, queue] of partitions) {
       if (owned.has(key)) continue;
-      // The record in a worker's hands finishes; the rest belongs to the new owner.
-      const kept = queue.worker ? queue.records.slice(0, 1) : [];
+      // The records in a worker's hands finish; the rest belongs to the new owner.
+      const kept = queue.records.slice(0, queue.inHand);
       release(queue.records.length - kept.length);
       queue.records.splice(0, queue.records.length, ...kept);
       queue.seen = -1n;

@@ -1,5 +1,6 @@
 import {
   retryAfterMsOf,
+  type CloudEvent,
   sleep,
   type BrokerSubscription,
   type Clock,
@@ -117,6 +118,59 @@ export async function deliverRecord(
     );
     if (!(await wait(options, decision.delayMs))) return false;
   }
+}
+
+/**
+ * Delivers records of one partition read together: in one call of the subscription's
+ * `batchHandler` when it has one and there are several (the consumer runtime: one transaction for
+ * their inbox records and effects), else — and when that batch fails, or a record in it has no
+ * valid envelope — one by one through `deliverRecord`, with its retries and dead letters.
+ *
+ * Resolves with how many of the records, from the first, may be committed: all of them unless
+ * the member stopped first.
+ */
+export async function deliverRecords(
+  options: RecordDeliveryOptions,
+  records: readonly ConsumedRecord[],
+): Promise<number> {
+  const { subscription, settings } = options;
+  if (subscription.batchHandler !== undefined && records.length > 1) {
+    const events: CloudEvent[] = [];
+    let readable = true;
+    for (const record of records) {
+      const read = fromKafkaRecord(record.headers, record.value);
+      if (!read.ok) {
+        readable = false;
+        break;
+      }
+      if (settings.filter(read.event.type)) events.push(read.event);
+    }
+    // Types the subscription did not ask for are skipped, as one by one.
+    if (readable && events.length === 0) return records.length;
+    if (readable) {
+      await options.slots.acquire();
+      try {
+        if (options.stop.aborted) return 0;
+        await subscription.batchHandler(events, {
+          group: subscription.group,
+          attempt: 1,
+          maxDeliveries: settings.maxDeliveries,
+          signal: options.abort,
+        });
+        return records.length;
+      } catch {
+        // None took effect: each goes its own way below, and a failing one is reported there.
+      } finally {
+        options.slots.release();
+      }
+    }
+  }
+  let done = 0;
+  for (const record of records) {
+    if (!(await deliverRecord(options, record))) return done;
+    done += 1;
+  }
+  return done;
 }
 
 /** Hands a letter to the subscription's dead-letter store until it takes it (or the member stops). */

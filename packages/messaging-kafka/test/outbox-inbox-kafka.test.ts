@@ -4,7 +4,7 @@
  * parked over Kafka is replayed from the service's store. PGlite in memory, the real broker.
  */
 import { randomUUID } from "node:crypto";
-import type { CloudEvent, Db } from "@plexus/core";
+import type { CloudEvent, Db, Delivery } from "@plexus/core";
 import {
   createConsumerRuntime,
   createOutbox,
@@ -123,6 +123,51 @@ describe.runIf(kafka)("outbox and inbox over Kafka", () => {
     await until("both deliveries", () => reports.length === 2);
     expect(reports.toSorted()).toEqual(["duplicate", "processed"]);
     expect(await effects()).toEqual([e.id]);
+  });
+
+  it("relays and consumes in batches; an event failing in a batch neither loses nor doubles the others", async () => {
+    const type = freshType();
+    const deliveries = new Set<Delivery>();
+    let failOnce: string | undefined;
+    const { db, broker, effects } = await service({
+      name: "posting",
+      types: [type],
+      handle: async (event, tx, delivery) => {
+        deliveries.add(delivery);
+        await insertEffect(event, tx, delivery);
+        if (event.id === failOnce) {
+          failOnce = undefined;
+          throw new Error("ledger busy");
+        }
+      },
+    });
+    const batches: number[] = [];
+    const batching = broker.publishBatch!.bind(broker);
+    broker.publishBatch = (events, options) => {
+      batches.push(events.length);
+      return batching(events, options);
+    };
+    const outbox = createOutbox({ db, broker });
+    toClose.push(outbox);
+    await outbox.start();
+    // Two aggregates: their records share at most two partitions, read a batch at a time.
+    const events = Array.from({ length: 40 }, (_, i) => entry(type, `acct-${i % 2}`));
+    failOnce = events[7]!.id;
+    await outbox.transaction(async (tx) => {
+      for (const e of events) await outbox.add(tx, e);
+    });
+    await outbox.flush();
+    expect(batches).toEqual([40]);
+    await until("every effect", async () => (await effects()).length >= 40);
+    const applied = await effects();
+    expect(applied.sort()).toEqual(events.map((e) => e.id).sort());
+    expect(failOnce).toBeUndefined();
+    // A batch hands every event the same delivery: fewer deliveries than events were batches.
+    expect(deliveries.size).toBeLessThan(40);
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::integer AS n FROM plexus_inbox",
+    );
+    expect(rows[0]?.n).toBe(40);
   });
 
   it("parks an event that keeps failing in the service's store, and replays it", async () => {

@@ -11,11 +11,12 @@ import {
   type EventConsumer,
   type Interceptor,
   type Logger,
+  type Sql,
   type TraceParent,
 } from "@plexus/core";
 import type { DeadLetterStore } from "./dead-letter-store.ts";
 import { contextFromEvent } from "./event-context.ts";
-import { handleOnce } from "./inbox.ts";
+import { handleEachOnce, handleOnce } from "./inbox.ts";
 
 /** A message parked in the dead-letter store, for metrics and alerts. */
 export interface DeadLetterReport {
@@ -56,6 +57,26 @@ export interface DeliveryCall {
    * failed replay leaves it there).
    */
   deadLetters(error: unknown): boolean;
+  /**
+   * Set when the delivery is one of a batch (`BrokerSubscription.batchHandler`); see
+   * {@link BatchSlot}. The call settles once the batch committed or rolled back.
+   */
+  readonly batch?: BatchSlot;
+}
+
+/**
+ * A delivery's place in a batch: the innermost handler applies the event in the batch's one
+ * transaction, reports it `applied` so the next event may go, and settles as the batch's commit
+ * does — so interceptors see an outcome only once it is committed, and every event of a batch
+ * that rolled back fail (each is then delivered again on its own).
+ */
+export interface BatchSlot {
+  /** The batch's transaction, in which the inbox already recorded every event of it. */
+  readonly tx: Sql;
+  /** Whether the event is new to the group (else the innermost handler answers `duplicate`). */
+  readonly first: boolean;
+  applied(): void;
+  readonly committed: Promise<void>;
 }
 
 /** How a delivery the handler did not fail ended: effect applied, or already applied (inbox). */
@@ -93,6 +114,17 @@ export interface ConsumerDelivery {
    * inbox + handler + clearing the group's dead letter of the event, in one transaction.
    */
   handle(consumer: EventConsumer, event: CloudEvent, delivery: Delivery): Promise<DeliveryOutcome>;
+  /**
+   * Several first deliveries at once (`BrokerSubscription.batchHandler`): their inbox records (one
+   * statement) and effects in one transaction, each in its own context and through the
+   * interceptors, all or nothing. A failure is rethrown: the broker then delivers each event
+   * through `deliver`, which retries and dead-letters the failing one.
+   */
+  deliverBatch(
+    consumer: EventConsumer,
+    events: readonly CloudEvent[],
+    delivery: Delivery,
+  ): Promise<void>;
   /** Parks a message in the dead-letter store, and reports it. */
   deadLetter(letter: DeadLetterInput): Promise<void>;
 }
@@ -112,8 +144,17 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
     );
     return result.processed ? "processed" : "duplicate";
   }
+  /** The effect of a batched delivery, whose inbox record the batch's one statement made. */
+  async function processInBatch(call: DeliveryCall, batch: BatchSlot): Promise<DeliveryOutcome> {
+    if (batch.first) await call.consumer.handle(call.event, batch.tx, call.delivery);
+    batch.applied();
+    await batch.committed;
+    return batch.first ? "processed" : "duplicate";
+  }
   const processCall = (call: DeliveryCall): Promise<DeliveryOutcome> =>
-    process(call.consumer, call.event, call.delivery);
+    call.batch === undefined
+      ? process(call.consumer, call.event, call.delivery)
+      : processInBatch(call, call.batch);
   const chain = chainInterceptors(options.interceptors, processCall);
 
   /**
@@ -125,8 +166,9 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
     event: CloudEvent,
     delivery: Delivery,
     trace: TraceParent,
+    batch?: BatchSlot,
   ): Promise<DeliveryOutcome> {
-    if (chain === processCall) return process(consumer, event, delivery);
+    if (chain === processCall && batch === undefined) return process(consumer, event, delivery);
     return chain({
       service,
       consumer,
@@ -135,6 +177,7 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
       trace,
       broker: options.broker,
       deadLetters: (error) => isUnusable(error) || delivery.attempt >= delivery.maxDeliveries,
+      ...(batch === undefined ? {} : { batch }),
     });
   }
 
@@ -163,6 +206,43 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
     handle(consumer, event, delivery) {
       const context = contextFromEvent(event);
       return runInContext(context, () => run(consumer, event, delivery, context.trace));
+    },
+    async deliverBatch(consumer, events, delivery) {
+      let commit!: { resolve: () => void; reject: (error: unknown) => void };
+      const committed = new Promise<void>((resolve, reject) => {
+        commit = { resolve, reject };
+      });
+      const calls: Promise<DeliveryOutcome>[] = [];
+      try {
+        await handleEachOnce(
+          db,
+          delivery.group,
+          events,
+          (tx, event, first) =>
+            new Promise<void>((applied, failed) => {
+              const context = contextFromEvent(event);
+              const slot: BatchSlot = { tx, first, applied, committed };
+              const call = runInContext(context, () =>
+                run(consumer, event, delivery, context.trace, slot),
+              );
+              calls.push(call);
+              // Settled before `applied`: it failed, or an interceptor answered by itself.
+              call.then(() => applied(), failed);
+            }),
+        );
+        commit.resolve();
+      } catch (error) {
+        commit.reject(error);
+        await Promise.allSettled(calls);
+        // Nothing of the batch took effect; the broker now delivers its events one by one, and
+        // that retries and dead-letters the failing one.
+        logger?.debug(
+          { err: error, group: delivery.group, events: events.length },
+          "event batch failed",
+        );
+        throw error;
+      }
+      await Promise.all(calls);
     },
     async deliver(consumer, event, delivery) {
       const context = contextFromEvent(event);

@@ -125,6 +125,7 @@ export function createConsumerRuntime(options: ConsumerRuntimeOptions): Consumer
             group,
             types: consumer.types,
             handler: (event, d) => delivery.deliver(consumer, event, d),
+            batchHandler: (events, d) => delivery.deliverBatch(consumer, events, d),
             deadLetter: (letter) => delivery.deadLetter(letter),
             ...(consumer.maxDeliveries === undefined
               ? {}

@@ -36,6 +36,32 @@ export async function processOnce(tx: Sql, group: string, eventId: string): Prom
   return rows.length === 1;
 }
 
+/**
+ * `processOnce` for several events in one statement: records (`group`, id) for each of `eventIds`
+ * and clears the group's dead letters of those recorded. Returns the ids recorded now (an id
+ * listed twice is recorded once). Ids are taken in sorted order, so two batches sharing events
+ * wait on each other instead of deadlocking.
+ */
+export async function processEachOnce(
+  tx: Sql,
+  group: string,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
+  const { rows } = await tx.query<{ event_id: string }>(
+    `WITH recorded AS (
+       INSERT INTO plexus_inbox (group_name, event_id)
+       SELECT $1, id FROM unnest($2::text[]) AS id ORDER BY id
+       ON CONFLICT (group_name, event_id) DO NOTHING RETURNING event_id
+     ), cleared AS (
+       DELETE FROM plexus_dead_letters WHERE group_name = $1
+         AND event_id IN (SELECT event_id FROM recorded)
+     )
+     SELECT event_id FROM recorded`,
+    [group, eventIds],
+  );
+  return new Set(rows.map((row) => row.event_id));
+}
+
 /** Whether `group` has processed `eventId` (committed). */
 export async function isProcessed(sql: Sql, group: string, eventId: string): Promise<boolean> {
   const { rows } = await sql.query(
@@ -68,6 +94,32 @@ export async function handleOnce<T>(
   return db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
     if (!(await processOnce(tx, group, event.id))) return { processed: false };
     return { processed: true, value: await effect(tx) };
+  });
+}
+
+/**
+ * `handleOnce` for several events in one transaction, in order: one statement records them all in
+ * the inbox, then `each` runs for every event, told whether this is its first time (apply the
+ * effect) or it was already processed (skip it). All or nothing: when `each` throws, the
+ * transaction rolls back — no record and no effect of any of them — and the error is rethrown.
+ */
+export async function handleEachOnce<E extends Pick<CloudEvent, "id">, T>(
+  db: Db,
+  group: string,
+  events: readonly E[],
+  each: (tx: Sql, event: E, first: boolean) => Promise<T>,
+): Promise<T[]> {
+  await ensureMessagingTables(db);
+  return db.transaction(async (tx) => {
+    const fresh = await processEachOnce(
+      tx,
+      group,
+      events.map((event) => event.id),
+    );
+    const results: T[] = [];
+    // `delete`: a second copy of an event in the batch is a duplicate of the first.
+    for (const event of events) results.push(await each(tx, event, fresh.delete(event.id)));
+    return results;
   });
 }
 

@@ -26,6 +26,8 @@ export const outboxChannel = "outbox";
 export interface Relay {
   /** Listens for committed rows (`outboxChannel`), then runs a first cycle. */
   start(): Promise<void>;
+  /** Whether this relay is running and holds the lease: the one that publishes. */
+  readonly leading: boolean;
   nudge(): void;
   /** Resolves once every row unsent when called has been published (or the signal aborts). */
   flush(signal?: AbortSignal): Promise<void>;
@@ -34,9 +36,10 @@ export interface Relay {
 }
 
 /**
- * The outbox relay: publishes committed outbox rows, in order per subject (one publish at a time
- * per subject, several subjects at once), marks each row sent once the broker took it, and backs
- * off per subject when publishing fails (`relay-subjects.ts`). Woken by every commit that added a
+ * The outbox relay: publishes committed outbox rows, in order per subject, marks them sent once
+ * the broker took them, and backs off per subject when publishing fails (`relay-subjects.ts`).
+ * Each read goes out in one batch where the broker has `publishBatch` (Kafka), else one publish
+ * at a time per subject, several subjects at once. Woken by every commit that added a
  * row (`Db.listen` on `outboxChannel`: in this process, and on Postgres in the others too), by
  * `nudge`, and by a poll timer (the safety net: a wake-up lost in a crash or while the LISTEN
  * connection was down). Only the holder of the lease publishes (`relay-lease.ts`).
@@ -103,7 +106,12 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
       // for want of a slot, or a read since this one (it skipped the busy subject). Otherwise
       // only rows committed after this read are unseen, and their wake-up or a poll reads them.
       const batch = { leftRows: rows.length >= settings.batchSize, readAt: reads };
-      for (const [key, list] of Map.groupBy(rows, (row) => row.ordering_key)) {
+      // A broker that takes a batch in one request gets the whole read at once (Kafka: one
+      // produce request, one statement marks them sent); what it leaves (a failed batch, a
+      // subject with an unreadable row) goes subject by subject, with per-subject backoff.
+      const left = await subjects.publishBatch(rows);
+      if (left.length < rows.length && batch.leftRows) requestCycle();
+      for (const [key, list] of Map.groupBy(left, (row) => row.ordering_key)) {
         if (workers.size >= settings.maxConcurrentSubjects || stopped) {
           batch.leftRows = true;
           break;
@@ -133,6 +141,9 @@ export function createOutboxRelay(settings: RelaySettings): Relay {
     );
 
   return {
+    get leading() {
+      return started && !stopped && lease.leader;
+    },
     async start() {
       if (started) return;
       started = true;

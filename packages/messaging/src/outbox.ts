@@ -70,8 +70,9 @@ export interface Outbox extends AsyncDisposable {
    * published after commit, never if the transaction rolls back. Idempotent per event id (a second
    * add of the same id is ignored; returns false). Validates the envelope (`InvalidArgument`).
    *
-   * The commit of `tx` wakes the relay (`tx.notify`): in this process, and on Postgres the relays
-   * of other processes on the same database too.
+   * The commit of `tx` wakes the relay (`tx.notify`): in this process, and on Postgres, unless the
+   * relay of this process holds the lease (the one that publishes), the relays of other processes
+   * on the same database too.
    */
   add(tx: Sql, event: CloudEvent): Promise<boolean>;
   /**
@@ -162,7 +163,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
         }
         throw error;
       }
-      if (inserted) tx.notify(outboxChannel);
+      // When this process's relay publishes, waking it is enough: other processes' relays stand
+      // by, and on Postgres a NOTIFY would serialise this commit with every other writer's.
+      if (inserted) tx.notify(outboxChannel, relay.leading ? localOnly : undefined);
       return inserted;
     },
     async transaction(fn) {
@@ -201,6 +204,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
   };
   return outbox;
 }
+
+const localOnly = { local: true } as const;
 
 function positive(name: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) {

@@ -13,6 +13,16 @@ export interface PublishCall {
   readonly trace: TraceParent;
   /** The broker's `kind` (`memory`, `nats`, `rabbitmq`). */
   readonly broker: string;
+  /**
+   * Set when the publish is one of a batch (`Broker.publishBatch`): the innermost handler adds
+   * the re-stamped event to the batch's one request and settles as that request does.
+   */
+  readonly batch?: PublishBatchSlot;
+}
+
+/** A publish's place in a batch's one broker request (see `PublishCall.batch`). */
+export interface PublishBatchSlot {
+  add(event: CloudEvent): Promise<void>;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type Logger,
 } from "@plexus/core";
 import type { ResolvedBackoff } from "./backoff.ts";
-import type { PublishCall, PublishInterceptor } from "./publish-call.ts";
+import type { PublishBatchSlot, PublishCall, PublishInterceptor } from "./publish-call.ts";
 import { parseCloudEvent } from "./parse-cloud-event.ts";
 
 /** One unsent outbox row, as the relay reads it. */
@@ -46,6 +46,13 @@ export interface SubjectPublisherSettings {
 export interface SubjectPublisher {
   /** Publishes a subject's rows in order; false when it stopped short (a failure, closing). */
   publishInOrder(key: string, rows: readonly OutboxRow[]): Promise<boolean>;
+  /**
+   * Publishes rows of several subjects in one broker request (`Broker.publishBatch`) and marks
+   * them sent in one statement. Returns the rows left for `publishInOrder`: all of them when the
+   * broker has no batch publish or the batch failed, else those of subjects with an unreadable
+   * row.
+   */
+  publishBatch(rows: readonly OutboxRow[]): Promise<OutboxRow[]>;
   /** Subjects resting after a failure at `now`: the relay's read leaves them out. */
   resting(now: number): string[];
   /**
@@ -59,8 +66,10 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
   const { db, broker, clock, random, logger, backoff, signal } = settings;
   const failing = new Map<string, SubjectBackoff>();
   const options = { signal };
-  const publishStamped = (call: PublishCall): Promise<void> =>
-    broker.publish({ ...call.event, traceparent: formatTraceparent(call.trace) }, options);
+  const publishStamped = (call: PublishCall): Promise<void> => {
+    const stamped = { ...call.event, traceparent: formatTraceparent(call.trace) };
+    return call.batch === undefined ? broker.publish(stamped, options) : call.batch.add(stamped);
+  };
   const chain = chainInterceptors(settings.interceptors, publishStamped);
 
   /**
@@ -69,40 +78,138 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
    */
   function publish(event: CloudEvent): Promise<void> {
     if (chain === publishStamped) return broker.publish(event, options);
-    const trace = childTraceparent(parseTraceparent(event.traceparent));
-    return chain({ event, trace, broker: broker.kind });
+    return chain({ event, trace: publishTrace(event), broker: broker.kind });
+  }
+
+  /**
+   * Publishes `events` in one broker request, each through the interceptors: every call's
+   * innermost handler adds its re-stamped event to the request (`PublishCall.batch`), which goes
+   * once every call has added its event or settled without (an interceptor that answered or
+   * failed by itself). Settles once every call settled, rejecting when any of them failed.
+   */
+  async function publishAll(
+    events: readonly CloudEvent[],
+    publishBatchOf: NonNullable<Broker["publishBatch"]>,
+  ): Promise<void> {
+    if (chain === publishStamped) return publishBatchOf(events, options);
+    const sent: CloudEvent[] = [];
+    let waiting = events.length;
+    let settle!: { resolve: () => void; reject: (error: unknown) => void };
+    const request = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const arrived = (): void => {
+      if (--waiting > 0) return;
+      if (sent.length === 0) settle.resolve();
+      else publishBatchOf(sent, options).then(settle.resolve, settle.reject);
+    };
+    const calls = events.map((event) => {
+      let added = false;
+      const batch: PublishBatchSlot = {
+        add(stamped) {
+          if (!added) {
+            added = true;
+            sent.push(stamped);
+            arrived();
+          }
+          return request;
+        },
+      };
+      return chain({ event, trace: publishTrace(event), broker: broker.kind, batch }).finally(
+        () => {
+          if (!added) {
+            added = true;
+            arrived();
+          }
+        },
+      );
+    });
+    const settled = await Promise.allSettled(calls);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Marks published rows sent, in one statement; false (logged) when that failed. */
+  async function markSent(rows: readonly OutboxRow[]): Promise<boolean> {
+    if (rows.length === 0) return true;
+    try {
+      await db.query(
+        "UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = ANY($1::bigint[])",
+        [rows.map((row) => String(row.position)), new Date(clock.now()).toISOString()],
+      );
+      return true;
+    } catch (error) {
+      // Published but not marked: they will be published again; consumers' inboxes dedupe.
+      logger?.error({ err: error, rows: rows.length }, "could not mark outbox rows sent");
+      return false;
+    }
   }
 
   async function publishInOrder(key: string, rows: readonly OutboxRow[]): Promise<boolean> {
+    const sent: OutboxRow[] = [];
+    let clean = true;
     for (const row of rows) {
-      if (signal.aborted) return false;
+      if (signal.aborted) {
+        clean = false;
+        break;
+      }
       const parsed = parseCloudEvent(row.event);
       if (!parsed.ok) {
         // Cannot happen through add(), which validates; a hand-edited row stays visible, unsent.
-        await recordFailure(key, row, "?", new Error(`stored event is invalid: ${parsed.reason}`));
-        return false;
+        const reason = new Error(`stored event is invalid: ${parsed.reason}`);
+        await recordFailure(key, row, "?", reason);
+        clean = false;
+        break;
       }
       const event = parsed.event;
       try {
         await publish(event);
       } catch (error) {
-        if (signal.aborted) return false;
-        await recordFailure(key, row, event.id, error);
-        return false;
+        if (!signal.aborted) await recordFailure(key, row, event.id, error);
+        clean = false;
+        break;
       }
       failing.delete(key);
-      try {
-        await db.query("UPDATE plexus_outbox SET sent_at = $2::timestamptz WHERE position = $1", [
-          row.position,
-          new Date(clock.now()).toISOString(),
-        ]);
-      } catch (error) {
-        // Published but not marked: it will be published again; consumers' inboxes dedupe.
-        logger?.error({ err: error, eventId: event.id }, "could not mark an outbox row sent");
-        return false;
-      }
+      sent.push(row);
     }
-    return true;
+    // The subject's published rows are marked together: one statement, whatever stopped it.
+    return (await markSent(sent)) && clean;
+  }
+
+  async function publishBatch(rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+    const publishBatchOf = broker.publishBatch?.bind(broker);
+    if (publishBatchOf === undefined || rows.length === 0) return [...rows];
+    const parsed = rows.map((row) => parseCloudEvent(row.event));
+    // A subject with an unreadable row goes the per-subject way (which records why), in order.
+    const unreadable = new Set(rows.filter((_, i) => !parsed[i]!.ok).map((r) => r.ordering_key));
+    const events: CloudEvent[] = [];
+    const batched: OutboxRow[] = [];
+    const left: OutboxRow[] = [];
+    rows.forEach((row, i) => {
+      const read = parsed[i]!;
+      if (read.ok && !unreadable.has(row.ordering_key)) {
+        events.push(read.event);
+        batched.push(row);
+      } else {
+        left.push(row);
+      }
+    });
+    if (events.length === 0) return left;
+    try {
+      await publishAll(events, publishBatchOf);
+    } catch (error) {
+      if (!signal.aborted) {
+        logger?.warn(
+          { err: error, events: events.length },
+          "outbox batch publish failed; publishing subject by subject",
+        );
+      }
+      // Some may have landed: the per-subject way publishes them again, inboxes dedupe.
+      return rows.slice();
+    }
+    for (const row of batched) failing.delete(row.ordering_key);
+    await markSent(batched);
+    return left;
   }
 
   async function recordFailure(
@@ -132,6 +239,7 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
 
   return {
     publishInOrder,
+    publishBatch,
     // A failing subject keeps its failure count until it succeeds: that is what grows its backoff.
     resting: (now) => [...failing].filter(([, state]) => state.until > now).map(([key]) => key),
     nextRetryIn(now, working, cap) {
@@ -144,4 +252,9 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
       return delay;
     },
   };
+}
+
+/** The span an event is published as: a new child of the one that wrote it (`PublishCall.trace`). */
+function publishTrace(event: CloudEvent) {
+  return childTraceparent(parseTraceparent(event.traceparent));
 }

@@ -164,8 +164,9 @@ class PostgresStorage implements Storage {
       query: (text, params) => this.#inFlight.track(() => run(pool, text, params)),
       transaction: (fn) =>
         this.#inFlight.track(() => inTransaction(pool, schema, this, notifications, fn)),
-      notify: (channel) => {
+      notify: (channel, options) => {
         this.#wakeups.wake(schema, channel);
+        if (options?.local === true) return;
         const params = this.#notifications.notifyParams(schema, channel);
         this.#inFlight
           .track(() => run(pool, "SELECT pg_notify($1, $2)", params))

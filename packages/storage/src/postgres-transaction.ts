@@ -16,7 +16,8 @@ export interface TransactionNotifications {
 
 /**
  * Runs `fn` in a transaction on a connection of `pool`. The channels `tx.notify`d are sent as
- * NOTIFYs in the COMMIT's round trip and, once committed, wake this process's listeners.
+ * NOTIFYs in the COMMIT's round trip (unless `local`) and, once committed, wake this process's
+ * listeners.
  */
 export async function inTransaction<T>(
   pool: Pool,
@@ -42,16 +43,16 @@ export async function inTransaction<T>(
       );
       throw error;
     }
-    const { result, notified } = body;
+    const { result, notified, everywhere } = body;
     let commit;
     try {
       // Several statements in one simple query: the results come as an array, COMMIT's last.
       const results: unknown = await client.query(
-        notified ? `${notifications.script(notified)}COMMIT` : "COMMIT",
+        everywhere ? `${notifications.script(everywhere)}COMMIT` : "COMMIT",
       );
       commit = (Array.isArray(results) ? results.at(-1) : results) as { command: string };
     } catch (error) {
-      if (notified === undefined) {
+      if (everywhere === undefined) {
         // A COMMIT refused by the server (deferred constraint, serialization) still ends the
         // transaction; one that failed on the wire leaves the connection unknown.
         reusable = sqlStateOf(error) !== undefined;

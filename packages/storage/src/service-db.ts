@@ -1,4 +1,4 @@
-import type { Db, Migration, Sql, SqlResult } from "@plexus/core";
+import type { Db, Migration, NotifyOptions, Sql, SqlResult } from "@plexus/core";
 import { validateMigrations } from "./migration-plan.ts";
 import { assertServiceName } from "./sql-names.ts";
 import { assertNotTransactionControl } from "./statement-guard.ts";
@@ -20,7 +20,7 @@ export interface ServiceDbBackend {
   assertOpen(): void;
   query: RunStatement;
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
-  notify(channel: string): void;
+  notify(channel: string, options: NotifyOptions | undefined): void;
   listen(channel: string, wake: () => void): Promise<() => void>;
 }
 
@@ -62,10 +62,10 @@ export function serviceDb(owner: object, schema: string, backend: ServiceDbBacke
       outside();
       return backend.transaction(fn);
     },
-    notify(channel) {
+    notify(channel, options) {
       assertChannel(channel);
       outside();
-      backend.notify(channel);
+      backend.notify(channel, options);
     },
     async listen(channel, wake) {
       assertChannel(channel);
@@ -79,6 +79,8 @@ export function serviceDb(owner: object, schema: string, backend: ServiceDbBacke
 export interface TransactionBody<T> {
   readonly result: T;
   readonly notified: ReadonlySet<string> | undefined;
+  /** Those of `notified` other processes are woken on too (not `local`): NOTIFY'd at commit. */
+  readonly everywhere: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -94,21 +96,23 @@ export async function runTransactionBody<T>(
 ): Promise<TransactionBody<T>> {
   let open = true;
   let notified: Set<string> | undefined;
+  let everywhere: Set<string> | undefined;
   const tx: Sql = {
     query: async <R>(text: string, params?: readonly unknown[]) => {
       assertNotTransactionControl(text);
       if (!open) throw transactionClosedError(schema);
       return run<R>(text, params);
     },
-    notify(channel) {
+    notify(channel, options) {
       assertChannel(channel);
       if (!open) throw transactionClosedError(schema);
       (notified ??= new Set()).add(channel);
+      if (options?.local !== true) (everywhere ??= new Set()).add(channel);
     },
   };
   try {
     const result = await runInTransactionScope(owner, schema, () => fn(tx));
-    return { result, notified };
+    return { result, notified, everywhere };
   } finally {
     open = false;
   }

@@ -269,6 +269,28 @@ describe.skipIf(!postgresUp)("wake-ups across storages on one Postgres database"
     for (const stop of stops) stop();
   });
 
+  it("wakes only its own storage for a local notification, in a transaction or not", async () => {
+    const mineDb = await mine.forService("local", []);
+    const theirsDb = await theirs.forService("local", []);
+    const here = recorder();
+    const there = recorder();
+    const sentinel = recorder();
+    const stops = [
+      await mineDb.listen("local_only", here.wake),
+      await theirsDb.listen("local_only", there.wake),
+      await theirsDb.listen("sentinel", sentinel.wake),
+    ];
+    await mineDb.transaction(async (tx) => tx.notify("local_only", { local: true }));
+    await here.reach(1);
+    mineDb.notify("local_only", { local: true });
+    await here.reach(2);
+    // NOTIFYs arrive in commit order: once a later one arrived, theirs would have seen the local ones.
+    await mineDb.transaction(async (tx) => tx.notify("sentinel"));
+    await sentinel.reach(1);
+    expect([here.count, there.count]).toEqual([2, 0]);
+    for (const stop of stops) stop();
+  });
+
   it("listens again on a new connection when the LISTEN connection is lost, waking listeners", async () => {
     const mineDb = await mine.forService("lost", []);
     const theirsDb = await theirs.forService("lost", []);

@@ -45,7 +45,7 @@ export function createStatementCounter(): StatementCounter {
         return sql.query<R>(text, params);
       },
       // Not a statement: it rides on the commit (see `Sql.notify`).
-      notify: (channel) => sql.notify(channel),
+      notify: (channel, options) => sql.notify(channel, options),
     });
     return {
       schema: db.schema,
@@ -62,7 +62,7 @@ export function createStatementCounter(): StatementCounter {
         countOf(name).transactions++;
         return db.transaction((tx) => fn(countedSql(tx)));
       },
-      notify: (channel) => db.notify(channel),
+      notify: (channel, options) => db.notify(channel, options),
       listen: (channel, wake) => db.listen(channel, wake),
     };
   };
