@@ -107,10 +107,10 @@ describe.each(all)("batching on $kind", (backend) => {
     });
 
     it("runs each event of a batch through the interceptors, in one request", async () => {
+      const isSkipped = (e: CloudEvent) => e.subject === "a" && e.data["totalCents"] === "2";
       const db = await opened.service("batch_chain");
       const { broker, batches, single } = batchingBroker();
       const seen: string[] = [];
-      const skipped = new Set<string>();
       const outbox = createOutbox({
         db,
         broker,
@@ -119,7 +119,7 @@ describe.each(all)("batching on $kind", (backend) => {
             async function observe(call) {
               seen.push(call.event.id);
               // Answers for one event by itself: it is left out of the request, and marked sent.
-              if (skipped.has(call.event.id)) return;
+              if (isSkipped(call.event)) return;
               await Promise.resolve(); // an interceptor that awaits before going on
               return next(call);
             },
@@ -127,14 +127,11 @@ describe.each(all)("batching on $kind", (backend) => {
       });
       await outbox.start();
       const events = await writeAll(outbox, ["a", "b"], 2);
-      skipped.add(events[1]!.id);
       await outbox.flush();
       expect(seen).toEqual(events.map((e) => e.id));
       expect(batches).toHaveLength(1);
       const sent = batches[0]!;
-      expect(sent.map((e) => e.id)).toEqual(
-        events.filter((e) => !skipped.has(e.id)).map((e) => e.id),
-      );
+      expect(sent.map((e) => e.id)).toEqual(events.filter((e) => !isSkipped(e)).map((e) => e.id));
       // Each went out re-stamped with the span it was published as (a child of the stored one).
       for (const event of sent) {
         const stored = events.find((e) => e.id === event.id)!;
