@@ -91,27 +91,6 @@ describe("the projection runner", () => {
     await vi.waitFor(async () => expect(await folded(db)).toBe("quiet,"));
   });
 
-  it("stops at an event whose apply fails (nothing of its batch applied) and goes on once it succeeds", async () => {
-    await appendAll("a");
-    let broken = true;
-    const error = vi.fn();
-    const projection = fixtureProjection({
-      beforeApply(event) {
-        if (broken && event.id === "c") throw new Error("cannot apply c");
-      },
-    });
-    const logger = { child: () => ({ error }) } as unknown as Logger;
-    const r = runner({ projection, batchSize: 5, logger });
-    await r.start();
-    await appendAll("b", "c", "d");
-    await r.catchUp();
-    expect(await folded(db)).toBe("a,");
-    expect(error).toHaveBeenCalled();
-    broken = false;
-    await r.catchUp();
-    expect(await folded(db)).toBe("a,b,c,d,");
-  });
-
   it("applies each event once when replicas run it together", async () => {
     const [one, two] = [runner({ batchSize: 1 }), runner({ batchSize: 2 })];
     await Promise.all([one.start(), two.start()]);
