@@ -16,6 +16,7 @@ function adminApi(token: string | undefined) {
     token,
     sagas: new Map(),
     deadLetters: new Map(),
+    projections: new Map(),
     health: createHealthRegistry(),
     metrics: createMetrics(),
     logger: createLogger({ name: "admin-test", level: "silent" }),
