@@ -1,4 +1,4 @@
-import { createLogger, type Db, type Logger } from "@plexus/core";
+import { createLogger, type Db } from "@plexus/core";
 import {
   createProjectionRunner,
   readCheckpoint,
