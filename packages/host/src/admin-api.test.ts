@@ -16,6 +16,7 @@ function adminApi(token: string | undefined) {
     token,
     sagas: new Map(),
     deadLetters: new Map(),
+    projections: new Map(),
     health: createHealthRegistry(),
     metrics: createMetrics(),
     logger: createLogger({ name: "admin-test", level: "silent" }),
@@ -35,6 +36,7 @@ describe("the admin API without PLEXUS_ADMIN_TOKEN", () => {
     const url = await serve(undefined);
     for (const [method, path] of [
       ["GET", "/_plexus/api/health"],
+      ["GET", "/_plexus/api/projections/orders"],
       ["POST", "/_plexus/api/sagas/orders/x/retry"],
       ["DELETE", "/_plexus/api/dead-letters/notifications/1"],
     ] as const) {

@@ -2,6 +2,7 @@ import { Code, PlexusError, type HealthRegistry, type Logger } from "@plexus/cor
 import { createGateway, type Gateway, type GatewayRequest } from "@plexus/gateway";
 import type { DeadLetterAdmin } from "@plexus/messaging";
 import type { Metrics } from "@plexus/observability";
+import type { ProjectionRunner } from "@plexus/projections";
 import type { SagaAdmin } from "@plexus/saga";
 import { createAdminTokenAuthenticator } from "./admin-token-authenticator.ts";
 
@@ -12,6 +13,8 @@ export interface AdminApiOptions {
   sagas: ReadonlyMap<string, SagaAdmin>;
   /** Dead letters by consuming service. */
   deadLetters: ReadonlyMap<string, DeadLetterAdmin>;
+  /** Projection runners by service. */
+  projections: ReadonlyMap<string, readonly Pick<ProjectionRunner, "status">[]>;
   health: HealthRegistry;
   metrics: Metrics;
   logger: Logger;
@@ -39,8 +42,9 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
 
 /**
  * The admin JSON API under `/_plexus/api/`, behind `PLEXUS_ADMIN_TOKEN`: health, sagas (list,
- * inspect with their step timeline, retry a parked one) and dead letters (list, show one, replay,
- * discard) of every service in this host.
+ * inspect with their step timeline, retry a parked one), dead letters (list, show one, replay,
+ * discard) and projections (position, log head, lag, state and last failure) of every service in
+ * this host.
  */
 export function createAdminApi(options: AdminApiOptions): Gateway {
   const admin = createGateway({
@@ -72,6 +76,9 @@ export function createAdminApi(options: AdminApiOptions): Gateway {
     ]);
     return { live, ready };
   });
+  route("GET", "/_plexus/api/projections/:service", async (req) =>
+    Promise.all(pick(options.projections, req, "projections").map((runner) => runner.status())),
+  );
   route("GET", "/_plexus/api/sagas/:service", async (req) => {
     const limit = intParam(req.query, "limit");
     const status = req.query.get("status");

@@ -16,7 +16,6 @@ import {
 } from "@plexus/core";
 import { createConsumerRuntime, createOutbox, type DeadLetterAdmin } from "@plexus/messaging";
 import { createMetrics, createTracing } from "@plexus/observability";
-import { createProjectionRunner } from "@plexus/projections";
 import {
   createHttpClients,
   createRpcServer,
@@ -28,6 +27,7 @@ import { openStorage, type Storage, type StorageOptions } from "@plexus/storage"
 import { closeServer, listen, listenFailure, type ListenSettings } from "./http-listen.ts";
 import { createAdminApi } from "./admin-api.ts";
 import { createHostResilience } from "./host-resilience.ts";
+import { startProjections } from "./host-projections.ts";
 import {
   deliveryInterceptors,
   httpUpstreamInterceptors,
@@ -111,7 +111,8 @@ export interface Host extends AsyncDisposable {
  * Projections a service declares (`defineService({ projections })`) each get a runner that
  * catches up with the service's event log before the services start, then follows it (every
  * `PLEXUS_PROJECTION_POLL_MS`, default 1000, as the safety net of the wake-up each commit to the
- * log sends).
+ * log sends). A projection whose `apply` keeps throwing stalls (retried with backoff) and keeps
+ * readiness false until it caught up, without holding the start (ADR 19).
  *
  * Each service's outbox relay holds its lease for `PLEXUS_OUTBOX_LEASE_MS` (default 15 000)
  * without renewal: on a shared Postgres, a crashed replica's relay is replaced that long after.
@@ -255,19 +256,14 @@ async function assembleHost(
   }
   // Each projection caught up with its service's event log before the services start: a read
   // model is current when the host is ready.
-  for (const { definition, db, logger: serviceLogger } of started) {
-    for (const projection of definition.projections ?? []) {
-      const runner = createProjectionRunner({
-        db,
-        projection,
-        clock,
-        logger: serviceLogger,
-        ...(projectionPollMs !== undefined ? { pollIntervalMs: projectionPollMs } : {}),
-      });
-      lifecycle.onStop(`projection ${definition.name}.${projection.name}`, () => runner.close());
-      await runner.start();
-    }
-  }
+  const projections = await startProjections({
+    services: started,
+    lifecycle,
+    health,
+    metrics,
+    clock,
+    pollIntervalMs: projectionPollMs,
+  });
   for (const { definition, outbox } of started) {
     await outbox.start();
     lifecycle.onStop(`outbox ${definition.name}`, () => outbox.close());
@@ -317,6 +313,7 @@ async function assembleHost(
       token: config["PLEXUS_ADMIN_TOKEN"] || undefined,
       sagas,
       deadLetters,
+      projections,
       health,
       metrics,
       logger: logger.child({ component: "admin" }),

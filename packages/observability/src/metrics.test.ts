@@ -107,6 +107,23 @@ describe("event metrics", () => {
   });
 });
 
+describe("projection metrics", () => {
+  it("reads each projection's lag at each scrape and counts its failures", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let lag = 0;
+    metrics.readProjectionLags(async () => [["orders.order-history", lag]]);
+    expect((await metrics.render()).body).toContain(
+      'plexus_projection_lag_events{projection="orders.order-history"} 0',
+    );
+    lag = 7;
+    metrics.countProjectionFailure("orders.order-history");
+    metrics.countProjectionFailure("orders.order-history");
+    const { body } = await metrics.render();
+    expect(body).toContain('plexus_projection_lag_events{projection="orders.order-history"} 7');
+    expect(body).toContain('plexus_projection_failures_total{projection="orders.order-history"} 2');
+  });
+});
+
 describe("resilience metrics", () => {
   it("counts retries and rejections per callee", async () => {
     const metrics = createMetrics({ processMetrics: false });

@@ -91,6 +91,15 @@ export interface Metrics {
   observeDelivery(observation: DeliveryObservation): void;
   /** Counts one event moved to a dead-letter store. */
   countDeadLetter(group: string): void;
+  /**
+   * Reads each projection's lag (log head minus checkpoint, `service.projection` → events) at each
+   * scrape. The host passes its runners' statuses; the last reader given wins.
+   */
+  readProjectionLags(
+    read: () => Promise<Iterable<readonly [projection: string, lag: number]>>,
+  ): void;
+  /** Counts one failed look of a projection (an `apply` threw, or its database failed). */
+  countProjectionFailure(projection: string): void;
   /** The registry in Prometheus text format, ready to serve on `GET /metrics`. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -189,6 +198,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const group = createBoundedLabel(maxLabelValues);
   const caller = createBoundedLabel(maxLabelValues);
   const callee = createBoundedLabel(maxLabelValues);
+  const projection = createBoundedLabel(maxLabelValues);
+  let readProjections: (() => Promise<Iterable<readonly [string, number]>>) | undefined;
+  new Gauge({
+    name: `${prefix}projection_lag_events`,
+    help: "Events of its log a projection has not applied yet (log head minus checkpoint), by projection.",
+    labelNames: ["projection"] as const,
+    registers: [registry],
+    async collect() {
+      for (const [name, lag] of (await readProjections?.()) ?? []) {
+        this.set({ projection: projection(name) }, lag);
+      }
+    },
+  });
+  const projectionFailures = new Counter({
+    name: `${prefix}projection_failures_total`,
+    help: "Failed looks of a projection at its log (a throwing apply, or its database), by projection.",
+    labelNames: ["projection"] as const,
+    registers: [registry],
+  });
+
   const rpcMethod = createBoundedLabel(maxLabelValues);
   // Codes are a closed set in Plexus, but the label is fed a string: bound it anyway.
   const code = createBoundedLabel(64);
@@ -251,6 +280,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     countDeadLetter(name) {
       deadLetters.inc({ group: group(name) });
+    },
+    readProjectionLags(read) {
+      readProjections = read;
+    },
+    countProjectionFailure(name) {
+      projectionFailures.inc({ projection: projection(name) });
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -47,6 +47,8 @@ export interface LogStatements {
    * the `checkpoint` as the statement found it.
    */
   readonly next: string;
+  /** `$1` projection: its checkpoint (`position`, `rebuilding`; NULL when never built) and the log's `head`. */
+  readonly standing: string;
 }
 
 export function logStatements(log: string): LogStatements {
@@ -72,5 +74,8 @@ export function logStatements(log: string): LogStatements {
              applied.position, applied.event
            FROM (SELECT 1) AS one LEFT JOIN applied ON true
            ORDER BY applied.position`,
+    standing: `SELECT p.position, p.rebuilding,
+             (SELECT coalesce(max(position), 0) FROM ${table}) AS head
+           FROM (SELECT 1) AS one LEFT JOIN plexus_projections p ON p.name = $1`,
   };
 }

@@ -2,7 +2,10 @@ export {
   createProjectionRunner,
   type ProjectionRunner,
   type ProjectionRunnerOptions,
+  type ProjectionStatus,
 } from "./projection-runner.ts";
+export { ProjectionApplyError, type FailedEvent } from "./apply-error.ts";
+export type { ProjectionFailure } from "./projection-stall.ts";
 export {
   rebuildProjection,
   type RebuildProjectionOptions,

@@ -1,5 +1,6 @@
 import type { CloudEvent, Db, Projection, Sql } from "@plexus/core";
 import { compileTypeFilter, type EventTypeFilter } from "@plexus/messaging";
+import { ProjectionApplyError } from "./apply-error.ts";
 import { readCheckpoint, restartCheckpoint } from "./checkpoint.ts";
 import { logStatements, type LogStatements } from "./event-log-sql.ts";
 
@@ -50,8 +51,13 @@ async function applyAll(
   { projection, handles }: CompiledProjection,
   rows: readonly LogRow[],
 ): Promise<void> {
-  for (const { event } of rows) {
-    if (event && handles(event.type)) await projection.apply(tx, event);
+  for (const [index, { event, position }] of rows.entries()) {
+    if (!event || !handles(event.type)) continue;
+    try {
+      await projection.apply(tx, event);
+    } catch (error) {
+      throw new ProjectionApplyError(projection.name, event, Number(position), index, error);
+    }
   }
 }
 
@@ -67,6 +73,10 @@ type Step =
  * reset it), it continues from wherever the checkpoint now stands: every event is applied once,
  * in log order, whoever applies it. It ends on a batch that reached the log's head, or on finding
  * nothing new with the checkpoint where it left it. `signal` stops it between batches.
+ *
+ * An `apply` that throws rolls its batch back; the events before it in that batch are then
+ * applied in a batch of their own, so the checkpoint stops right before the failing event, and
+ * the `ProjectionApplyError` is thrown.
  */
 export async function catchUp(
   db: Db,
@@ -78,30 +88,46 @@ export async function catchUp(
   const { name } = compiled.projection;
   let position = from;
   let events = 0;
+  let limit = batchSize;
+  // The failure to throw once the events before it are applied.
+  let held: ProjectionApplyError | undefined;
   for (;;) {
     signal?.throwIfAborted();
     const at = position;
-    const step = await db.transaction(async (tx): Promise<Step> => {
-      const { rows } = await tx.query<NextRow>(compiled.sql.next, [name, at, batchSize]);
-      const first = rows[0];
-      if (!first || first.checkpoint === null) {
-        throw new Error(`projection "${name}" lost its checkpoint`);
-      }
-      const batch = first.position === null ? [] : rows;
-      if (first.moved) {
-        await applyAll(tx, compiled, batch);
-        const to = Number(batch.at(-1)?.position);
-        return { moved: true, to, events: batch.length, head: !first.more };
-      }
-      if (batch.length === 0) {
-        return { moved: false, checkpoint: Number(first.checkpoint), empty: true };
-      }
-      // Another runner (or a rebuild) moved the checkpoint while this statement waited for its
-      // row: the statement's own reading of it predates that, so read it again.
-      const current = await readCheckpoint(tx, name);
-      if (!current) throw new Error(`projection "${name}" lost its checkpoint`);
-      return { moved: false, checkpoint: current.position, empty: false };
-    });
+    const size = limit;
+    const step = await db
+      .transaction(async (tx): Promise<Step> => {
+        const { rows } = await tx.query<NextRow>(compiled.sql.next, [name, at, size]);
+        const first = rows[0];
+        if (!first || first.checkpoint === null) {
+          throw new Error(`projection "${name}" lost its checkpoint`);
+        }
+        const batch = first.position === null ? [] : rows;
+        if (first.moved) {
+          await applyAll(tx, compiled, batch);
+          const to = Number(batch.at(-1)?.position);
+          return { moved: true, to, events: batch.length, head: !first.more };
+        }
+        if (batch.length === 0) {
+          return { moved: false, checkpoint: Number(first.checkpoint), empty: true };
+        }
+        // Another runner (or a rebuild) moved the checkpoint while this statement waited for its
+        // row: the statement's own reading of it predates that, so read it again.
+        const current = await readCheckpoint(tx, name);
+        if (!current) throw new Error(`projection "${name}" lost its checkpoint`);
+        return { moved: false, checkpoint: current.position, empty: false };
+      })
+      .catch((error: unknown) => {
+        if (held || !(error instanceof ProjectionApplyError) || error.index === 0) throw error;
+        held = error;
+        return undefined;
+      });
+    if (step === undefined) {
+      // Apply the events before the failing one alone, then throw its failure.
+      limit = held?.index ?? batchSize;
+      continue;
+    }
+    if (held) throw held;
     if (step.moved) {
       position = step.to;
       events += step.events;
@@ -120,9 +146,25 @@ export async function catchUp(
  * with its new checkpoint, so readers go from the old read model to a partial new one, never
  * through an empty one (while the log is not). `force` replaces an existing checkpoint (a
  * rebuild); otherwise only a missing one, and it resolves undefined when another process built
- * the projection first.
+ * the projection first. An `apply` that throws leaves the events before it applied (as in
+ * {@link catchUp}) and its `ProjectionApplyError` thrown.
  */
 export async function startOver(
+  db: Db,
+  compiled: CompiledProjection,
+  force: boolean,
+  batchSize: number,
+): Promise<Replayed | undefined> {
+  try {
+    return await startOverOnce(db, compiled, force, batchSize);
+  } catch (error) {
+    if (!(error instanceof ProjectionApplyError) || error.index === 0) throw error;
+    await startOverOnce(db, compiled, force, error.index);
+    throw error;
+  }
+}
+
+function startOverOnce(
   db: Db,
   compiled: CompiledProjection,
   force: boolean,

@@ -1,6 +1,7 @@
 import type { Db } from "@plexus/core";
 import {
   createProjectionRunner,
+  ProjectionApplyError,
   rebuildProjection,
   type ProjectionRunner,
 } from "@plexus/projections";
@@ -84,6 +85,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
 );
 
+/** An injected failure, as the runner and the rebuild throw it: the cause of an apply's error. */
+const injected = (error: unknown): boolean =>
+  error instanceof ProjectionApplyError && error.cause instanceof InjectedFailure;
+
 it("shows the fold of its log, whatever the interleaving of appends, crashes and rebuilds", async () => {
   let eventSeq = 0;
   await fc.assert(
@@ -140,7 +145,7 @@ it("shows the fold of its log, whatever the interleaving of appends, crashes and
               await replaced.close();
               // A failure injected for another command may hit its first catch-up.
               await runner.start().catch((error: unknown) => {
-                if (!(error instanceof InjectedFailure)) throw error;
+                if (!injected(error)) throw error;
               });
               return;
             }
@@ -158,7 +163,7 @@ it("shows the fold of its log, whatever the interleaving of appends, crashes and
                 resume: c.resume,
                 signal: stop.signal,
               }).catch((error: unknown) => {
-                if (!stop.signal.aborted && !(error instanceof InjectedFailure)) throw error;
+                if (!stop.signal.aborted && !injected(error)) throw error;
               });
               onApply = undefined;
               return;

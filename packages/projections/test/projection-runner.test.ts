@@ -1,4 +1,4 @@
-import { createLogger, type Db, type Logger } from "@plexus/core";
+import { createLogger, type Db } from "@plexus/core";
 import {
   createProjectionRunner,
   readCheckpoint,
@@ -89,27 +89,6 @@ describe("the projection runner", () => {
     expect(await folded(db)).toBe("");
     clock.advance(1_000);
     await vi.waitFor(async () => expect(await folded(db)).toBe("quiet,"));
-  });
-
-  it("stops at an event whose apply fails (nothing of its batch applied) and goes on once it succeeds", async () => {
-    await appendAll("a");
-    let broken = true;
-    const error = vi.fn();
-    const projection = fixtureProjection({
-      beforeApply(event) {
-        if (broken && event.id === "c") throw new Error("cannot apply c");
-      },
-    });
-    const logger = { child: () => ({ error }) } as unknown as Logger;
-    const r = runner({ projection, batchSize: 5, logger });
-    await r.start();
-    await appendAll("b", "c", "d");
-    await r.catchUp();
-    expect(await folded(db)).toBe("a,");
-    expect(error).toHaveBeenCalled();
-    broken = false;
-    await r.catchUp();
-    expect(await folded(db)).toBe("a,b,c,d,");
   });
 
   it("applies each event once when replicas run it together", async () => {
