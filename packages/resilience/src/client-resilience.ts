@@ -79,10 +79,8 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
             : pipelines.single;
       const send: Operation<UnaryResponse> = (signal, context) =>
         sendAttempt(next, request, signal, context);
-      return policy.execute(send, {
-        signal: request.signal,
-        deadline: request.context.deadline,
-      });
+      const { context } = request;
+      return policy.execute(send, { signal: context.signal, deadline: context.deadline });
     };
 
   return {
@@ -109,6 +107,8 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
 }
 
 /** The client interceptors of {@link createClientResilience}, for hosts that need nothing else. */
-export function createResilienceInterceptors(options: ClientResilienceOptions = {}): RpcInterceptor[] {
+export function createResilienceInterceptors(
+  options: ClientResilienceOptions = {},
+): RpcInterceptor[] {
   return createClientResilience(options).interceptors;
 }

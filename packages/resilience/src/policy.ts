@@ -2,6 +2,7 @@
  * The shape every policy shares: it runs an {@link Operation} — any `(signal) => Promise<T>`
  * function — and passes it a signal (and a context with the attempt's deadline and number).
  */
+import { neverAborted } from "@plexus/core";
 
 /** What an operation is told about the attempt it runs as. */
 export interface PolicyContext {
@@ -48,8 +49,8 @@ export interface Policy {
   run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T>;
 }
 
-/** One signal that never aborts, shared by every execution that has no caller signal. */
-export const neverAborted: AbortSignal = new AbortController().signal;
+/** One signal that never aborts, shared by every execution that has no caller signal (core's). */
+export { neverAborted };
 
 /** A rejected promise for whatever a synchronous call threw (kept as is, not normalised). */
 

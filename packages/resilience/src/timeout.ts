@@ -1,8 +1,16 @@
-import { systemClock, type Clock } from "@plexus/core";
+import {
+  neverAborted,
+  RaceEntry,
+  slotOfSignal,
+  systemClock,
+  timerSlotsFor,
+  type Clock,
+  type TimerSlot,
+  type TimerSlots,
+} from "@plexus/core";
 import { abortError, deadlinePassed } from "./errors.ts";
 import {
   executeWith,
-  neverAborted,
   rejectedWith,
   type ExecuteOptions,
   type Next,
@@ -10,13 +18,6 @@ import {
   type Policy,
   type PolicyContext,
 } from "./policy.ts";
-import {
-  RaceEntry,
-  slotOfSignal,
-  timerSlotsFor,
-  type TimerSlot,
-  type TimerSlots,
-} from "./timer-slots.ts";
 
 export interface TimeoutOptions {
   /**
