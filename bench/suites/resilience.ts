@@ -18,6 +18,7 @@ import {
   createRetryBudget,
   createRetryPolicy,
   createTimeout,
+  execute,
   type CallDescriptor,
 } from "@plexus/resilience";
 import {
@@ -93,7 +94,7 @@ export function createSuite(): Suite {
     baseline: { name: "bare", op: () => trivial() },
     candidates: [
       { name: "plexus", op: () => resilience.execute(call, trivial, options) },
-      { name: "plexus-pipeline", op: () => pipeline.execute(trivial, options) },
+      { name: "plexus-pipeline", op: () => execute(pipeline, trivial, options) },
       { name: "cockatiel", op: () => cockatiel.execute(({ signal }) => trivial(signal)) },
       {
         name: "opossum",

@@ -14,7 +14,8 @@ export interface Principal {
 
 /**
  * What travels with every call and message, across async boundaries (AsyncLocalStorage), across
- * in-process calls and across the network (headers).
+ * in-process calls and across the network (headers). It is the one carrier of a call's deadline
+ * and cancellation: derive a child's with `childScope` (call-scope.ts), not by hand.
  */
 export interface CallContext {
   /** One id for an end-to-end interaction; taken from the client when well-formed. */

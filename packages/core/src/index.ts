@@ -28,6 +28,14 @@ export {
 export { systemClock, sleep, type Clock, type TimerHandle } from "./clock.ts";
 export { Semaphore } from "./semaphore.ts";
 export {
+  abortReason,
+  CallScope,
+  childScope,
+  neverAborted,
+  type ScopeOptions,
+} from "./call-scope.ts";
+export { RaceEntry, slotOfSignal, TimerSlot, TimerSlots, timerSlotsFor } from "./timer-slots.ts";
+export {
   assertDeadline,
   currentContext,
   earliestDeadline,

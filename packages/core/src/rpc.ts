@@ -26,8 +26,8 @@ export interface UnaryRequest<I extends DescMessage = DescMessage> {
   readonly message: MessageShape<I>;
   /** Outgoing (client) or incoming (server) metadata; propagation headers live here. */
   readonly header: Headers;
+  /** The call's scope: its deadline and cancellation (`context.signal`) travel here only. */
   readonly context: CallContext;
-  readonly signal: AbortSignal;
   /**
    * Server side: the caller's span as its `traceparent` named it, parsed once by the server
    * (`undefined` when the caller sent none or a malformed one), so server interceptors need not
@@ -54,7 +54,7 @@ export interface Transport {
 
 /** Per-call options of a typed client. */
 export interface CallOptions {
-  /** Aborts the call. */
+  /** Aborts the call (besides the current context's signal, which always does). */
   signal?: AbortSignal;
   /** Timeout of this call in ms; the effective deadline is the earlier of it and the context's. */
   timeoutMs?: number;
@@ -84,6 +84,7 @@ export type Client<S extends DescService> = {
 export interface HandlerContext {
   readonly context: CallContext;
   readonly header: Headers;
+  /** The call's cancellation: `context.signal`, never undefined. */
   readonly signal: AbortSignal;
 }
 

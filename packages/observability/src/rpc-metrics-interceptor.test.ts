@@ -14,8 +14,7 @@ function requestFor(): UnaryRequest {
     method: UsersService.method.getUser,
     message: create(GetUserRequestSchema, { id: "u1" }),
     header: new Headers(),
-    context: { correlationId: "c", requestId: "r" },
-    signal: new AbortController().signal,
+    context: { correlationId: "c", requestId: "r", signal: new AbortController().signal },
   };
 }
 

@@ -1,14 +1,7 @@
 import type { Clock } from "@plexus/core";
 import type { BreakerCore } from "./breaker-core.ts";
 import type { BulkheadCore } from "./bulkhead.ts";
-import {
-  executeWith,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type Policy,
-  type PolicyContext,
-} from "./policy.ts";
+import type { Attempt, AttemptHandler, Policy } from "./policy.ts";
 import type { TimeoutCore } from "./timeout.ts";
 
 /**
@@ -17,47 +10,54 @@ import type { TimeoutCore } from "./timeout.ts";
  * three (plus the breaker's end-of-call read) and nothing allocated on the success path but the
  * attempt's own promise. This is what keeps the whole client pipeline under a microsecond.
  */
-export class AttemptGuard implements Policy {
+export function attemptGuard(
+  bulkhead: BulkheadCore | undefined,
+  breaker: BreakerCore | undefined,
+  timeout: TimeoutCore | undefined,
+  clock: Clock,
+): Policy {
+  return (next) => {
+    const guard = new AttemptGuard(bulkhead, breaker, timeout, clock, next);
+    return function guardedAttempt(attempt) {
+      return guard.run(attempt);
+    };
+  };
+}
+
+/** The fused layer of one chain: the three cores and the rest of the chain. */
+class AttemptGuard {
   private readonly bulkhead: BulkheadCore | undefined;
   private readonly breaker: BreakerCore | undefined;
   private readonly timeout: TimeoutCore | undefined;
   private readonly clock: Clock;
+  private readonly next: AttemptHandler;
 
   constructor(
     bulkhead: BulkheadCore | undefined,
     breaker: BreakerCore | undefined,
     timeout: TimeoutCore | undefined,
     clock: Clock,
+    next: AttemptHandler,
   ) {
     this.bulkhead = bulkhead;
     this.breaker = breaker;
     this.timeout = timeout;
     this.clock = clock;
+    this.next = next;
   }
 
-  execute<T>(fn: Operation<T>, options?: ExecuteOptions | AbortSignal): Promise<T> {
-    return executeWith(this, fn, options);
-  }
-
-  run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  run(context: Attempt): Promise<unknown> {
     const entered = this.bulkhead?.enter(context);
-    return entered === undefined
-      ? this.runAttempt(next, fn, context)
-      : this.runQueued(entered, next, fn, context);
+    return entered === undefined ? this.runAttempt(context) : this.runQueued(entered, context);
   }
 
-  private async runQueued<T>(
-    entered: Promise<void>,
-    next: Next,
-    fn: Operation<T>,
-    context: PolicyContext,
-  ): Promise<T> {
+  private async runQueued(entered: Promise<void>, context: Attempt): Promise<unknown> {
     await entered;
-    return this.runAttempt(next, fn, context);
+    return this.runAttempt(context);
   }
 
   /** Runs one attempt holding a bulkhead slot (when there is a bulkhead), and releases it. */
-  private async runAttempt<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  private async runAttempt(context: Attempt): Promise<unknown> {
     const { breaker, timeout } = this;
     try {
       const now = breaker === undefined && timeout === undefined ? 0 : this.clock.now();
@@ -71,9 +71,9 @@ export class AttemptGuard implements Policy {
           throw breaker.rejectError(now);
         }
       }
-      let promise = next.run(fn, inner);
+      let promise = this.next(inner);
       if (timeout !== undefined) promise = timeout.race(promise, inner);
-      let result: T;
+      let result: unknown;
       try {
         result = await promise;
       } catch (error) {

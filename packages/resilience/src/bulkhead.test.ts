@@ -3,6 +3,7 @@ import { createFakeClock } from "@plexus/testing";
 import { describe, expect, it } from "vitest";
 import { createBulkhead, type BulkheadRejectEvent } from "./bulkhead.ts";
 import { rejectionKindOf } from "./errors.ts";
+import { execute } from "./policy.ts";
 
 function gated() {
   const gates: (() => void)[] = [];
@@ -29,7 +30,7 @@ describe("bulkhead", () => {
       onReject: (e) => rejects.push(e),
     });
     const g = gated();
-    const calls = Array.from({ length: 5 }, () => bulkhead.execute(g.op).catch((e: unknown) => e));
+    const calls = Array.from({ length: 5 }, () => execute(bulkhead, g.op).catch((e: unknown) => e));
     await flush();
     expect(g.started).toEqual([1, 2]);
     expect([bulkhead.active, bulkhead.queued]).toEqual([2, 2]);
@@ -53,8 +54,8 @@ describe("bulkhead", () => {
     const clock = createFakeClock(0);
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1, queueTimeoutMs: 100, clock });
     const g = gated();
-    void bulkhead.execute(g.op);
-    const queued = bulkhead.execute(g.op).catch((e: unknown) => e);
+    void execute(bulkhead, g.op);
+    const queued = execute(bulkhead, g.op).catch((e: unknown) => e);
     await clock.advanceAsync(100);
     expect(rejectionKindOf(await queued)).toBe("bulkhead-queue-timeout");
     expect(bulkhead.queued).toBe(0);
@@ -69,8 +70,8 @@ describe("bulkhead", () => {
       queueTimeoutMs: 1_000,
       clock,
     });
-    void bulkhead.execute(gated().op);
-    const queued = bulkhead.execute(gated().op, { deadline: 30 }).catch((e: unknown) => e);
+    void execute(bulkhead, gated().op);
+    const queued = execute(bulkhead, gated().op, { deadline: 30 }).catch((e: unknown) => e);
     await clock.advanceAsync(30);
     const error = (await queued) as PlexusError;
     expect(error.code).toBe(Code.DeadlineExceeded);
@@ -80,9 +81,9 @@ describe("bulkhead", () => {
     const clock = createFakeClock(0);
     const bulkhead = createBulkhead({ maxConcurrent: 1, maxQueue: 1, clock });
     const g = gated();
-    void bulkhead.execute(g.op);
+    void execute(bulkhead, g.op);
     const controller = new AbortController();
-    const queued = bulkhead.execute(g.op, controller.signal).catch((e: unknown) => e);
+    const queued = execute(bulkhead, g.op, controller.signal).catch((e: unknown) => e);
     controller.abort(new PlexusError(Code.Canceled, "gone"));
     expect(((await queued) as PlexusError).code).toBe(Code.Canceled);
     expect(bulkhead.queued).toBe(0);
@@ -94,12 +95,10 @@ describe("bulkhead", () => {
 
   it("releases the slot when the operation fails", async () => {
     const bulkhead = createBulkhead({ maxConcurrent: 1 });
-    await bulkhead
-      .execute(async () => {
-        throw new Error("boom");
-      })
-      .catch(() => {});
+    await execute(bulkhead, async () => {
+      throw new Error("boom");
+    }).catch(() => {});
     expect(bulkhead.active).toBe(0);
-    expect(await bulkhead.execute(async () => "ok")).toBe("ok");
+    expect(await execute(bulkhead, async () => "ok")).toBe("ok");
   });
 });

@@ -1,11 +1,15 @@
-import { systemClock, type Clock, type PlexusError, type TimerHandle } from "@plexus/core";
+import {
+  neverAborted,
+  systemClock,
+  type Clock,
+  type PlexusError,
+  type TimerHandle,
+} from "@plexus/core";
 import { abortError, deadlinePassed, rejection, type RejectionKind } from "./errors.ts";
 import {
-  executeWith,
-  neverAborted,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
+  withState,
+  type Attempt,
+  type AttemptHandler,
   type Policy,
   type PolicyContext,
 } from "./policy.ts";
@@ -51,13 +55,13 @@ export interface BulkheadCore {
 /** Internal access to a built-in policy's core, for fused pipelines. */
 export const bulkheadCore = Symbol("plexus.resilience.bulkhead");
 
-export interface Bulkhead extends Policy {
+export type Bulkhead = Policy & {
   readonly [bulkheadCore]: BulkheadCore;
   /** Calls running. */
   readonly active: number;
   /** Calls waiting for a slot. */
   readonly queued: number;
-}
+};
 
 type Outcome = "granted" | "timeout" | "deadline" | "aborted";
 
@@ -162,9 +166,9 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     });
   }
 
-  async function runHeld<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  async function runHeld(next: AttemptHandler, attempt: Attempt): Promise<unknown> {
     try {
-      return await next.run(fn, context);
+      return await next(attempt);
     } finally {
       release();
     }
@@ -193,17 +197,21 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     release,
   };
 
-  async function runQueued<T>(
+  async function runQueued(
     entered: Promise<void>,
-    next: Next,
-    fn: Operation<T>,
-    context: PolicyContext,
-  ): Promise<T> {
+    next: AttemptHandler,
+    attempt: Attempt,
+  ): Promise<unknown> {
     await entered;
-    return runHeld(next, fn, context);
+    return runHeld(next, attempt);
   }
 
-  const bulkhead: Bulkhead = {
+  const bulkhead: Policy = (next) =>
+    function bulkhead(attempt) {
+      const entered = core.enter(attempt);
+      return entered === undefined ? runHeld(next, attempt) : runQueued(entered, next, attempt);
+    };
+  return withState(bulkhead, {
     [bulkheadCore]: core,
     get active() {
       return active;
@@ -211,15 +219,5 @@ export function createBulkhead(options: BulkheadOptions): Bulkhead {
     get queued() {
       return queued;
     },
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(bulkhead, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      const entered = core.enter(context);
-      return entered === undefined
-        ? runHeld(next, fn, context)
-        : runQueued(entered, next, fn, context);
-    },
-  };
-  return bulkhead;
+  });
 }

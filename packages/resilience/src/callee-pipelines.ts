@@ -11,7 +11,7 @@ import {
 } from "./callee-policies.ts";
 import { createHedgingPolicy } from "./hedging.ts";
 import { createPipeline } from "./pipeline.ts";
-import type { Policy } from "./policy.ts";
+import { handlerOf, type AttemptHandler, type Policy } from "./policy.ts";
 import { createRateLimiter } from "./rate-limiter.ts";
 import { createRetryPolicy } from "./retry.ts";
 import { createRetryBudget, type RetryBudget } from "./retry-budget.ts";
@@ -29,14 +29,17 @@ export interface CalleeState {
   readonly methods: Map<string, MethodPipelines>;
 }
 
-/** The three pipelines of a method; which one a call takes depends on its idempotency. */
+/**
+ * The three pipelines of a method, composed around the operation call once; which one a call
+ * takes depends on its idempotency.
+ */
 export interface MethodPipelines {
   /** Idempotent calls: hedging if configured, else retry. */
-  readonly idempotent: Policy;
+  readonly idempotent: AttemptHandler;
   /** Non-idempotent calls with an idempotency key: retry, never hedging. */
-  readonly keyed: Policy;
+  readonly keyed: AttemptHandler;
   /** Non-idempotent calls without a key: one attempt (still budgeted and measured). */
-  readonly single: Policy;
+  readonly single: AttemptHandler;
 }
 
 /**
@@ -177,11 +180,13 @@ export class CalleePipelines {
     };
     const retrying = retry(undefined);
     found = {
-      idempotent: createPipeline(
-        hedging !== undefined ? { ...shared, hedging } : { ...shared, retry: retrying },
+      idempotent: handlerOf(
+        createPipeline(
+          hedging !== undefined ? { ...shared, hedging } : { ...shared, retry: retrying },
+        ),
       ),
-      keyed: createPipeline({ ...shared, retry: retrying }),
-      single: createPipeline({ ...shared, retry: retry(1) }),
+      keyed: handlerOf(createPipeline({ ...shared, retry: retrying })),
+      single: handlerOf(createPipeline({ ...shared, retry: retry(1) })),
     };
     callee.methods.set(method, found);
     return found;

@@ -5,6 +5,7 @@ import { createCircuitBreaker, type CircuitBreakerOptions } from "./circuit-brea
 import type { StateChangeEvent } from "./circuit-state-machine.ts";
 import { growingOpenWait } from "./open-wait.ts";
 import { rejectionKindOf, retryAfterMsOf } from "./errors.ts";
+import { execute } from "./policy.ts";
 
 const unavailable = () => new PlexusError(Code.Unavailable, "down");
 
@@ -20,13 +21,11 @@ function setup(options: Omit<CircuitBreakerOptions, "clock" | "onStateChange"> =
     clock,
     onStateChange: (event) => changes.push(event),
   });
-  const ok = () => breaker.execute(async () => "ok");
+  const ok = () => execute(breaker, async () => "ok");
   const fail = (error: unknown = unavailable()) =>
-    breaker
-      .execute(async () => {
-        throw error;
-      })
-      .catch((e: unknown) => e);
+    execute(breaker, async () => {
+      throw error;
+    }).catch((e: unknown) => e);
   return { clock, breaker, changes, ok, fail };
 }
 
@@ -85,7 +84,8 @@ describe("circuit breaker: closed state and thresholds", () => {
       slowCallRateThreshold: 50,
     });
     const slow = async (ms: number) => {
-      const call = t.breaker.execute(
+      const call = execute(
+        t.breaker,
         () => new Promise<string>((resolve) => t.clock.setTimeout(() => resolve("late"), ms)),
       );
       t.clock.advance(ms);
@@ -137,7 +137,7 @@ describe("circuit breaker: closed state and thresholds", () => {
     await t.fail(unavailable()); // ignored
     await t.fail(new PlexusError(Code.Internal, "x")); // not a failure by this predicate
     expect(t.breaker.metrics()).toMatchObject({ calls: 1, failedCalls: 0 });
-    expect(await t.breaker.execute(async () => "bad")).toBe("bad");
+    expect(await execute(t.breaker, async () => "bad")).toBe("bad");
     expect(t.breaker.state).toBe("open");
   });
 });
@@ -158,11 +158,9 @@ describe("circuit breaker: open and half-open", () => {
     const t = await opened();
     let called = false;
     t.clock.advance(2_000);
-    const error = await t.breaker
-      .execute(async () => {
-        called = true;
-      })
-      .catch((e: unknown) => e);
+    const error = await execute(t.breaker, async () => {
+      called = true;
+    }).catch((e: unknown) => e);
     expect(called).toBe(false);
     expect(error).toBeInstanceOf(PlexusError);
     expect((error as PlexusError).code).toBe(Code.Unavailable);
@@ -182,7 +180,7 @@ describe("circuit breaker: open and half-open", () => {
     t.clock.advance(1);
     const gates: (() => void)[] = [];
     const trial = () =>
-      t.breaker.execute(() => new Promise<string>((resolve) => gates.push(() => resolve("ok"))));
+      execute(t.breaker, () => new Promise<string>((resolve) => gates.push(() => resolve("ok"))));
     const a = trial();
     expect(t.breaker.state).toBe("half-open");
     const b = trial();
@@ -215,7 +213,7 @@ describe("circuit breaker: open and half-open", () => {
   it("reopens when half-open lasts longer than its max wait", async () => {
     const t = await opened({ permittedCallsInHalfOpen: 1, maxWaitInHalfOpenMs: 1_000 });
     t.clock.advance(5_001);
-    const stuck = t.breaker.execute(() => new Promise<never>(() => {}));
+    const stuck = execute(t.breaker, () => new Promise<never>(() => {}));
     void stuck;
     expect(t.breaker.state).toBe("half-open");
     t.clock.advance(1_000);
@@ -254,11 +252,12 @@ describe("circuit breaker: open and half-open", () => {
       permittedCallsInHalfOpen: 1,
     });
     let finishLate: (value: string) => void = () => {};
-    const late = t.breaker.execute(() => new Promise<string>((resolve) => (finishLate = resolve)));
+    const late = execute(t.breaker, () => new Promise<string>((resolve) => (finishLate = resolve)));
     await record(t, 2, 0); // opens while `late` is in flight
     t.clock.advance(5_001);
     const trialGate: (() => void)[] = [];
-    const trial = t.breaker.execute(
+    const trial = execute(
+      t.breaker,
       () => new Promise<string>((_, reject) => trialGate.push(() => reject(unavailable()))),
     );
     expect(t.breaker.state).toBe("half-open");
@@ -312,10 +311,10 @@ describe("circuit breaker: fused and composed paths agree", () => {
       minimumNumberOfCalls: 2,
     });
     const pipeline = createPipeline({ circuitBreaker: breaker, clock });
-    await pipeline.execute(async () => Promise.reject(unavailable())).catch(() => {});
-    await pipeline.execute(async () => Promise.reject(unavailable())).catch(() => {});
+    await execute(pipeline, async () => Promise.reject(unavailable())).catch(() => {});
+    await execute(pipeline, async () => Promise.reject(unavailable())).catch(() => {});
     expect(breaker.state).toBe("open");
-    const error = await pipeline.execute(async () => 1).catch((e: unknown) => e);
+    const error = await execute(pipeline, async () => 1).catch((e: unknown) => e);
     expect(rejectionKindOf(error)).toBe("circuit-open");
   });
 });

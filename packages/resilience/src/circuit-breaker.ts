@@ -14,15 +14,7 @@ import {
 import { HalfOpenTrial } from "./half-open-trial.ts";
 import { isCalleeFailure, isIgnoredByDefault } from "./is-callee-failure.ts";
 import { OpenWait } from "./open-wait.ts";
-import {
-  executeWith,
-  rejectedWith,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type PolicyContext,
-  type Policy,
-} from "./policy.ts";
+import { rejectedWith, withState, type Policy } from "./policy.ts";
 
 export interface CircuitBreakerOptions {
   /**
@@ -92,7 +84,10 @@ export interface CircuitMetrics extends WindowRates {
   readonly notPermittedCalls: number;
 }
 
-export interface CircuitBreaker extends Policy, Disposable {
+export type CircuitBreaker = Policy & Disposable & CircuitBreakerState;
+
+/** What a circuit breaker shows besides being a policy. */
+export interface CircuitBreakerState {
   readonly [breakerCore]: BreakerCore;
   readonly state: CircuitState;
   metrics(): CircuitMetrics;
@@ -160,27 +155,25 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
     return result;
   }
 
-  const breaker: CircuitBreaker = {
-    [breakerCore]: core,
-    get state() {
-      // An open circuit whose wait ended reports half-open only once a call moves it there.
-      return machine.state;
-    },
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(breaker, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  const breaker: Policy = (next) =>
+    function circuitBreaker(attempt) {
       const now = clock.now();
       const permit = core.acquire(now);
       if (permit < 0) return Promise.reject(core.rejectError(now));
-      if (core.disabled) return next.run(fn, context);
-      let promise: Promise<T>;
+      if (core.disabled) return next(attempt);
+      let promise: Promise<unknown>;
       try {
-        promise = next.run(fn, context);
+        promise = next(attempt);
       } catch (error) {
         promise = rejectedWith(error);
       }
       return track(promise, permit, now);
+    };
+  const state: CircuitBreakerState & Disposable = {
+    [breakerCore]: core,
+    get state() {
+      // An open circuit whose wait ended reports half-open only once a call moves it there.
+      return machine.state;
     },
     metrics() {
       const state = machine.state;
@@ -203,5 +196,5 @@ export function createCircuitBreaker(options: CircuitBreakerOptions = {}): Circu
       machine.clearTimer();
     },
   };
-  return breaker;
+  return withState(breaker, state);
 }

@@ -1,8 +1,18 @@
-import { headerIdempotencyKey, type RpcInterceptor, type UnaryResponse } from "@plexus/core";
+import {
+  headerIdempotencyKey,
+  neverAborted,
+  type RpcInterceptor,
+  type UnaryResponse,
+} from "@plexus/core";
 import type { ClientResilienceOptions, CallTarget } from "./callee-policies.ts";
 import { CalleePipelines } from "./callee-pipelines.ts";
 import type { CircuitBreaker, CircuitMetrics } from "./circuit-breaker.ts";
-import type { ExecuteOptions, Operation, Policy } from "./policy.ts";
+import {
+  firstAttempt,
+  type AttemptHandler,
+  type ExecuteOptions,
+  type Operation,
+} from "./policy.ts";
 import { sendAttempt } from "./send-attempt.ts";
 
 /** How one outgoing call is described to {@link ClientResilience.execute}. */
@@ -60,7 +70,7 @@ export interface ClientResilience extends Disposable {
 export function createClientResilience(options: ClientResilienceOptions = {}): ClientResilience {
   const callees = new CalleePipelines(options);
 
-  function pipelineFor(call: CallDescriptor): Policy {
+  function pipelineFor(call: CallDescriptor): AttemptHandler {
     const pipelines = callees.method(callees.callee(call.callee), call.method);
     if (call.idempotent) return pipelines.idempotent;
     return call.idempotencyKey !== undefined ? pipelines.keyed : pipelines.single;
@@ -71,7 +81,7 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
       const { method } = request;
       const pipelines = callees.method(callees.callee(method.parent.typeName), method.name);
       // protobuf idempotency_level: 1 NO_SIDE_EFFECTS, 2 IDEMPOTENT (0 is unknown).
-      const policy =
+      const pipeline =
         (method.idempotency as number) !== 0
           ? pipelines.idempotent
           : request.context.idempotencyKey !== undefined || request.header.has(headerIdempotencyKey)
@@ -79,16 +89,19 @@ export function createClientResilience(options: ClientResilienceOptions = {}): C
             : pipelines.single;
       const send: Operation<UnaryResponse> = (signal, context) =>
         sendAttempt(next, request, signal, context);
-      return policy.execute(send, {
-        signal: request.signal,
-        deadline: request.context.deadline,
-      });
+      const { context } = request;
+      return pipeline({
+        operation: send,
+        signal: context.signal ?? neverAborted,
+        deadline: context.deadline,
+        attempt: 1,
+      }) as Promise<UnaryResponse>;
     };
 
   return {
     interceptors: [resilienceInterceptor],
     execute<T>(call: CallDescriptor, fn: Operation<T>, execOptions?: ExecuteOptions): Promise<T> {
-      return pipelineFor(call).execute(fn, execOptions);
+      return pipelineFor(call)(firstAttempt(fn, execOptions)) as Promise<T>;
     },
     circuitBreaker(callee) {
       return callees.existing(callee)?.breaker;

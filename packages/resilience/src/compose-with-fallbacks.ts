@@ -1,6 +1,6 @@
 import type { PlexusError } from "@plexus/core";
 import { withFallback, type FallbackOptions } from "./fallback.ts";
-import type { Operation, Policy } from "./policy.ts";
+import { execute, type Operation, type Policy } from "./policy.ts";
 
 /** The parts of a composed answer, by name: each fetches one part and honours its signal. */
 export type CompositionParts = Record<string, Operation<unknown>>;
@@ -43,7 +43,7 @@ const nullFallback: FallbackOptions<null> = { fallback: () => null };
 
 /**
  * Composes one answer from independent parts — API-gateway composition: the parts run in
- * parallel, each as `withFallback(policy.execute(part))`, so a part that fails or is past its
+ * parallel, each as `withFallback(execute(policy, part))`, so a part that fails or is past its
  * own timeout becomes `null` and is named in `degraded` while the others still answer. The
  * answer is whole, on time (bounded by the policy's timeout, not by the slowest part), and
  * honest about what is missing.
@@ -68,7 +68,7 @@ export async function composeWithFallbacks<P extends CompositionParts>(
   const results = await Promise.all(
     names.map(async (name) => {
       const part = parts[name]!;
-      const run = withFallback((partSignal) => policy.execute(part, partSignal), nullFallback);
+      const run = withFallback((partSignal) => execute(policy, part, partSignal), nullFallback);
       const result = await run(signal);
       if (result.degraded) onDegraded?.({ part: name, error: result.error });
       return result;

@@ -1,5 +1,5 @@
 import { PlexusError } from "@plexus/core";
-import { startContext, type ExecuteOptions, type Operation } from "./policy.ts";
+import { firstAttempt, type ExecuteOptions, type Operation } from "./policy.ts";
 
 /**
  * The outcome of a call with a fallback. A degraded result is a different type from a fresh
@@ -51,7 +51,7 @@ function isStale<F>(value: FallbackValue<F>): value is { value: F; staleSince: n
  *
  * @example
  * const getOrders = withFallback(
- *   (signal) => pipeline.execute((s) => orders.list(req, { signal: s }), signal),
+ *   (signal) => execute(pipeline, (s) => orders.list(req, { signal: s }), signal),
  *   { fallback: () => [] },
  * );
  * const result = await getOrders(signal);
@@ -64,7 +64,7 @@ export function withFallback<T, F = T>(
   const { fallback } = options;
   const shouldFallback = options.shouldFallback ?? (() => true);
   return async function withFallbackCall(execOptions): Promise<FallbackResult<T, F>> {
-    const context = startContext(execOptions);
+    const context = firstAttempt(operation, execOptions);
     try {
       return { degraded: false, value: await operation(context.signal, context) };
     } catch (caught) {

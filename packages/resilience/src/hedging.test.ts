@@ -3,7 +3,7 @@ import { createFakeClock } from "@plexus/testing";
 import { describe, expect, it } from "vitest";
 import { retryAfterKey } from "./errors.ts";
 import { createHedgingPolicy, type HedgeEvent, type HedgeRefusedEvent } from "./hedging.ts";
-import type { PolicyContext } from "./policy.ts";
+import { execute, type PolicyContext } from "./policy.ts";
 import { createRetryBudget } from "./retry-budget.ts";
 
 interface Attempt {
@@ -47,7 +47,7 @@ const unavailable = (metadata?: Record<string, string>) =>
 describe("hedging (gRFC A6)", () => {
   it("sends a hedge each hedgingDelay without a response, up to maxAttempts", async () => {
     const t = setup({ maxAttempts: 3, delayMs: 100 });
-    void t.policy.execute(t.op).catch(() => {});
+    void execute(t.policy, t.op).catch(() => {});
     await t.clock.advanceAsync(350);
     expect(t.attempts.map((a) => [a.attempt, a.at])).toEqual([
       [1, 0],
@@ -59,7 +59,7 @@ describe("hedging (gRFC A6)", () => {
 
   it("the first success wins and cancels every other attempt", async () => {
     const t = setup();
-    const outcome = t.policy.execute(t.op);
+    const outcome = execute(t.policy, t.op);
     await t.clock.advanceAsync(200);
     t.attempts[1]!.resolve("second");
     expect(await outcome).toBe("second");
@@ -74,7 +74,7 @@ describe("hedging (gRFC A6)", () => {
 
   it("a non-fatal failure sends the next hedge at once; later hedges resume at hedgingDelay", async () => {
     const t = setup({ maxAttempts: 3, delayMs: 100 });
-    void t.policy.execute(t.op).catch(() => {});
+    void execute(t.policy, t.op).catch(() => {});
     await t.clock.advanceAsync(30);
     t.attempts[0]!.reject(unavailable());
     await flush();
@@ -86,7 +86,7 @@ describe("hedging (gRFC A6)", () => {
 
   it("a fatal failure cancels every attempt and is returned", async () => {
     const t = setup();
-    const outcome = t.policy.execute(t.op).catch((e: unknown) => e);
+    const outcome = execute(t.policy, t.op).catch((e: unknown) => e);
     await t.clock.advanceAsync(100);
     t.attempts[1]!.reject(new PlexusError(Code.InvalidArgument, "bad"));
     expect(((await outcome) as PlexusError).code).toBe(Code.InvalidArgument);
@@ -97,7 +97,7 @@ describe("hedging (gRFC A6)", () => {
 
   it("when every attempt fails non-fatally, returns the last failure", async () => {
     const t = setup({ maxAttempts: 2 });
-    const outcome = t.policy.execute(t.op).catch((e: unknown) => e);
+    const outcome = execute(t.policy, t.op).catch((e: unknown) => e);
     await t.clock.advanceAsync(100);
     t.attempts[0]!.reject(unavailable());
     await flush();
@@ -108,7 +108,7 @@ describe("hedging (gRFC A6)", () => {
 
   it("a pushback delays the next hedge by its value; a negative one stops hedging", async () => {
     const t = setup({ maxAttempts: 3, delayMs: 100 });
-    void t.policy.execute(t.op).catch(() => {});
+    void execute(t.policy, t.op).catch(() => {});
     await t.clock.advanceAsync(10);
     t.attempts[0]!.reject(unavailable({ [retryAfterKey]: "500" }));
     await t.clock.advanceAsync(499);
@@ -120,7 +120,7 @@ describe("hedging (gRFC A6)", () => {
     expect(t.attempts.map((a) => a.at)).toEqual([0, 510, 610]);
 
     const s = setup({ maxAttempts: 3 });
-    const outcome = s.policy.execute(s.op).catch((e: unknown) => e);
+    const outcome = execute(s.policy, s.op).catch((e: unknown) => e);
     s.attempts[0]!.reject(unavailable({ [retryAfterKey]: "-1" }));
     expect(((await outcome) as PlexusError).code).toBe(Code.Unavailable);
     await s.clock.advanceAsync(1_000);
@@ -132,7 +132,7 @@ describe("hedging (gRFC A6)", () => {
     const budget = createRetryBudget({ maxTokens: 2, tokenRatio: 0.1 });
     budget.recordFailure(); // 1 token: at half, throttled
     const t = setup({ budget });
-    const outcome = t.policy.execute(t.op);
+    const outcome = execute(t.policy, t.op);
     await t.clock.advanceAsync(500);
     expect(t.attempts).toHaveLength(1);
     expect(t.refused).toEqual([{ attempt: 2, reason: "throttled" }]);
@@ -143,9 +143,9 @@ describe("hedging (gRFC A6)", () => {
   it("stops at the deadline and on the caller's cancellation", async () => {
     const t = setup({ delayMs: 100 });
     const controller = new AbortController();
-    const outcome = t.policy
-      .execute(t.op, { signal: controller.signal, deadline: 150 })
-      .catch((e: unknown) => e);
+    const outcome = execute(t.policy, t.op, { signal: controller.signal, deadline: 150 }).catch(
+      (e: unknown) => e,
+    );
     await t.clock.advanceAsync(250);
     expect(t.attempts).toHaveLength(2); // the one due at 200 is past the deadline
     controller.abort(new PlexusError(Code.Canceled, "gone"));

@@ -1,15 +1,7 @@
 import { Code, PlexusError, systemClock, type Clock, type TimerHandle } from "@plexus/core";
 import { abortError, retryAfterMsOf } from "./errors.ts";
-import {
-  executeWith,
-  rejectedWith,
-  neverAborted,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type Policy,
-  type PolicyContext,
-} from "./policy.ts";
+import { neverAborted } from "@plexus/core";
+import { rejectedWith, type Attempt, type AttemptHandler, type Policy } from "./policy.ts";
 import { isRetryableError } from "./retry.ts";
 import type { BudgetVerdict, RetryBudget } from "./retry-budget.ts";
 
@@ -69,13 +61,12 @@ interface Settings {
 }
 
 /** One hedged call: its attempts, its hedge timer, and how it settles. */
-class HedgedCall<T> {
+class HedgedCall {
   private readonly settings: Settings;
-  private readonly next: Next;
-  private readonly fn: Operation<T>;
-  private readonly context: PolicyContext;
+  private readonly next: AttemptHandler;
+  private readonly context: Attempt;
   private readonly controllers: (AbortController | undefined)[] = [];
-  private readonly resolve: (value: T) => void;
+  private readonly resolve: (value: unknown) => void;
   private readonly reject: (error: unknown) => void;
   private sent = 0;
   private outstanding = 0;
@@ -87,15 +78,13 @@ class HedgedCall<T> {
 
   constructor(
     settings: Settings,
-    next: Next,
-    fn: Operation<T>,
-    context: PolicyContext,
-    resolve: (value: T) => void,
+    next: AttemptHandler,
+    context: Attempt,
+    resolve: (value: unknown) => void,
     reject: (error: unknown) => void,
   ) {
     this.settings = settings;
     this.next = next;
-    this.fn = fn;
     this.context = context;
     this.resolve = resolve;
     this.reject = reject;
@@ -156,9 +145,10 @@ class HedgedCall<T> {
     const hedge = index > 0;
     const { budget } = this.settings;
     budget?.attemptStarted();
-    let promise: Promise<T>;
+    let promise: Promise<unknown>;
     try {
-      promise = this.next.run(this.fn, {
+      promise = this.next({
+        operation: this.context.operation,
         signal: controller.signal,
         deadline: this.context.deadline,
         attempt: index + 1,
@@ -180,7 +170,7 @@ class HedgedCall<T> {
     );
   }
 
-  private succeeded(index: number, value: T): void {
+  private succeeded(index: number, value: unknown): void {
     this.outstanding--;
     this.controllers[index] = undefined;
     if (this.done) return;
@@ -224,7 +214,7 @@ class HedgedCall<T> {
     // The losers are cancelled: their signals abort, their late outcomes are dropped.
     const reason = success ? hedgeLost() : abortReasonFor(outcome);
     for (const controller of this.controllers) controller?.abort(reason);
-    if (success) this.resolve(outcome as T);
+    if (success) this.resolve(outcome);
     else this.reject(outcome);
   }
 }
@@ -243,7 +233,7 @@ function abortReasonFor(outcome: unknown): PlexusError {
  *
  * @example
  * const hedging = createHedgingPolicy({ delayMs: 50, maxAttempts: 2, budget });
- * const product = await hedging.execute((signal) => catalog.getProduct({ id }, { signal }));
+ * const product = await execute(hedging, (signal) => catalog.getProduct({ id }, { signal }));
  */
 export function createHedgingPolicy(options: HedgingOptions): Policy {
   const maxAttempts = options.maxAttempts ?? 2;
@@ -260,16 +250,11 @@ export function createHedgingPolicy(options: HedgingOptions): Policy {
     onHedge: options.onHedge,
     onRefused: options.onRefused,
   };
-  const policy: Policy = {
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(policy, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      if (context.signal.aborted) return Promise.reject(abortError(context.signal));
-      return new Promise<T>((resolve, reject) => {
-        new HedgedCall(settings, next, fn, context, resolve, reject).start();
+  return (next) =>
+    function hedging(attempt) {
+      if (attempt.signal.aborted) return Promise.reject(abortError(attempt.signal));
+      return new Promise<unknown>((resolve, reject) => {
+        new HedgedCall(settings, next, attempt, resolve, reject).start();
       });
-    },
-  };
-  return policy;
+    };
 }

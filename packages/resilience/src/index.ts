@@ -18,6 +18,7 @@ export {
   createCircuitBreaker,
   type CircuitBreaker,
   type CircuitBreakerOptions,
+  type CircuitBreakerState,
   type CircuitMetrics,
 } from "./circuit-breaker.ts";
 export type { CircuitRejectEvent } from "./breaker-core.ts";
@@ -65,10 +66,11 @@ export {
 } from "./hedging.ts";
 export { createPipeline, type PipelineOptions } from "./pipeline.ts";
 export {
-  compose,
+  execute,
   neverAborted,
+  type Attempt,
+  type AttemptHandler,
   type ExecuteOptions,
-  type Next,
   type Operation,
   type Policy,
   type PolicyContext,

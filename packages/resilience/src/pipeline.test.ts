@@ -7,7 +7,7 @@ import { createCircuitBreaker } from "./circuit-breaker.ts";
 import { rejectionKindOf } from "./errors.ts";
 import { createHedgingPolicy } from "./hedging.ts";
 import { createPipeline } from "./pipeline.ts";
-import type { PolicyContext } from "./policy.ts";
+import { execute, type PolicyContext } from "./policy.ts";
 import { createRetryPolicy, type RetryEvent } from "./retry.ts";
 import { createRetryBudget } from "./retry-budget.ts";
 import { createTimeout } from "./timeout.ts";
@@ -51,7 +51,8 @@ describe.each([
     const clock = createFakeClock(0);
     const t = setup(clock, 10);
     const seen: PolicyContext[] = [];
-    const outcome = t.pipeline.execute(
+    const outcome = execute(
+      t.pipeline,
       (signal, context) => {
         seen.push(context);
         if (context.attempt === 1) return new Promise<never>(() => {}); // hangs
@@ -73,12 +74,10 @@ describe.each([
     const clock = createFakeClock(0);
     const t = setup(clock, 1);
     let attempts = 0;
-    const outcome = t.pipeline
-      .execute(async () => {
-        attempts++;
-        throw new PlexusError(Code.Unavailable, "down");
-      })
-      .catch((e: unknown) => e);
+    const outcome = execute(t.pipeline, async () => {
+      attempts++;
+      throw new PlexusError(Code.Unavailable, "down");
+    }).catch((e: unknown) => e);
     await clock.advanceAsync(100); // the first failure opened the circuit; the retry hits it
     const error = await outcome;
     expect(attempts).toBe(1);
@@ -91,7 +90,7 @@ describe.each([
     const clock = createFakeClock(0);
     const t = setup(clock, 10);
     let first = true;
-    const outcome = t.pipeline.execute(async () => {
+    const outcome = execute(t.pipeline, async () => {
       if (first) {
         first = false;
         throw new PlexusError(Code.Unavailable, "down");
@@ -100,7 +99,7 @@ describe.each([
     });
     await clock.advanceAsync(10);
     expect(t.bulkhead.active).toBe(0); // in backoff
-    expect(await t.pipeline.execute(async () => "other")).toBe("other"); // the slot is free
+    expect(await execute(t.pipeline, async () => "other")).toBe("other"); // the slot is free
     await clock.advanceAsync(100);
     expect(await outcome).toBe("ok");
   });
@@ -109,15 +108,14 @@ describe.each([
     const clock = createFakeClock(0);
     const t = setup(clock, 10);
     let attempts = 0;
-    const outcome = t.pipeline
-      .execute(
-        async () => {
-          attempts++;
-          throw new PlexusError(Code.Unavailable, "down");
-        },
-        { deadline: 150 },
-      )
-      .catch((e: unknown) => e);
+    const outcome = execute(
+      t.pipeline,
+      async () => {
+        attempts++;
+        throw new PlexusError(Code.Unavailable, "down");
+      },
+      { deadline: 150 },
+    ).catch((e: unknown) => e);
     await clock.advanceAsync(1_000);
     expect(attempts).toBe(2); // at 0 and 100; the next would start at 200
     expect(((await outcome) as PlexusError).code).toBe(Code.Unavailable);
@@ -126,15 +124,14 @@ describe.each([
   it("a deadline that passes during backoff fails the call with DeadlineExceeded", async () => {
     const clock = createFakeClock(0);
     const t = setup(clock, 10);
-    const outcome = t.pipeline
-      .execute(
-        async (_signal, context) => {
-          if (context.attempt === 1) throw new PlexusError(Code.Unavailable, "down");
-          return new Promise<never>(() => {});
-        },
-        { deadline: 120 },
-      )
-      .catch((e: unknown) => e);
+    const outcome = execute(
+      t.pipeline,
+      async (_signal, context) => {
+        if (context.attempt === 1) throw new PlexusError(Code.Unavailable, "down");
+        return new Promise<never>(() => {});
+      },
+      { deadline: 120 },
+    ).catch((e: unknown) => e);
     await clock.advanceAsync(1_000);
     expect(((await outcome) as PlexusError).code).toBe(Code.DeadlineExceeded);
   });

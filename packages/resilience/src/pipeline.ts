@@ -1,9 +1,9 @@
-import type { Clock } from "@plexus/core";
-import { AttemptGuard } from "./attempt-guard.ts";
+import { chainInterceptors, type Clock } from "@plexus/core";
+import { attemptGuard } from "./attempt-guard.ts";
 import { bulkheadCore, type Bulkhead } from "./bulkhead.ts";
 import { breakerCore } from "./breaker-core.ts";
 import type { CircuitBreaker } from "./circuit-breaker.ts";
-import { compose, type Policy } from "./policy.ts";
+import type { Policy } from "./policy.ts";
 import { timeoutCore, type TimeoutPolicy } from "./timeout.ts";
 
 /**
@@ -52,12 +52,16 @@ function isBuiltIn<K extends symbol>(policy: Policy | undefined, key: K): boolea
  *
  * A fallback, which changes the result type, wraps the pipeline from outside (`withFallback`).
  *
+ * The pipeline is itself a policy (an interceptor of attempts): run it with `execute`, or nest
+ * it in another chain. Its layers are linked once per chain, never per call.
+ *
  * @example
  * const pipeline = createPipeline({
  *   retry: createRetryPolicy({ budget }),
  *   bulkhead, circuitBreaker: breaker,
  *   timeout: createTimeout({ timeoutMs: 500 }),
  * });
+ * const product = await execute(pipeline, (signal) => getProduct(id, signal), { deadline });
  */
 export function createPipeline(options: PipelineOptions): Policy {
   if (options.retry !== undefined && options.hedging !== undefined) {
@@ -74,7 +78,7 @@ export function createPipeline(options: PipelineOptions): Policy {
   ) {
     perAttempt.length = 0;
     perAttempt.push(
-      new AttemptGuard(
+      attemptGuard(
         (bulkhead as Bulkhead | undefined)?.[bulkheadCore],
         (circuitBreaker as CircuitBreaker | undefined)?.[breakerCore],
         (timeout as TimeoutPolicy | undefined)?.[timeoutCore],
@@ -89,5 +93,6 @@ export function createPipeline(options: PipelineOptions): Policy {
     ...perAttempt,
   ].filter((policy): policy is Policy => policy !== undefined);
   if (ordered.length === 0) throw new TypeError("createPipeline: no policy given");
-  return compose(...ordered);
+  if (ordered.length === 1) return ordered[0]!;
+  return (next) => chainInterceptors(ordered, next);
 }

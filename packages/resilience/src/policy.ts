@@ -1,9 +1,19 @@
 /**
- * The shape every policy shares: it runs an {@link Operation} — any `(signal) => Promise<T>`
- * function — and passes it a signal (and a context with the attempt's deadline and number).
+ * A resilience policy is an interceptor of attempts — core's one hook shape (`interceptor.ts`),
+ * with an {@link Attempt} for its call: an operation (any `(signal, context) => Promise<T>`
+ * function) and the scope it runs in. Policies compose with core's `chainInterceptors`, once;
+ * {@link execute} is where a direct caller enters.
  */
+import { chainInterceptors, neverAborted, type CallHandler, type Interceptor } from "@plexus/core";
 
-/** What an operation is told about the attempt it runs as. */
+/** Core's: the signal of an execution nothing can abort. */
+export { neverAborted };
+
+/**
+ * What an operation is told about the attempt it runs as: the call scope's deadline and
+ * cancellation (core's `CallContext` carries them; an RPC call's attempt is sent with them as its
+ * context), as the enclosing policies narrowed them, and the attempt's number.
+ */
 export interface PolicyContext {
   /** Aborted when this attempt must stop: its timeout, the overall deadline, the caller's cancellation, a won hedge. */
   readonly signal: AbortSignal;
@@ -19,10 +29,23 @@ export interface PolicyContext {
 /** Any async function a policy can run. */
 export type Operation<T> = (signal: AbortSignal, context: PolicyContext) => Promise<T>;
 
-/** The rest of a composed pipeline, as a policy sees it: call `run` to go one layer inwards. */
-export interface Next {
-  run<T>(fn: Operation<T>, context: PolicyContext): Promise<T>;
+/**
+ * One attempt at an operation, as a policy sees it: the call of the policies' interceptor chain.
+ * A policy that changes nothing passes it on as is; one that narrows the scope (a timeout) or
+ * starts another attempt (a retry, a hedge) passes a new one.
+ */
+export interface Attempt extends PolicyContext {
+  readonly operation: Operation<unknown>;
 }
+
+/** The rest of a chain of policies, as a policy sees it. */
+export type AttemptHandler = CallHandler<Attempt, unknown>;
+
+/**
+ * A resilience policy: an interceptor of attempts. Composed once (core's `chainInterceptors`,
+ * or {@link createPipeline}), so a call allocates nothing per layer.
+ */
+export type Policy = Interceptor<Attempt, unknown>;
 
 /** Where an execution starts: the caller's signal and deadline. */
 export interface ExecuteOptions {
@@ -32,105 +55,68 @@ export interface ExecuteOptions {
   deadline?: number;
 }
 
-/**
- * A resilience policy. `execute` is for direct use; `run` is the composition protocol that
- * {@link compose} uses so a pipeline allocates no closure per layer per call.
- */
-export interface Policy {
-  /**
-   * Runs `fn` under this policy.
-   *
-   * @example
-   * const result = await policy.execute((signal) => fetch(url, { signal }), { signal });
-   */
-  execute<T>(fn: Operation<T>, options?: ExecuteOptions | AbortSignal): Promise<T>;
-  /** Runs `fn` under this policy, reaching it through `next` (the inner layers). */
-  run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T>;
-}
-
-/** One signal that never aborts, shared by every execution that has no caller signal. */
-export const neverAborted: AbortSignal = new AbortController().signal;
-
 /** A rejected promise for whatever a synchronous call threw (kept as is, not normalised). */
-
 export async function rejectedWith(error: unknown): Promise<never> {
   throw error;
 }
 
-/** The innermost layer: calls the operation, turning a synchronous throw into a rejection. */
-export const callOperation: Next = {
-  run<T>(fn: Operation<T>, context: PolicyContext): Promise<T> {
-    try {
-      return fn(context.signal, context);
-    } catch (error) {
-      return rejectedWith(error);
-    }
-  },
-};
-
-/** The context an execution starts with. */
-export function startContext(options: ExecuteOptions | AbortSignal | undefined): PolicyContext {
-  if (options === undefined) return { signal: neverAborted, deadline: undefined, attempt: 1 };
-  if (options instanceof AbortSignal) return { signal: options, deadline: undefined, attempt: 1 };
-  return { signal: options.signal ?? neverAborted, deadline: options.deadline, attempt: 1 };
+/** The innermost handler: calls the operation, turning a synchronous throw into a rejection. */
+export function callOperation(attempt: Attempt): Promise<unknown> {
+  try {
+    return attempt.operation(attempt.signal, attempt);
+  } catch (error) {
+    return rejectedWith(error);
+  }
 }
 
-/** Implements `Policy.execute` on top of `Policy.run`. */
-export function executeWith<T>(
-  policy: Policy,
-  fn: Operation<T>,
+/** The first attempt of an execution. */
+export function firstAttempt(
+  operation: Operation<unknown>,
   options: ExecuteOptions | AbortSignal | undefined,
-): Promise<T> {
-  return policy.run(callOperation, fn, startContext(options));
+): Attempt {
+  if (options === undefined) {
+    return { operation, signal: neverAborted, deadline: undefined, attempt: 1 };
+  }
+  if (options instanceof AbortSignal) {
+    return { operation, signal: options, deadline: undefined, attempt: 1 };
+  }
+  return {
+    operation,
+    signal: options.signal ?? neverAborted,
+    deadline: options.deadline,
+    attempt: 1,
+  };
 }
 
-class Layer implements Next {
-  private readonly policy: Policy;
-  private readonly next: Next;
+/** The chain of each policy run directly, composed on its first {@link execute}. */
+const composed = new WeakMap<Policy, AttemptHandler>();
 
-  constructor(policy: Policy, next: Next) {
-    this.policy = policy;
-    this.next = next;
+/** The policy composed around the operation call, once. */
+export function handlerOf(policy: Policy): AttemptHandler {
+  let handler = composed.get(policy);
+  if (handler === undefined) {
+    handler = chainInterceptors([policy], callOperation);
+    composed.set(policy, handler);
   }
-
-  run<T>(fn: Operation<T>, context: PolicyContext): Promise<T> {
-    return this.policy.run(this.next, fn, context);
-  }
+  return handler;
 }
 
 /**
- * Composes policies into one; the first listed runs outermost (like `chainInterceptors`). The
- * layers are linked once, here: a call through the result allocates nothing per layer.
- *
- * For the order that works — fallback, deadline, rate limiter, retry or hedging, bulkhead,
- * circuit breaker, per-try timeout — use {@link createPipeline}, which fixes it (see the ADR).
+ * Runs `fn` under `policy` (one policy, or a pipeline from {@link createPipeline}): the entry
+ * point for direct use. The policy is composed around the call once, on first use.
  *
  * @example
- * const policy = compose(retry, breaker, timeout);
- * await policy.execute((signal) => callService(signal));
+ * const result = await execute(policy, (signal) => fetch(url, { signal }), { signal });
  */
-export function compose(...policies: readonly Policy[]): Policy {
-  if (policies.length === 1) return policies[0]!;
-  const link = (inner: Next): Next => {
-    let chain = inner;
-    for (let i = policies.length - 1; i >= 0; i--) chain = new Layer(policies[i]!, chain);
-    return chain;
-  };
-  const direct = link(callOperation);
-  // A composite nested in another pipeline sees that pipeline's inner end; link it once too.
-  const nested = new WeakMap<Next, Next>();
-  return {
-    execute<T>(fn: Operation<T>, options?: ExecuteOptions | AbortSignal): Promise<T> {
-      return direct.run(fn, startContext(options));
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      if (next === callOperation) return direct.run(fn, context);
-      let chain = nested.get(next);
-      if (chain === undefined) {
-        chain = link(next);
-        nested.set(next, chain);
-      }
-      return chain.run(fn, context);
-    },
-  };
+export function execute<T>(
+  policy: Policy,
+  fn: Operation<T>,
+  options?: ExecuteOptions | AbortSignal,
+): Promise<T> {
+  return handlerOf(policy)(firstAttempt(fn, options)) as Promise<T>;
+}
+
+/** Gives a policy (an interceptor function) the properties of its state, getters included. */
+export function withState<P extends object>(policy: Policy, state: P): Policy & P {
+  return Object.defineProperties(policy, Object.getOwnPropertyDescriptors(state)) as Policy & P;
 }

@@ -1,13 +1,6 @@
 import { sleep, systemClock, type Clock } from "@plexus/core";
 import { abortError, rejection } from "./errors.ts";
-import {
-  executeWith,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type Policy,
-  type PolicyContext,
-} from "./policy.ts";
+import { withState, type Attempt, type AttemptHandler, type Policy } from "./policy.ts";
 
 export interface RateLimiterRejectEvent {
   /** When a token will be available. */
@@ -33,10 +26,10 @@ export interface RateLimiterOptions {
   onReject?: (event: RateLimiterRejectEvent) => void;
 }
 
-export interface RateLimiter extends Policy {
+export type RateLimiter = Policy & {
   /** Tokens available now (negative while waiters hold reservations). */
   readonly tokens: number;
-}
+};
 
 /**
  * A token-bucket rate limiter: tokens refill continuously at `ratePerSecond` up to `burst`; a
@@ -64,45 +57,41 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     }
   }
 
-  async function waitThenRun<T>(
-    next: Next,
-    fn: Operation<T>,
-    context: PolicyContext,
+  async function waitThenRun(
+    next: AttemptHandler,
+    context: Attempt,
     waitMs: number,
-  ): Promise<T> {
+  ): Promise<unknown> {
     try {
       await sleep(waitMs, context.signal, clock);
     } catch {
       tokens++; // The reservation goes back.
       throw abortError(context.signal);
     }
-    return next.run(fn, context);
+    return next(context);
   }
 
-  const limiter: RateLimiter = {
-    get tokens() {
-      refill(clock.now());
-      return tokens;
-    },
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(limiter, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
+  const limiter: Policy = (next) =>
+    function rateLimiter(context) {
       const now = clock.now();
       refill(now);
       if (tokens >= 1) {
         tokens--;
-        return next.run(fn, context);
+        return next(context);
       }
       const waitMs = Math.ceil((1 - tokens) / perMs);
       const withinDeadline = context.deadline === undefined || now + waitMs < context.deadline;
       if (waitMs <= maxWaitMs && withinDeadline) {
         tokens--;
-        return waitThenRun(next, fn, context, waitMs);
+        return waitThenRun(next, context, waitMs);
       }
       onReject?.({ retryAfterMs: waitMs });
       return Promise.reject(rejection("rate-limited", "rate limit exceeded", waitMs));
+    };
+  return withState(limiter, {
+    get tokens() {
+      refill(clock.now());
+      return tokens;
     },
-  };
-  return limiter;
+  });
 }

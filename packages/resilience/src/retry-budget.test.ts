@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { constantBackoff } from "./backoff.ts";
 import { createRetryPolicy } from "./retry.ts";
 import { createRetryBudget } from "./retry-budget.ts";
+import { execute } from "./policy.ts";
 
 describe("retry budget: gRPC throttling (gRFC A6)", () => {
   it("starts full; a failure takes 1, a success gives tokenRatio; retries only while tokens > max/2", () => {
@@ -71,12 +72,10 @@ describe("retry budget: Envoy concurrent-retry budget", () => {
       backoff: constantBackoff(10),
     });
     let attempts = 0;
-    const call = policy
-      .execute(async () => {
-        if (++attempts < 3) throw new PlexusError(Code.Unavailable, "down");
-        return "ok";
-      })
-      .catch((e: unknown) => e);
+    const call = execute(policy, async () => {
+      if (++attempts < 3) throw new PlexusError(Code.Unavailable, "down");
+      return "ok";
+    }).catch((e: unknown) => e);
     await clock.advanceAsync(20);
     expect(await call).toBe("ok");
     expect(attempts).toBe(3);

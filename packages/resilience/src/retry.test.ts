@@ -10,6 +10,7 @@ import {
   type RetryOptions,
 } from "./retry.ts";
 import { createRetryBudget } from "./retry-budget.ts";
+import { execute, type Operation } from "./policy.ts";
 
 type Step = unknown; // an Error to throw, anything else to return
 
@@ -44,8 +45,8 @@ function setup(options: Omit<RetryOptions, "clock" | "onRetry" | "onGiveUp"> = {
     onGiveUp: (e) => giveUps.push(e),
   });
   /** Runs to completion, advancing fake time as the policy sleeps. */
-  async function run<T>(fn: Parameters<typeof policy.execute<T>>[0], deadline?: number) {
-    const outcome = policy.execute(fn, { deadline }).then(
+  async function run<T>(fn: Operation<T>, deadline?: number) {
+    const outcome = execute(policy, fn, { deadline }).then(
       (value) => ({ value }),
       (e: unknown) => ({ error: e }),
     );
@@ -202,7 +203,7 @@ describe("retry: deadline and cancellation", () => {
     const policy = createRetryPolicy({ clock, backoff: constantBackoff(1_000) });
     const controller = new AbortController();
     const s = scripted([error(Code.Unavailable), "never"]);
-    const outcome = policy.execute(s.fn(clock), controller.signal).catch((e: unknown) => e);
+    const outcome = execute(policy, s.fn(clock), controller.signal).catch((e: unknown) => e);
     await clock.advanceAsync(500);
     controller.abort(new PlexusError(Code.Canceled, "caller left"));
     expect(((await outcome) as PlexusError).code).toBe(Code.Canceled);
@@ -247,7 +248,7 @@ describe("retry: budget", () => {
       inFlightRetries--;
       return "ok";
     };
-    const calls = Array.from({ length: 5 }, () => policy.execute(fn).catch((e: unknown) => e));
+    const calls = Array.from({ length: 5 }, () => execute(policy, fn).catch((e: unknown) => e));
     await clock.advanceAsync(10);
     expect(maxInFlightRetries).toBe(2);
     gates.forEach((open) => open());

@@ -1,14 +1,7 @@
 import { isRetryableCode, PlexusError, sleep, systemClock, type Clock } from "@plexus/core";
 import { exponentialBackoff, type Backoff } from "./backoff.ts";
 import { abortError, rejectionKindOf, retryAfterMsOf } from "./errors.ts";
-import {
-  executeWith,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type Policy,
-  type PolicyContext,
-} from "./policy.ts";
+import type { Attempt, AttemptHandler, Policy } from "./policy.ts";
 import type { BudgetVerdict, RetryBudget } from "./retry-budget.ts";
 import { createRetrySchedule, type RetryDecision } from "./retry-schedule.ts";
 
@@ -105,7 +98,7 @@ export function isRetryableError(error: unknown): boolean {
  *
  * @example
  * const retry = createRetryPolicy({ maxAttempts: 3, budget: createRetryBudget() });
- * const user = await retry.execute((signal) => users.getUser({ id }, { signal }));
+ * const user = await execute(retry, (signal) => users.getUser({ id }, { signal }));
  */
 export function createRetryPolicy(options: RetryOptions = {}): Policy {
   const maxAttempts = options.maxAttempts ?? 3;
@@ -127,20 +120,19 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
    * The attempt loop. `firstFailed` says the first attempt already ran (on the fast path) and
    * failed with `firstError`; the loop then starts by deciding about its retry.
    */
-  async function loop<T>(
-    next: Next,
-    fn: Operation<T>,
-    context: PolicyContext,
+  async function loop(
+    next: AttemptHandler,
+    context: Attempt,
     firstFailed: boolean,
     firstError: unknown,
-  ): Promise<T> {
+  ): Promise<unknown> {
     const { signal } = context;
     let attempt = 1;
     const schedule = createRetrySchedule({ maxAttempts, backoff, maxRetryAfterMs, random });
     let pending = firstFailed;
     for (;;) {
       const retrying = attempt > 1;
-      let result: T | undefined;
+      let result: unknown;
       let error: unknown;
       let failed = false;
       if (pending) {
@@ -148,10 +140,12 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
         error = firstError;
         failed = true;
       } else {
-        const attemptContext = retrying ? { signal, deadline: context.deadline, attempt } : context;
+        const attemptContext: Attempt = retrying
+          ? { operation: context.operation, signal, deadline: context.deadline, attempt }
+          : context;
         budget?.attemptStarted();
         try {
-          result = await next.run(fn, attemptContext);
+          result = await next(attemptContext);
         } catch (caught) {
           error = caught;
           failed = true;
@@ -165,7 +159,7 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
       if (!failed) {
         if (retryOnResult === undefined || !retryOnResult(result)) {
           budget?.recordSuccess();
-          return result as T;
+          return result;
         }
         pushback = retryAfterOfResult?.(result);
       } else {
@@ -192,7 +186,7 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
       if (reason !== undefined) {
         giveUp(reason, attempt, error);
         if (failed) throw error;
-        return result as T;
+        return result;
       }
 
       onRetry?.({
@@ -220,29 +214,24 @@ export function createRetryPolicy(options: RetryOptions = {}): Policy {
   const firstSucceeded =
     budget === undefined
       ? undefined
-      : <T>(value: T): T => {
+      : (value: unknown): unknown => {
           budget.attemptEnded();
           budget.recordSuccess();
           return value;
         };
 
-  const policy: Policy = {
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(policy, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      if (retryOnResult !== undefined) return loop(next, fn, context, false, undefined);
+  return (next) =>
+    function retry(attempt) {
+      if (retryOnResult !== undefined) return loop(next, attempt, false, undefined);
       // Fast path: the first attempt without an async frame; the loop only after a failure.
       budget?.attemptStarted();
-      const onFailure = (error: unknown): Promise<T> => {
+      const onFailure = (error: unknown): Promise<unknown> => {
         budget?.attemptEnded();
-        return loop(next, fn, context, true, error);
+        return loop(next, attempt, true, error);
       };
-      const attempt = next.run(fn, context);
+      const first = next(attempt);
       return firstSucceeded === undefined
-        ? attempt.catch(onFailure)
-        : attempt.then(firstSucceeded<T>, onFailure);
-    },
-  };
-  return policy;
+        ? first.catch(onFailure)
+        : first.then(firstSucceeded, onFailure);
+    };
 }

@@ -20,7 +20,7 @@ export function sendAttempt(
 ): Promise<UnaryResponse> {
   if (
     context.attempt === 1 &&
-    signal === request.signal &&
+    signal === request.context.signal &&
     context.deadline === request.context.deadline
   ) {
     return next(request);
@@ -31,5 +31,5 @@ export function sendAttempt(
     header = new Headers(header);
     header.set(headerPreviousAttempts, String(context.attempt - 1));
   }
-  return next({ ...request, header, context: callContext, signal });
+  return next({ ...request, header, context: callContext });
 }

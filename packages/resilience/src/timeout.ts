@@ -1,22 +1,22 @@
-import { systemClock, type Clock } from "@plexus/core";
-import { abortError, deadlinePassed } from "./errors.ts";
 import {
-  executeWith,
   neverAborted,
-  rejectedWith,
-  type ExecuteOptions,
-  type Next,
-  type Operation,
-  type Policy,
-  type PolicyContext,
-} from "./policy.ts";
-import {
   RaceEntry,
   slotOfSignal,
+  systemClock,
   timerSlotsFor,
+  type Clock,
   type TimerSlot,
   type TimerSlots,
-} from "./timer-slots.ts";
+} from "@plexus/core";
+import { abortError, deadlinePassed } from "./errors.ts";
+import {
+  rejectedWith,
+  withState,
+  type Attempt,
+  type AttemptHandler,
+  type Operation,
+  type Policy,
+} from "./policy.ts";
 
 export interface TimeoutOptions {
   /**
@@ -78,11 +78,11 @@ class LinkedAbort {
 }
 
 /**
- * The context of an attempt under a timeout, with what enforces its deadline. It is also the
- * attempt's entry in its timer slot when raced, so a raced attempt allocates nothing more than
- * its race promise.
+ * An attempt under a timeout, with what enforces its deadline. It is also the attempt's entry in
+ * its timer slot when raced, so a raced attempt allocates nothing more than its race promise.
  */
-export class TimedContext extends RaceEntry implements PolicyContext {
+export class TimedContext extends RaceEntry implements Attempt {
+  readonly operation: Operation<unknown>;
   readonly signal: AbortSignal;
   readonly deadline: number | undefined;
   readonly attempt: number;
@@ -92,16 +92,17 @@ export class TimedContext extends RaceEntry implements PolicyContext {
   readonly link: LinkedAbort | undefined;
 
   constructor(
+    outer: Attempt,
     signal: AbortSignal,
     deadline: number | undefined,
-    attempt: number,
     raceSlot: TimerSlot | undefined,
     link: LinkedAbort | undefined,
   ) {
     super();
+    this.operation = outer.operation;
     this.signal = signal;
     this.deadline = deadline;
-    this.attempt = attempt;
+    this.attempt = outer.attempt;
     this.raceSlot = raceSlot;
     this.link = link;
   }
@@ -141,7 +142,7 @@ export class TimeoutCore {
    * The attempt's context under this timeout (the caller's, unchanged, when nothing bounds
    * it). Throws when the deadline has already passed: no attempt starts after it.
    */
-  enter(context: PolicyContext, now: number): PolicyContext {
+  enter(context: Attempt, now: number): Attempt {
     const parent = context.signal;
     if (parent.aborted) throw abortError(parent);
     const given = context.deadline;
@@ -153,24 +154,24 @@ export class TimeoutCore {
     // What the attempt propagates: a safety net never creates a deadline, only tightens one.
     const propagated = given === undefined && this.safetyNet ? undefined : deadline;
     if (parent === neverAborted) {
-      return new TimedContext(slot.signal, propagated, context.attempt, slot, undefined);
+      return new TimedContext(context, slot.signal, propagated, slot, undefined);
     }
     const parentSlot = slotOfSignal(parent);
     if (parentSlot === undefined) {
       // A caller signal that may abort at any time: link it with the slot.
       const link = new LinkedAbort(parent, slot.signal);
-      return new TimedContext(link.controller.signal, propagated, context.attempt, undefined, link);
+      return new TimedContext(context, link.controller.signal, propagated, undefined, link);
     }
     // The caller's signal is itself a timer: the earlier of the two slots does the job.
     const earlier = parentSlot.at <= slot.at ? parentSlot : slot;
-    return new TimedContext(earlier.signal, propagated, context.attempt, earlier, undefined);
+    return new TimedContext(context, earlier.signal, propagated, earlier, undefined);
   }
 
   /**
    * The attempt's promise, raced against its deadline when the strategy is aggressive: it
    * settles with the attempt, or rejects when the slot fires (or the linked signal aborts).
    */
-  race<T>(promise: Promise<T>, inner: PolicyContext): Promise<T> {
+  race<T>(promise: Promise<T>, inner: Attempt): Promise<T> {
     if (!this.aggressive || !(inner instanceof TimedContext)) return promise;
     const raced = new Promise<T>(captureResolvers as PromiseExecutor<T>);
     const resolve = capturedResolve;
@@ -187,21 +188,16 @@ export class TimeoutCore {
   }
 
   /** Unlinks what `enter` and `race` linked; call it once the attempt settled. */
-  exit(inner: PolicyContext): void {
+  exit(inner: Attempt): void {
     if (!(inner instanceof TimedContext)) return;
     if (inner.link !== undefined) inner.link.release();
     else inner.raceSlot?.remove(inner);
   }
 }
 
-async function runTimed<T>(
-  core: TimeoutCore,
-  next: Next,
-  fn: Operation<T>,
-  inner: PolicyContext,
-): Promise<T> {
+async function runTimed(core: TimeoutCore, next: AttemptHandler, inner: Attempt): Promise<unknown> {
   try {
-    return await core.race(next.run(fn, inner), inner);
+    return await core.race(next(inner), inner);
   } finally {
     core.exit(inner);
   }
@@ -210,9 +206,7 @@ async function runTimed<T>(
 /** Internal access to a built-in policy's core, for fused pipelines. */
 export const timeoutCore = Symbol("plexus.resilience.timeout");
 
-export interface TimeoutPolicy extends Policy {
-  readonly [timeoutCore]: TimeoutCore;
-}
+export type TimeoutPolicy = Policy & { readonly [timeoutCore]: TimeoutCore };
 
 /**
  * A timeout: the operation's signal aborts, and (aggressive strategy) the caller gets
@@ -228,7 +222,7 @@ export interface TimeoutPolicy extends Policy {
  *
  * @example
  * const perTry = createTimeout({ timeoutMs: 500 });
- * await perTry.execute((signal) => fetch(url, { signal }));
+ * await execute(perTry, (signal) => fetch(url, { signal }));
  */
 export function createTimeout(options: TimeoutOptions): TimeoutPolicy {
   const { timeoutMs } = options;
@@ -245,21 +239,16 @@ export function createTimeout(options: TimeoutOptions): TimeoutPolicy {
     timerSlotsFor(clock, resolutionMs),
   );
 
-  const policy: TimeoutPolicy = {
-    [timeoutCore]: core,
-    execute<T>(fn: Operation<T>, execOptions?: ExecuteOptions | AbortSignal): Promise<T> {
-      return executeWith(policy, fn, execOptions);
-    },
-    run<T>(next: Next, fn: Operation<T>, context: PolicyContext): Promise<T> {
-      let inner: PolicyContext;
+  const timeout: Policy = (next) =>
+    function timeout(attempt) {
+      let inner: Attempt;
       try {
-        inner = core.enter(context, clock.now());
+        inner = core.enter(attempt, clock.now());
       } catch (error) {
         return rejectedWith(error);
       }
-      if (inner === context) return next.run(fn, context);
-      return runTimed(core, next, fn, inner);
-    },
-  };
-  return policy;
+      if (inner === attempt) return next(attempt);
+      return runTimed(core, next, inner);
+    };
+  return withState(timeout, { [timeoutCore]: core });
 }

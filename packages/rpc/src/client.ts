@@ -6,15 +6,11 @@ import {
 } from "@bufbuild/protobuf";
 import {
   chainInterceptors,
-  childTraceparent,
+  childScope,
   currentContext,
-  earliestDeadline,
-  newCorrelationId,
-  newRequestId,
   PlexusError,
   runInContext,
   systemClock,
-  type CallContext,
   type CallOptions,
   type Client,
   type Clock,
@@ -23,8 +19,7 @@ import {
   type UnaryFn,
   type UnaryRequest,
 } from "@plexus/core";
-import { abortReason, deadlineExceeded, neverAborted } from "./abort.ts";
-import { CallSignal } from "./call-signal.ts";
+import { abortReason } from "./abort.ts";
 
 export interface ClientOptions {
   /**
@@ -43,11 +38,11 @@ export interface ClientOptions {
 
 /**
  * A typed client of a contract: one async function per unary method, taking the request as a
- * message init shape and resolving to the response message. Each call runs in a context derived
- * from the current one (same correlation id and principal, a child span, the earliest of the
- * context's deadline and `timeoutMs`); a call already past its deadline fails fast with
- * `DeadlineExceeded` without touching the transport; the caller's signal, the parent call's
- * signal and the deadline all abort the call in flight.
+ * message init shape and resolving to the response message. Each call runs in a scope derived
+ * from the current context by core's `childScope` (same correlation id, principal and
+ * idempotency key, a child span, the earliest of the context's deadline and `timeoutMs`); a call
+ * already past its deadline fails fast with `DeadlineExceeded` without touching the transport;
+ * the caller's signal, the parent call's signal and the deadline all abort the call in flight.
  *
  * @example
  * const users = createClient(UsersService, transport, { caller: "orders" });
@@ -72,58 +67,29 @@ export function createClient<S extends DescService>(
     input: MessageInitShape<DescMethod["input"]>,
     callOptions: CallOptions | undefined,
   ) {
-    const now = clock.now();
-    const parent = currentContext();
-    const timeoutMs = callOptions?.timeoutMs;
-    const deadline = earliestDeadline(
-      parent?.deadline,
-      timeoutMs === undefined ? undefined : now + timeoutMs,
-    );
-    if (deadline !== undefined && deadline <= now) throw deadlineExceeded();
-    const callerSignal = callOptions?.signal;
-    const parentSignal = parent?.signal;
-    if (callerSignal?.aborted) throw abortReason(callerSignal);
-    if (parentSignal?.aborted) throw abortReason(parentSignal);
-
-    let signal: AbortSignal;
-    let linked: CallSignal | undefined;
-    if (deadline === undefined && (callerSignal === undefined || parentSignal === undefined)) {
-      // The common case without a deadline needs no controller, no timer, no listener.
-      signal = callerSignal ?? parentSignal ?? neverAborted;
-    } else {
-      const sources: AbortSignal[] = [];
-      if (callerSignal !== undefined) sources.push(callerSignal);
-      if (parentSignal !== undefined) sources.push(parentSignal);
-      linked = new CallSignal(clock, deadline === undefined ? undefined : deadline - now, sources);
-      signal = linked.controller.signal;
-    }
-
-    const context: CallContext = {
-      correlationId: parent?.correlationId ?? newCorrelationId(),
-      requestId: parent?.requestId ?? newRequestId(),
-      trace: childTraceparent(parent?.trace),
-      deadline,
-      principal: parent?.principal,
+    // The one derivation (and check) of a call's deadline and cancellation: core's call scope.
+    const context = childScope(currentContext(), {
+      timeoutMs: callOptions?.timeoutMs,
+      signal: callOptions?.signal,
       idempotencyKey: callOptions?.idempotencyKey,
       caller,
-      signal,
-    };
+      clock,
+    });
     const request: UnaryRequest = {
       method,
       message: create(method.input, input),
       header: new Headers(callOptions?.headers),
       context,
-      signal,
     };
     try {
       const response = await runInContext(context, () => next(request));
       return response.message;
     } catch (error) {
       if (error instanceof PlexusError) throw error;
-      if (signal.aborted) throw abortReason(signal);
+      if (context.signal.aborted) throw abortReason(context.signal);
       throw PlexusError.from(error);
     } finally {
-      linked?.release();
+      context.release();
     }
   }
 

@@ -10,7 +10,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@plexus/core";
-import { abortReason, canceledByClient, deadlineExceeded, neverAborted } from "./abort.ts";
+import { abortReason, canceledByClient, neverAborted } from "./abort.ts";
 import { wireCopy } from "./wire-error.ts";
 import { createMethodTable, type MethodEntry, type ServiceBinding } from "./method-table.ts";
 import {
@@ -62,7 +62,8 @@ class InProcessCall extends ServerCall {
     this.entry = entry;
     this.resolve = resolve;
     this.rejectCall = reject;
-    this.signal = request.signal;
+    // The caller's scope carries its cancellation; reading it builds it only if needed.
+    this.signal = request.context.signal ?? neverAborted;
     if (this.signal !== neverAborted) {
       // What a network server sees when its client disconnects: the handler is canceled; the
       // caller gets the error its own signal stands for (deadline or cancellation).
@@ -131,7 +132,8 @@ export function createInProcessTransport(options: InProcessTransportOptions): Tr
       if (entry === undefined) {
         return Promise.reject(new PlexusError(Code.Unimplemented, "no such method"));
       }
-      if (request.signal.aborted) return Promise.reject(abortReason(request.signal));
+      const signal = request.context.signal;
+      if (signal?.aborted === true) return Promise.reject(abortReason(signal));
       // The metadata a network call would carry, read back the way a server reads it.
       const raw: Record<string, string> = {};
       for (const [name, value] of request.header) raw[name] = value;
@@ -140,11 +142,8 @@ export function createInProcessTransport(options: InProcessTransportOptions): Tr
       if (propagated instanceof PlexusError) return Promise.reject(wireCopy(propagated));
 
       return new Promise<UnaryResponse>((resolve, reject) => {
+        // `start` refuses a call already past its deadline: the one check on the server side.
         const call = new InProcessCall(clock, logger, propagated, request, entry, resolve, reject);
-        if (call.deadlinePassed()) {
-          call.cancel(deadlineExceeded());
-          return;
-        }
         let message;
         try {
           message = clone(entry.method.input, request.message);

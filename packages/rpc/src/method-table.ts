@@ -2,7 +2,10 @@ import { create, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import {
   chainInterceptors,
   Code,
+  neverAborted,
   PlexusError,
+  type CallContext,
+  type HandlerContext,
   type RpcInterceptor,
   type ServiceHandlers,
   type UnaryFn,
@@ -45,7 +48,7 @@ export interface MethodTable {
   byMethod(method: DescMethod): MethodEntry | undefined;
 }
 
-type AnyHandler = (request: unknown, ctx: UnaryRequest) => Promise<unknown>;
+type AnyHandler = (request: unknown, ctx: HandlerContext) => Promise<unknown>;
 
 function unimplemented(method: DescMethod): UnaryFn {
   return async function unimplementedMethod() {
@@ -56,10 +59,33 @@ function unimplemented(method: DescMethod): UnaryFn {
   };
 }
 
+/**
+ * What a handler sees of its request. Its signal is the context's, read only if the handler
+ * reads it: a handler that never looks costs its call no AbortController.
+ */
+class RequestHandlerContext implements HandlerContext {
+  private readonly request: UnaryRequest;
+
+  constructor(request: UnaryRequest) {
+    this.request = request;
+  }
+
+  get context(): CallContext {
+    return this.request.context;
+  }
+
+  get header(): Headers {
+    return this.request.header;
+  }
+
+  get signal(): AbortSignal {
+    return this.request.context.signal ?? neverAborted;
+  }
+}
+
 function terminal(method: DescMethod, handler: AnyHandler): UnaryFn {
-  // The UnaryRequest already has `context`, `header` and `signal`: it is the HandlerContext.
   return async function callHandler(request: UnaryRequest): Promise<UnaryResponse> {
-    const output = await handler(request.message, request);
+    const output = await handler(request.message, new RequestHandlerContext(request));
     return {
       message: create(method.output, output as Parameters<typeof create>[1]),
       header: new Headers(),

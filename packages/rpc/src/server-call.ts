@@ -1,37 +1,48 @@
 import type { Message } from "@bufbuild/protobuf";
 import {
-  childTraceparent,
-  newCorrelationId,
+  childScope,
   newRequestId,
+  RaceEntry,
+  remainingMs,
   runInContext,
-  type CallContext,
+  timerSlotsFor,
+  type CallScope,
   type Clock,
   type Logger,
   type PlexusError,
-  type TimerHandle,
   type TraceParent,
   type UnaryRequest,
   type UnaryResponse,
 } from "@plexus/core";
-import { deadlineExceeded, fanOutController } from "./abort.ts";
+import { deadlineExceeded } from "./abort.ts";
 import { toWireError } from "./wire-error.ts";
 import type { MethodEntry } from "./method-table.ts";
 import { toFetchHeaders } from "./incoming-headers.ts";
 import type { IncomingHeaders, PropagatedContext } from "./propagation.ts";
+
+/** A call's entry in the timer slot of its deadline: the slot cancels the call when it fires. */
+class DeadlineEntry extends RaceEntry {
+  constructor(call: ServerCall) {
+    super();
+    this.reject = (reason) => call.cancel(reason as PlexusError);
+  }
+}
 
 /**
  * The server side of one unary call, shared by the network handler and the in-process transport
  * so both derive the same context and enforce the same deadline and abort semantics: the call
  * settles exactly once, with the handler's answer or with the deadline/cancellation, whichever
  * comes first; a late handler answer is dropped, and the handler's signal tells it to stop.
+ *
+ * Its context is a cancellable core call scope: the deadline is enforced by a shared timer slot
+ * (the call is an entry of it, not the owner of a timer), and the handler's signal is created
+ * only if the handler (or a child call) reads it.
  */
 export abstract class ServerCall {
-  readonly context: CallContext;
-  private readonly controller: AbortController;
+  readonly context: CallScope;
+  private deadlineEntry: DeadlineEntry | undefined = undefined;
   private readonly clock: Clock;
   protected readonly logger: Logger | undefined;
-  private timer: TimerHandle;
-  private timed = false;
   private settled = false;
   /** The caller's span, for server interceptors (`UnaryRequest.parentTrace`). */
   private readonly parentTrace: TraceParent | undefined;
@@ -44,24 +55,20 @@ export abstract class ServerCall {
   ) {
     this.clock = clock;
     this.logger = logger;
-    this.controller = fanOutController();
     this.parentTrace = propagated.trace;
-    this.context = {
-      correlationId: propagated.correlationId ?? newCorrelationId(),
-      requestId: newRequestId(),
-      trace: childTraceparent(propagated.trace),
+    this.context = childScope(propagated, {
       deadline,
-      principal: propagated.principal,
-      idempotencyKey: propagated.idempotencyKey,
+      requestId: newRequestId(),
       caller: propagated.caller,
-      signal: this.controller.signal,
-    };
+      cancellable: true,
+      clock,
+    });
     if (deadline !== undefined) {
-      const left = deadline - clock.now();
-      // A past deadline arms no timer: `start` (or the owner, via `deadlinePassed`) fails fast.
-      if (left > 0) {
-        this.timer = clock.setTimeout(() => this.cancel(deadlineExceeded()), left);
-        this.timed = true;
+      const now = clock.now();
+      // A past deadline joins no slot: `start` (or the owner, via `deadlinePassed`) fails fast.
+      if (deadline > now) {
+        this.deadlineEntry = new DeadlineEntry(this);
+        timerSlotsFor(clock, 1).slotFor(deadline, now).add(this.deadlineEntry);
       }
     }
   }
@@ -73,7 +80,7 @@ export abstract class ServerCall {
 
   /** Whether the deadline has passed; no handler may start after it. */
   deadlinePassed(): boolean {
-    return this.context.deadline !== undefined && this.context.deadline <= this.clock.now();
+    return remainingMs(this.context, this.clock) <= 0;
   }
 
   /**
@@ -92,7 +99,6 @@ export abstract class ServerCall {
       method: entry.method,
       message,
       context: this.context,
-      signal: this.controller.signal,
       parentTrace: this.parentTrace,
       // An own, enumerable accessor: `{ ...request }` in an interceptor still copies it.
       get header(): Headers {
@@ -119,7 +125,7 @@ export abstract class ServerCall {
    */
   cancel(reason: PlexusError, answer: PlexusError = reason): void {
     if (!this.settle()) return;
-    this.controller.abort(reason);
+    this.context.cancel(reason);
     this.fail(answer);
   }
 
@@ -131,7 +137,9 @@ export abstract class ServerCall {
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    if (this.timed) this.clock.clearTimeout(this.timer);
+    const entry = this.deadlineEntry;
+    entry?.linkedTo?.remove(entry);
+    this.context.release();
     return true;
   }
 

@@ -1,5 +1,6 @@
 import { Code, PlexusError, runInContext, type Clock, type Transport } from "@plexus/core";
 import {
+  bindService,
   createClient,
   createInProcessTransport,
   createNetworkTransport,
@@ -8,13 +9,15 @@ import {
 import { create } from "@bufbuild/protobuf";
 import { createFakeClock } from "@plexus/testing";
 import { Pool } from "undici";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { GetProductRequestSchema } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
 import {
+  cachedProduct,
   CatalogService,
   catalogBinding,
   createProbe,
   failure,
+  notUsedByTests,
   useCleanups,
   type TestProbe,
 } from "./fixtures.ts";
@@ -78,8 +81,12 @@ describe.each(setups)("deadlines and cancellation (%s)", (_name, setup) => {
         method: CatalogService.method.getProduct,
         message: create(GetProductRequestSchema, { id: "ok" }),
         header: new Headers(),
-        context: { correlationId: "c", requestId: "r", deadline: Date.now() - 5 },
-        signal: new AbortController().signal,
+        context: {
+          correlationId: "c",
+          requestId: "r",
+          deadline: Date.now() - 5,
+          signal: new AbortController().signal,
+        },
       }),
     );
     expect(error.code).toBe(Code.DeadlineExceeded);
@@ -191,5 +198,51 @@ describe("server-side deadline (no client-side timer)", () => {
     expect(probe.invocations).toBe(1);
     expect(probe.abortReasons).toHaveLength(1);
     expect((probe.abortReasons[0] as PlexusError).code).toBe(Code.DeadlineExceeded);
+  });
+});
+
+describe("the cost of a deadline (one call scope, shared timer slots)", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("calls that finish in time arm no timer and create no AbortController of their own", async () => {
+    let controllers = 0;
+    const Original = globalThis.AbortController;
+    vi.stubGlobal(
+      "AbortController",
+      class extends Original {
+        constructor() {
+          super();
+          controllers++;
+        }
+      },
+    );
+    const clock = createFakeClock(Date.now());
+    let armed = 0;
+    const counting: Clock = {
+      now: () => clock.now(),
+      setTimeout: (callback, ms) => (armed++, clock.setTimeout(callback, ms)),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+    };
+    // A handler that never looks at its signal, as most do not.
+    const binding = bindService(CatalogService, {
+      getProduct: async () => ({ product: cachedProduct }),
+      listProducts: notUsedByTests,
+      getProducts: notUsedByTests,
+      reserveStock: notUsedByTests,
+      releaseStock: notUsedByTests,
+    });
+    const transport = createInProcessTransport({ services: [binding], clock: counting });
+    const catalog = createClient(CatalogService, transport, { clock: counting });
+    const parent = { correlationId: "c", requestId: "r", deadline: clock.now() + 1_000 };
+    for (let i = 0; i < 10; i++) {
+      await catalog.getProduct({ id: "ok" }, { timeoutMs: 500 });
+      await runInContext(parent, () => catalog.getProduct({ id: "ok" }));
+    }
+    // Client and server share the slots of the two deadlines the fake clock never leaves: one
+    // timer and one controller each, whatever the number of calls.
+    expect(armed).toBe(2);
+    expect(controllers).toBe(2);
   });
 });

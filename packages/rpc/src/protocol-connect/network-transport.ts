@@ -217,7 +217,8 @@ export function createNetworkTransport(options: NetworkTransportOptions): Networ
 
   async function unary(request: UnaryRequest): Promise<UnaryResponse> {
     if (closed) throw new PlexusError(Code.Unavailable, "transport closed");
-    const { method, context, signal } = request;
+    const { method, context } = request;
+    const signal = context.signal ?? neverAborted;
     let timeoutMs: number | undefined;
     if (context.deadline !== undefined) {
       timeoutMs = context.deadline - clock.now();

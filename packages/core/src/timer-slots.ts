@@ -1,5 +1,7 @@
-import type { Clock, PlexusError, TimerHandle } from "@plexus/core";
-import { deadlineExceeded } from "./errors.ts";
+import { setMaxListeners } from "node:events";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { Code } from "./code.ts";
+import { PlexusError } from "./plexus-error.ts";
 
 /**
  * One pending operation raced against a slot: settled by the operation, or rejected by the slot
@@ -31,6 +33,8 @@ export class TimerSlot {
   constructor(at: number, timer: (slot: TimerSlot) => TimerHandle) {
     this.at = at;
     this.signal = this.controller.signal;
+    // Every call whose deadline falls in the slot may listen to it: no leak, not a warning.
+    setMaxListeners(0, this.signal);
     this.timer = timer(this);
   }
 
@@ -78,7 +82,7 @@ function firedReason(): PlexusError {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return deadlineExceeded();
+    return new PlexusError(Code.DeadlineExceeded, "deadline exceeded");
   } finally {
     Error.stackTraceLimit = limit;
   }
