@@ -605,7 +605,11 @@ describe("the cost of an upstream request's deadline (one call scope, shared tim
         }
       },
     );
-    const parent: CallContext = { correlationId: "c", requestId: "r", deadline: clock.now() + 1_000 };
+    const parent: CallContext = {
+      correlationId: "c",
+      requestId: "r",
+      deadline: clock.now() + 1_000,
+    };
     for (let i = 0; i < 10; i++) {
       await upstream.request({ method: "GET", path: "/", timeoutMs: 500 });
       await runInContext(parent, () => upstream.request({ method: "GET", path: "/" }));
