@@ -123,6 +123,9 @@ describe("childScope", () => {
     expect(root.signal).toBe(neverAborted);
     const caller = new AbortController().signal;
     expect(childScope(undefined, { clock, signal: caller }).signal).toBe(caller);
+    // A caller handing down its own context's signal gives no second reason to abort.
+    const context: CallContext = { correlationId: "c", requestId: "r", signal: caller };
+    expect(childScope(context, { clock, signal: caller }).signal).toBe(caller);
     // A child inheriting its parent scope's deadline uses the parent's signal as it is.
     const timed = childScope(undefined, { clock, timeoutMs: 100 });
     expect(childScope(timed, { clock }).signal).toBe(timed.signal);

@@ -98,7 +98,7 @@ function deadlineExceeded(): PlexusError {
 export class CallScope implements CallContext {
   readonly correlationId: string;
   readonly requestId: string;
-  readonly trace: TraceParent | undefined;
+  readonly trace: TraceParent;
   readonly deadline: number | undefined;
   readonly principal: Principal | undefined;
   readonly idempotencyKey: string | undefined;
@@ -171,7 +171,9 @@ export class CallScope implements CallContext {
     const sources: AbortSignal[] = [];
     const parentSignal = this.#parent?.signal;
     if (parentSignal !== undefined && parentSignal !== neverAborted) sources.push(parentSignal);
-    if (this.#own !== undefined && this.#own !== neverAborted) sources.push(this.#own);
+    // A caller handing down its own context's signal gives no second reason to abort.
+    const own = this.#own === parentSignal ? undefined : this.#own;
+    if (own !== undefined && own !== neverAborted) sources.push(own);
     if (this.#timed) {
       const deadline = this.deadline!;
       const now = this.#clock.now();

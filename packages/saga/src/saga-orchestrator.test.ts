@@ -219,8 +219,8 @@ describe("saga orchestrator", () => {
     });
     await orchestrator.start("order", { orderId: "o4" }, { id: "o4" });
 
-    // heartbeat + the backoff sleep (0.5 × 1000 ms)
-    await eventually(() => env.clock.pendingTimers() === 2, "the backoff sleep");
+    // heartbeat, the tries' deadline slot (shared, armed until its time) + the backoff sleep
+    await eventually(() => env.clock.pendingTimers() === 3, "the backoff sleep");
     expect(env.down.trace("o4")).toEqual(["reserve:action", "charge:action"]);
     env.clock.advance(499);
     await realTick(20);

@@ -28,9 +28,12 @@ const failingOnceWith = (retryAfterMs: string) =>
 
 const charges = (id: string) => env.down.trace(id).filter((call) => call === "charge:action");
 
-/** Waits until the execution sleeps (its timer next to the heartbeat's), then checks the wait. */
+/**
+ * Waits until the execution sleeps (its timer next to the heartbeat's and the first try's
+ * deadline slot, shared and armed until its time), then checks the wait.
+ */
 async function expectRetryAfter(id: string, waitMs: number, triesBefore: number): Promise<void> {
-  await eventually(() => env.clock.pendingTimers() === 2, "the wait before the retry");
+  await eventually(() => env.clock.pendingTimers() === 3, "the wait before the retry");
   env.clock.advance(waitMs - 1);
   await realTick(20);
   expect(charges(id)).toHaveLength(triesBefore);
@@ -102,7 +105,7 @@ describe("saga step retries and pushback", () => {
     });
     const orchestrator = orchestrate(db, [saga]);
     await orchestrator.start("undo", {}, { id: "p3" });
-    await eventually(() => env.clock.pendingTimers() === 2, "the wait before the retry");
+    await eventually(() => env.clock.pendingTimers() === 3, "the wait before the retry");
     env.clock.advance(3_999);
     await realTick(20);
     expect(env.down.trace("p3")).toEqual(["charge:action", "charge:compensation"]);
@@ -125,7 +128,7 @@ describe("saga step retries and pushback", () => {
     });
     const first = orchestrate(db, [saga], { owner: "first" });
     await first.start("order", {}, { id: "p4" });
-    await eventually(() => env.clock.pendingTimers() === 2, "the pushback wait");
+    await eventually(() => env.clock.pendingTimers() === 3, "the pushback wait");
     await first.close(); // cuts the wait short; the RETRYING try is the resume point
 
     const second = orchestrate(db, [saga], { owner: "second" });

@@ -148,7 +148,8 @@ describe("resuming sagas", () => {
       random: () => 0.5,
     });
     await first.start("s", {}, { id: "r3" });
-    await eventually(() => env.clock.pendingTimers() === 2, "the backoff sleep"); // + heartbeat
+    // + heartbeat and the first try's deadline slot (shared, armed until its time)
+    await eventually(() => env.clock.pendingTimers() === 3, "the backoff sleep");
     await first.close(); // the sleep is cut short; nothing is in flight
     expect(await row(db, "r3")).toMatchObject({
       status: "RUNNING",

@@ -2,12 +2,11 @@ import {
   Code,
   PlexusError,
   chainInterceptors,
-  childTraceparent,
-  newRequestId,
+  childScope,
   retryAfterMsOf,
   runInContext,
-  type CallContext,
   type CallHandler,
+  type CallScope,
   type Logger,
 } from "@plexus/core";
 import type { RetrySchedule } from "@plexus/resilience";
@@ -60,6 +59,8 @@ export class StepRunner {
   readonly #chain: CallHandler<SagaStepCall, SagaStepResult>;
   /** The half-step `run` is trying: an execution runs one at a time. */
   #half: Half | undefined;
+  /** The call scope of the try `run` is in. */
+  #scope: CallScope | undefined;
 
   constructor(env: ExecutionEnv, writer: SagaWriter, tries: StepTries, logger: Logger) {
     this.#env = env;
@@ -90,23 +91,39 @@ export class StepRunner {
         (env.stopping.aborted ? undefined : await this.#startTry(step, index, phase));
       if (started === undefined) return { kind: "stopped" };
       const { attempt, attemptId } = started;
-
+      // Abandoned before the try began: it re-runs on resume.
+      if (env.abandon.aborted) return { kind: "stopped" };
+      // The try's call scope: its deadline the per-try timeout, its cancellation the
+      // orchestrator's abandonment, its span a child of the one that started the saga.
+      const scope = childScope(
+        { correlationId: rec.correlationId, trace: rec.trace },
+        {
+          timeoutMs: half.timeoutMs,
+          signal: env.abandon,
+          idempotencyKey: half.key,
+          caller: env.serviceName,
+          clock: env.clock,
+        },
+      );
       const call: SagaStepCall = {
         sagaId: rec.id,
         sagaType: rec.type,
         step: step.name,
         phase,
         attempt,
-        // The try's own span, under the one that started the saga: its calls are its children.
-        trace: childTraceparent(rec.trace),
+        // The try's own span: its calls, made in its scope, are its children.
+        trace: scope.trace,
         parent: rec.trace,
       };
       let result: SagaStepResult;
+      this.#scope = scope;
       try {
         result = await this.#chain(call);
       } catch (error) {
         // An interceptor failed the try: it fails as the step failing would.
         result = this.#classify(half, call, { ok: false, error });
+      } finally {
+        scope.release();
       }
       switch (result.outcome) {
         case "SUCCEEDED":
@@ -151,11 +168,10 @@ export class StepRunner {
   /** The innermost handler of the chain: one try of the current half-step, classified. */
   async #try(call: SagaStepCall): Promise<SagaStepResult> {
     const half = this.#half!;
-    const env = this.#env;
-    const tried = await runStepAttempt((signal) => this.#invoke(half, call, signal), {
+    const scope = this.#scope!;
+    const tried = await runStepAttempt(() => this.#invoke(half, call, scope), {
+      signal: scope.signal,
       timeoutMs: half.timeoutMs,
-      clock: env.clock,
-      abandon: env.abandon,
       label: half.label,
     });
     return this.#classify(half, call, tried);
@@ -197,8 +213,8 @@ export class StepRunner {
     return { outcome: "RETRYING", error, delayMs: next.delayMs, delaySource: next.source };
   }
 
-  /** Calls the action or compensation in a CallContext carrying the key, deadline and signal. */
-  #invoke(half: Half, call: SagaStepCall, signal: AbortSignal): Promise<unknown> {
+  /** Calls the action or compensation in the try's call scope (key, deadline, signal, span). */
+  #invoke(half: Half, call: SagaStepCall, scope: CallScope): Promise<unknown> {
     const rec = this.#writer.record;
     const { step, phase, key } = half;
     const { attempt } = call;
@@ -212,19 +228,10 @@ export class StepRunner {
       idempotencyKey: key,
       actionIdempotencyKey: idempotencyKeyOf(rec.id, step.name, "action"),
       attempt,
-      signal,
+      signal: scope.signal,
       logger: this.#logger.child({ step: step.name, phase, attempt }),
     };
-    const callContext: CallContext = {
-      correlationId: rec.correlationId,
-      requestId: newRequestId(),
-      deadline: this.#writer.now() + half.timeoutMs,
-      idempotencyKey: key,
-      caller: this.#env.serviceName,
-      signal,
-      trace: call.trace,
-    };
-    return runInContext(callContext, () =>
+    return runInContext(scope, () =>
       phase === "action" ? step.action(ctx) : (step.compensation?.(ctx) ?? Promise.resolve()),
     );
   }

@@ -1,12 +1,10 @@
 import {
+  CallScope,
   chainInterceptors,
-  childTraceparent,
   Code,
   currentContext,
-  earliestDeadline,
   formatTraceparent,
   headerIdempotencyKey,
-  newCorrelationId,
   PlexusError,
   systemClock,
   type Clock,
@@ -19,7 +17,6 @@ import {
 import { neverAborted, type ClientResilience, type PolicyContext } from "@plexus/resilience";
 import { Pool } from "undici";
 import { abortReason, deadlineExceeded } from "../abort.ts";
-import { CallSignal } from "../call-signal.ts";
 import { headerCorrelationId, headerTraceparent } from "../propagation.ts";
 import {
   httpStatusError,
@@ -61,7 +58,10 @@ export interface HttpUpstreamCall {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | Uint8Array | undefined;
   readonly idempotencyKey: string | undefined;
-  /** Aborts the request: the caller's signal, linked with the current context's. */
+  /**
+   * Aborts the request: the caller's signal, the current context's, and the deadline (the
+   * request's call scope). An interceptor that narrows `deadline` narrows this signal too.
+   */
   readonly signal: AbortSignal;
   /** The request's deadline (epoch ms): the earlier of the context's and its `timeoutMs`. */
   readonly deadline: number | undefined;
@@ -163,7 +163,10 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
   let closing: Promise<void> | undefined;
   let destroying: Promise<void> | undefined;
 
-  /** One attempt, bounded by its own deadline (a per-try timeout tightens it). */
+  /**
+   * One attempt. Its signal enforces its deadline (the request's call scope, or the per-try
+   * timeout's, both on shared timer slots): the attempt arms no timer of its own.
+   */
   async function attempt(
     call: HttpUpstreamCall,
     signal: AbortSignal,
@@ -171,23 +174,19 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
   ): Promise<HttpUpstreamResponse> {
     if (signal.aborted) throw abortReason(signal);
     let headers = call.headers;
-    let bound: CallSignal | undefined;
     if (deadline !== undefined) {
       const now = clock.now();
       if (deadline <= now) throw deadlineExceeded();
       // Floored: a child never outlives its parent, so the upstream may give up early, never late.
       headers = { ...headers, [headerTimeoutMs]: String(Math.floor(deadline - now)) };
-      // Enforced here too: without a per-try timeout nothing else cuts an attempt at its deadline.
-      bound = new CallSignal(clock, deadline - now, signal === neverAborted ? [] : [signal]);
     }
-    const effective = bound?.controller.signal ?? signal;
     try {
       const response = await pool.request({
         method: call.method,
         path: call.path,
         headers,
         body: call.body ?? null,
-        signal: effective === neverAborted ? undefined : effective,
+        signal: signal === neverAborted ? undefined : signal,
       });
       const body = await response.body.text();
       call.status = response.statusCode;
@@ -196,11 +195,9 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
       }
       return new UpstreamResponse(response.statusCode, response.headers, body);
     } catch (error) {
-      if (effective.aborted) throw abortReason(effective);
+      if (signal.aborted) throw abortReason(signal);
       if (error instanceof PlexusError) throw error;
       throw transportError(error);
-    } finally {
-      bound?.release();
     }
   }
 
@@ -226,27 +223,19 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
   const chain = chainInterceptors(options.interceptors ?? [], send);
 
   async function request(request: HttpUpstreamRequest): Promise<HttpUpstreamResponse> {
-    const parent = currentContext();
-    const deadline = earliestDeadline(
-      parent?.deadline,
-      request.timeoutMs === undefined ? undefined : clock.now() + request.timeoutMs,
-    );
-    const sources = [request.signal, parent?.signal].filter(
-      (s, i, all): s is AbortSignal => s !== undefined && all.indexOf(s) === i,
-    );
-    // An aborted source refuses the request (in `send`): nothing to link then.
-    const aborted = sources.find((source) => source.aborted);
-    const linked =
-      aborted === undefined && sources.length > 1
-        ? new CallSignal(clock, undefined, sources)
-        : undefined;
-    const signal = aborted ?? linked?.controller.signal ?? sources[0] ?? neverAborted;
+    // The request's call scope (core's derivation: earliest deadline, linked cancellation, child
+    // span), built unchecked: `send` refuses a late or aborted request inside the chain, so
+    // interceptors (metrics) see the refusal as they see any failed request.
+    const scope = new CallScope(currentContext(), {
+      timeoutMs: request.timeoutMs,
+      signal: request.signal,
+      clock,
+    });
 
     const method = request.method.toUpperCase();
     const headers: Record<string, string> = { ...request.headers };
-    headers[headerCorrelationId] = parent?.correlationId ?? newCorrelationId();
-    const trace = childTraceparent(parent?.trace);
-    headers[headerTraceparent] = formatTraceparent(trace);
+    headers[headerCorrelationId] = scope.correlationId;
+    headers[headerTraceparent] = formatTraceparent(scope.trace);
     if (request.idempotencyKey !== undefined)
       headers[headerIdempotencyKey] = request.idempotencyKey;
     const path = prefix + request.path;
@@ -258,17 +247,17 @@ export function createHttpUpstream(options: HttpUpstreamOptions): HttpUpstream {
         url: url.origin + path.split("?", 1)[0],
         host: url.hostname,
         port,
-        trace,
+        trace: scope.trace,
         status: undefined,
         path,
         headers,
         body: request.body,
         idempotencyKey: request.idempotencyKey,
-        signal,
-        deadline,
+        signal: scope.signal,
+        deadline: scope.deadline,
       });
     } finally {
-      linked?.release();
+      scope.release();
     }
   }
 
