@@ -1,26 +1,18 @@
-import { createLogger, StartupError } from "@plexus/core";
+import { createLogger, OperatorError } from "@plexus/core";
 import { printable } from "./terminal-text.ts";
 
 /**
  * A `plexus` command that could not do its work, in the operator's terms: what went wrong
- * (`problem`) and what to do about it (`fix`) — {@link StartupError}'s shape, for commands that
- * talk to a running host rather than start one.
+ * (`problem`) and what to do about it (`fix`), like `StartupError`, for commands that talk
+ * to a running host rather than start one.
  */
-export class CommandFailure extends Error {
+export class CommandFailure extends OperatorError {
   override readonly name = "CommandFailure";
-  readonly problem: string;
-  readonly fix: string;
-
-  constructor(problem: string, fix: string, options: { cause?: unknown } = {}) {
-    super(`${problem}: ${fix}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.problem = problem;
-    this.fix = fix;
-  }
 }
 
 /**
  * Reports why a command failed as one line on stderr — `plexus: <problem>: <fix>` for a
- * {@link StartupError} or {@link CommandFailure}, `plexus: <failed>: <message>` otherwise — and
+ * {@link OperatorError} (a `StartupError`, a {@link CommandFailure}), `plexus: <failed>: <message>` otherwise — and
  * returns the exit code (1). The stack goes to the log at debug level (`PLEXUS_LOG_LEVEL=debug`):
  * an operator reads the line, a developer asks for the rest.
  */
@@ -30,7 +22,7 @@ export function reportFailure(
   stderr: Pick<NodeJS.WritableStream, "write"> = process.stderr,
 ): number {
   const line =
-    error instanceof StartupError || error instanceof CommandFailure
+    error instanceof OperatorError
       ? `${oneLine(error.problem)}: ${oneLine(error.fix)}`
       : `${failed}: ${oneLine(error)} (PLEXUS_LOG_LEVEL=debug logs the stack)`;
   stderr.write(`plexus: ${line}\n`);

@@ -131,4 +131,5 @@ export {
   stringSetting,
   type Settings,
 } from "./settings.ts";
+export { OperatorError } from "./operator-error.ts";
 export { StartupError } from "./startup-error.ts";

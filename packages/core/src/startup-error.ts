@@ -1,3 +1,5 @@
+import { OperatorError } from "./operator-error.ts";
+
 /**
  * A failure to start that an operator can fix: what is wrong (`problem`) and what to do about it
  * (`fix`). Thrown where the failure is understood (a setting read, a port bound, a server reached,
@@ -7,14 +9,6 @@
  * @example
  * throw new StartupError("port 8080 is in use", "set PORT to a free port or stop the process using it");
  */
-export class StartupError extends Error {
+export class StartupError extends OperatorError {
   override readonly name = "StartupError";
-  readonly problem: string;
-  readonly fix: string;
-
-  constructor(problem: string, fix: string, options: { cause?: unknown } = {}) {
-    super(`${problem}: ${fix}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.problem = problem;
-    this.fix = fix;
-  }
 }
