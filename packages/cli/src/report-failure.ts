@@ -11,9 +11,9 @@ export class CommandFailure extends OperatorError {
 }
 
 /**
- * Reports why a command failed as one line on stderr — `plexus: <problem>: <fix>` for a
- * {@link OperatorError} (a `StartupError`, a {@link CommandFailure}), `plexus: <failed>: <message>` otherwise — and
- * returns the exit code (1). The stack goes to the log at debug level (`PLEXUS_LOG_LEVEL=debug`):
+ * Reports why a command failed as one line on stderr — `plexus: <problem>: <fix>` for an
+ * {@link OperatorError} (a `StartupError`, a {@link CommandFailure}), else
+ * `plexus: <failed>: <message>` — and returns the exit code (1). The stack goes to the log at debug level (`PLEXUS_LOG_LEVEL=debug`):
  * an operator reads the line, a developer asks for the rest.
  */
 export function reportFailure(
