@@ -1,4 +1,5 @@
-import { PlexusError, codeToConnectName, type CallHandler } from "@plexus/core";
+import type { CallHandler } from "@plexus/core";
+import { clientCallMetrics, type ClientCallLabels } from "./client-call-metrics.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** What the metrics of an HTTP request need of its call (`@plexus/rpc`'s `HttpUpstreamCall`). */
@@ -24,23 +25,11 @@ export function httpUpstreamMetrics(
   metrics: Metrics,
   caller: string,
 ): <C extends HttpUpstreamMetricsCall, R>(next: CallHandler<C, R>) => CallHandler<C, R> {
-  return (next) =>
-    async function recordHttpMetrics(call) {
-      const started = performance.now();
-      let code = "ok";
-      try {
-        return await next(call);
-      } catch (error) {
-        code = codeToConnectName(PlexusError.from(error).code);
-        throw error;
-      } finally {
-        metrics.observeRpcClientCall({
-          caller,
-          callee: call.upstream,
-          method: call.operation ?? call.method,
-          code,
-          durationMs: performance.now() - started,
-        });
-      }
-    };
+  return <C extends HttpUpstreamMetricsCall, R>(next: CallHandler<C, R>) =>
+    clientCallMetrics<C, R>(metrics, caller, upstreamLabels)(next);
 }
+
+const upstreamLabels: ClientCallLabels<HttpUpstreamMetricsCall> = {
+  callee: (call) => call.upstream,
+  method: (call) => call.operation ?? call.method,
+};

@@ -1,4 +1,5 @@
-import { PlexusError, codeToConnectName, type RpcInterceptor } from "@plexus/core";
+import type { RpcInterceptor, UnaryRequest } from "@plexus/core";
+import { clientCallMetrics, type ClientCallLabels } from "./client-call-metrics.ts";
 import type { Metrics } from "./metrics.ts";
 
 /**
@@ -10,23 +11,10 @@ import type { Metrics } from "./metrics.ts";
  * createClient(UsersService, transport, { caller: "gateway", interceptors: [rpcMetricsInterceptor(metrics, "gateway")] });
  */
 export function rpcMetricsInterceptor(metrics: Metrics, caller: string): RpcInterceptor {
-  return (next) =>
-    async function recordRpcMetrics(request) {
-      const started = performance.now();
-      let code = "ok";
-      try {
-        return await next(request);
-      } catch (error) {
-        code = codeToConnectName(PlexusError.from(error).code);
-        throw error;
-      } finally {
-        metrics.observeRpcClientCall({
-          caller,
-          callee: request.method.parent.typeName,
-          method: request.method.name,
-          code,
-          durationMs: performance.now() - started,
-        });
-      }
-    };
+  return clientCallMetrics(metrics, caller, rpcLabels);
 }
+
+const rpcLabels: ClientCallLabels<UnaryRequest> = {
+  callee: (request) => request.method.parent.typeName,
+  method: (request) => request.method.name,
+};
