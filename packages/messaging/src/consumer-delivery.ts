@@ -212,6 +212,8 @@ export function createConsumerDelivery(options: ConsumerDeliveryOptions): Consum
       const committed = new Promise<void>((resolve, reject) => {
         commit = { resolve, reject };
       });
+      // Only the calls that reached their effect wait for it: a batch whose first event fails has none.
+      committed.catch(() => undefined);
       const calls: Promise<DeliveryOutcome>[] = [];
       try {
         await handleEachOnce(

@@ -251,6 +251,7 @@ describe.each(all)("batching on $kind", (backend) => {
           }
         };
       const events = [orderEvent("y", 1), orderEvent("y", 2), orderEvent("y", 3)];
+      let failOn: string | undefined;
       const runtime = createConsumerRuntime({
         service: "batcher",
         db,
@@ -261,7 +262,7 @@ describe.each(all)("batching on $kind", (backend) => {
             types: ["test.orders.v1.*"],
             handle: async (event, tx) => {
               await tx.query("INSERT INTO effects (event_id) VALUES ($1)", [event.id]);
-              if (event.data["totalCents"] === "2" && reports.length === 0) throw new Error("no");
+              if (event.data["totalCents"] === failOn) throw new Error("no");
             },
           },
         ],
@@ -274,15 +275,22 @@ describe.each(all)("batching on $kind", (backend) => {
         maxDeliveries: 5,
         signal: new AbortController().signal,
       };
-      await expect(subscription!.batchHandler!(events, delivery)).rejects.toThrow("no");
       const count = async () =>
         (await db.query<{ n: number }>("SELECT count(*)::integer AS n FROM effects")).rows[0]?.n;
+      // Its first event failing: nothing waits for the commit, and the batch just rejects.
+      failOn = "1";
+      await expect(subscription!.batchHandler!(events, delivery)).rejects.toThrow("no");
+      expect(reports).toEqual(["failed"]);
+      failOn = "2";
+      await expect(subscription!.batchHandler!(events, delivery)).rejects.toThrow("no");
       expect(await count()).toBe(0);
       // The batch rolled back: its interceptors saw both events it reached fail, none succeed.
-      expect(reports).toEqual(["failed", "failed"]);
+      expect(reports).toEqual(["failed", "failed", "failed"]);
+      failOn = undefined;
       await subscription!.handler(events[0]!, delivery);
       await subscription!.batchHandler!(events, delivery);
       expect(reports).toEqual([
+        "failed",
         "failed",
         "failed",
         "processed",
