@@ -132,4 +132,5 @@ export {
   type Settings,
 } from "./settings.ts";
 export { OperatorError } from "./operator-error.ts";
+export { rejectedWith } from "./rejected-with.ts";
 export { StartupError } from "./startup-error.ts";

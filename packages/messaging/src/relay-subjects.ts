@@ -1,5 +1,6 @@
 import {
   chainInterceptors,
+  rejectedWith,
   childTraceparent,
   formatTraceparent,
   parseTraceparent,
@@ -115,14 +116,19 @@ export function createSubjectPublisher(settings: SubjectPublisherSettings): Subj
           return request;
         },
       };
-      return chain({ event, trace: publishTrace(event), broker: broker.kind, batch }).finally(
-        () => {
-          if (!added) {
-            added = true;
-            arrived();
-          }
-        },
-      );
+      let call: Promise<void>;
+      try {
+        call = chain({ event, trace: publishTrace(event), broker: broker.kind, batch });
+      } catch (error) {
+        // An interceptor that threw instead of rejecting must not hold the others' request back.
+        call = rejectedWith(error);
+      }
+      return call.finally(() => {
+        if (!added) {
+          added = true;
+          arrived();
+        }
+      });
     });
     const settled = await Promise.allSettled(calls);
     const failed = settled.find((result) => result.status === "rejected");

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from "@plexus/core";
+import { rejectedWith, systemClock, type Clock } from "@plexus/core";
 import {
   breakerCore,
   createBreakerCore,
@@ -14,7 +14,7 @@ import {
 import { HalfOpenTrial } from "./half-open-trial.ts";
 import { isCalleeFailure, isIgnoredByDefault } from "./is-callee-failure.ts";
 import { OpenWait } from "./open-wait.ts";
-import { rejectedWith, withState, type Policy } from "./policy.ts";
+import { withState, type Policy } from "./policy.ts";
 
 export interface CircuitBreakerOptions {
   /**

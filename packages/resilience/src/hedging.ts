@@ -1,7 +1,14 @@
-import { Code, PlexusError, systemClock, type Clock, type TimerHandle } from "@plexus/core";
+import {
+  Code,
+  neverAborted,
+  PlexusError,
+  rejectedWith,
+  systemClock,
+  type Clock,
+  type TimerHandle,
+} from "@plexus/core";
 import { abortError, retryAfterMsOf } from "./errors.ts";
-import { neverAborted } from "@plexus/core";
-import { rejectedWith, type Attempt, type AttemptHandler, type Policy } from "./policy.ts";
+import { type Attempt, type AttemptHandler, type Policy } from "./policy.ts";
 import { isRetryableError } from "./retry.ts";
 import type { BudgetVerdict, RetryBudget } from "./retry-budget.ts";
 

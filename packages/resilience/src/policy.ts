@@ -4,7 +4,13 @@
  * function) and the scope it runs in. Policies compose with core's `chainInterceptors`, once;
  * {@link execute} is where a direct caller enters.
  */
-import { chainInterceptors, neverAborted, type CallHandler, type Interceptor } from "@plexus/core";
+import {
+  chainInterceptors,
+  neverAborted,
+  rejectedWith,
+  type CallHandler,
+  type Interceptor,
+} from "@plexus/core";
 
 /** Core's: the signal of an execution nothing can abort. */
 export { neverAborted };
@@ -53,11 +59,6 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Absolute deadline (epoch ms) of the whole execution, including retries and backoff. */
   deadline?: number;
-}
-
-/** A rejected promise for whatever a synchronous call threw (kept as is, not normalised). */
-export async function rejectedWith(error: unknown): Promise<never> {
-  throw error;
 }
 
 /** The innermost handler: calls the operation, turning a synchronous throw into a rejection. */

@@ -1,5 +1,6 @@
 import {
   neverAborted,
+  rejectedWith,
   RaceEntry,
   slotOfSignal,
   systemClock,
@@ -10,7 +11,6 @@ import {
 } from "@plexus/core";
 import { abortError, deadlinePassed } from "./errors.ts";
 import {
-  rejectedWith,
   withState,
   type Attempt,
   type AttemptHandler,
