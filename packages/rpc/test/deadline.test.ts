@@ -7,7 +7,7 @@ import {
   createRpcServer,
 } from "@plexus/rpc";
 import { create } from "@bufbuild/protobuf";
-import { createFakeClock } from "@plexus/testing";
+import { countAbortControllers, countingTimers, createFakeClock } from "@plexus/testing";
 import { Pool } from "undici";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { GetProductRequestSchema } from "../../../apps/shop/gen/shop/catalog/v1/catalog_pb.js";
@@ -207,24 +207,9 @@ describe("the cost of a deadline (one call scope, shared timer slots)", () => {
   });
 
   it("calls that finish in time arm no timer and create no AbortController of their own", async () => {
-    let controllers = 0;
-    const Original = globalThis.AbortController;
-    vi.stubGlobal(
-      "AbortController",
-      class extends Original {
-        constructor() {
-          super();
-          controllers++;
-        }
-      },
-    );
+    const controllers = countAbortControllers();
     const clock = createFakeClock(Date.now());
-    let armed = 0;
-    const counting: Clock = {
-      now: () => clock.now(),
-      setTimeout: (callback, ms) => (armed++, clock.setTimeout(callback, ms)),
-      clearTimeout: (handle) => clock.clearTimeout(handle),
-    };
+    const { clock: counting, armed } = countingTimers(clock);
     // A handler that never looks at its signal, as most do not.
     const binding = bindService(CatalogService, {
       getProduct: async () => ({ product: cachedProduct }),
@@ -242,7 +227,7 @@ describe("the cost of a deadline (one call scope, shared timer slots)", () => {
     }
     // Client and server share the slots of the two deadlines the fake clock never leaves: one
     // timer and one controller each, whatever the number of calls.
-    expect(armed).toBe(2);
-    expect(controllers).toBe(2);
+    expect(armed()).toBe(2);
+    expect(controllers()).toBe(2);
   });
 });

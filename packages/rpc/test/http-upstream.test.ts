@@ -7,7 +7,6 @@ import {
   formatTraceparent,
   runInContext,
   type CallContext,
-  type Clock,
   type HttpUpstream,
 } from "@plexus/core";
 import {
@@ -23,7 +22,12 @@ import {
   type HttpUpstreamInterceptor,
   type HttpUpstreamOptions,
 } from "@plexus/rpc";
-import { createFakeClock, type FakeClock } from "@plexus/testing";
+import {
+  countAbortControllers,
+  countingTimers,
+  createFakeClock,
+  type FakeClock,
+} from "@plexus/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { failure, useCleanups } from "./fixtures.ts";
 
@@ -585,26 +589,11 @@ describe("the cost of an upstream request's deadline (one call scope, shared tim
   it("requests that finish in time arm no timer and create no AbortController of their own", async () => {
     const server = await startUpstreamServer(answer(204));
     const clock = createFakeClock(1_700_000_000_000);
-    let armed = 0;
-    const counting: Clock = {
-      now: () => clock.now(),
-      setTimeout: (callback, ms) => (armed++, clock.setTimeout(callback, ms)),
-      clearTimeout: (handle) => clock.clearTimeout(handle),
-    };
+    const { clock: counting, armed } = countingTimers(clock);
     const upstream = upstreamTo(server, { clock: counting });
     // Warm the pool: its first connection is not the request's cost.
     await upstream.request({ method: "GET", path: "/" });
-    let controllers = 0;
-    const Original = globalThis.AbortController;
-    vi.stubGlobal(
-      "AbortController",
-      class extends Original {
-        constructor() {
-          super();
-          controllers++;
-        }
-      },
-    );
+    const controllers = countAbortControllers();
     const parent: CallContext = {
       correlationId: "c",
       requestId: "r",
@@ -616,8 +605,8 @@ describe("the cost of an upstream request's deadline (one call scope, shared tim
     }
 
     // The two deadlines the fake clock never leaves: one slot each, a timer and a controller.
-    expect(armed).toBe(2);
-    expect(controllers).toBe(2);
+    expect(armed()).toBe(2);
+    expect(controllers()).toBe(2);
     expect(server.seen.map((s) => s.headers["x-plexus-timeout-ms"]).slice(1, 3)).toEqual([
       "500",
       "1000",

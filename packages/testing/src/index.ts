@@ -1,3 +1,4 @@
+export { countAbortControllers, countingTimers } from "./allocation-counters.ts";
 export { createFakeClock, type FakeClock } from "./fake-clock.ts";
 export {
   contentType,
